@@ -1,0 +1,3 @@
+export * from "./losses";
+export * from "./ntk";
+export * from "./ntkd";

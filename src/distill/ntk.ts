@@ -1,0 +1,239 @@
+/**
+ * Empirical neural tangent kernels of a minibatch, three ways (digest §4.2-4.4):
+ *
+ * - {@link exactNtk}: per-sample Jacobians, Θ = J Jᵀ. n·C backward passes: small models only.
+ * - {@link sketchNtk}: the random finite-difference sketch Θ ≈ (1/R) Σ_r D_r D_rᵀ with
+ *   D_r = (f(x; θ + εΔ_r) − f(x; θ)) / ε, Δ_r ~ N(0, I) (a full-matrix generalisation of the
+ *   NTK-SAP trace estimator). R + 1 forward passes; any model.
+ * - {@link traceNtk}: only the diagonal tr Θ(x_i, x_i) ≈ (1/R) Σ_r ‖D_r[i]‖² (NTK-SAP proper).
+ *
+ * Choices the paper leaves open, made here:
+ * - Contraction over outputs: Θ[i, j] = Σ_p Σ_c J[i, p, c] J[j, p, c], i.e. the trace of each
+ *   C×C block, so Θ is n×n as the paper states. f is the logit vector (before softmax), for
+ *   teacher and student alike.
+ * - Δ_r is a standard normal perturbation of every parameter and ε is its absolute scale, as in
+ *   NTK-SAP (whose runs use ε = 0.01). ε too small drowns D_r in float32 rounding
+ *   (relative error ≈ 1e-7·|f| / (ε·|JΔ|)); too large adds curvature bias O(ε). 1e-2 is the default.
+ * - Probe r of a variable is drawn from a seed derived from (seed, r, variable index), so probes
+ *   are regenerated rather than stored, and a run's probes depend only on its counters.
+ *
+ * Gradients of a kernel-dependent loss with respect to the parameters are computed with
+ * first-order autodiff only ({@link kernelLossAndGrads}): the loss is differentiated with
+ * respect to the outputs f(x; θ) and f(x; θ + εΔ_r), then each output's gradient is pulled back
+ * by a vector-Jacobian product evaluated at the weights that produced it. That is exactly the
+ * gradient NTK-SAP obtains by backpropagating through a perturbed copy of the model.
+ */
+import type { LayersModel, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
+import { deriveSeed } from "../train/rng";
+
+/** A network seen as a function of its inputs and of a chosen list of its parameters. */
+export interface NtkSubject {
+  /** Outputs (logits) [n, C] for inputs x; must read the current values of `variables`. */
+  forward: (x: Tensor) => Tensor;
+  /** The parameters θ the NTK is taken with respect to (e.g. all, or the backend only). */
+  variables: Variable[];
+}
+
+/**
+ * An {@link NtkSubject} for a LayersModel in inference mode, with respect to the given layer
+ * variables (default: all its trainable weights).
+ */
+export function ntkSubject(model: LayersModel, weights?: { read(): Tensor }[]): NtkSubject {
+  const variables = (weights ?? model.trainableWeights).map((w) => w.read() as Variable);
+  if (variables.length === 0) throw new Error(`ntkSubject: model ${model.name} has no trainable weights to take the NTK over`);
+  return { forward: (x) => model.apply(x, { training: false }) as Tensor, variables };
+}
+
+/** Which kernel an estimate returns. */
+export type KernelKind = "matrix" | "trace";
+
+/** Options of the finite-difference estimators. */
+export interface SketchOptions {
+  /** Number of random probes R (≥ 1). The estimate's relative error falls like 1/√R. */
+  probes: number;
+  /** Absolute perturbation scale ε of the probes (default 1e-2, NTK-SAP's value). */
+  epsilon?: number;
+  /** Seed of the probes; the same seed gives the same Δ_r. */
+  seed: number;
+}
+
+function checkSketch(opts: SketchOptions, where: string): number {
+  if (!Number.isInteger(opts.probes) || opts.probes < 1) throw new Error(`${where}: probes must be an integer >= 1, got ${opts.probes}`);
+  const eps = opts.epsilon ?? 1e-2;
+  if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`${where}: epsilon must be a positive number, got ${eps}`);
+  if (!Number.isFinite(opts.seed)) throw new Error(`${where}: seed must be a finite number, got ${opts.seed}`);
+  return eps;
+}
+
+function checkOutputs(f: Tensor, where: string): void {
+  if (f.rank !== 2) throw new Error(`${where}: the network must output [batch, outputs], got shape ${JSON.stringify(f.shape)}`);
+}
+
+/**
+ * Runs `fn` with every variable set to θ + ε·Δ_r (probe r of `seed`), then restores θ
+ * bit-for-bit (the original values are kept, not recomputed as θ + εΔ − εΔ).
+ */
+export function withProbe<T>(variables: Variable[], probe: number, seed: number, epsilon: number, fn: () => T): T {
+  const originals = variables.map((v) => tf.clone(v));
+  try {
+    variables.forEach((v, k) => {
+      tf.tidy(() => v.assign(tf.add(originals[k], tf.mul(tf.randomNormal(v.shape, 0, 1, "float32", deriveSeed(seed, probe, k)), epsilon))));
+    });
+    return fn();
+  } finally {
+    variables.forEach((v, k) => v.assign(originals[k]));
+    originals.forEach((t) => t.dispose());
+  }
+}
+
+/**
+ * The kernel estimate from the outputs at θ (`f0`, [n, C]) and at the R probes (`perturbed`):
+ * Θ ≈ (1/R) Σ_r D_r D_rᵀ ([n, n]) or its diagonal ([n]). Differentiable in all outputs.
+ */
+export function kernelFromOutputs(f0: Tensor, perturbed: Tensor[], epsilon: number, kind: KernelKind): Tensor {
+  if (perturbed.length === 0) throw new Error("kernelFromOutputs: need at least one perturbed output");
+  return tf.tidy(() => {
+    let acc: Tensor | null = null;
+    for (const fr of perturbed) {
+      const d = tf.div(tf.sub(fr, f0), epsilon);
+      const term = kind === "matrix" ? tf.matMul(d, d, false, true) : tf.sum(tf.square(d), 1);
+      acc = acc === null ? term : tf.add(acc, term);
+    }
+    return tf.div(acc as Tensor, perturbed.length);
+  });
+}
+
+/** Outputs at θ and at each probe (no gradient). */
+function probeOutputs(subject: NtkSubject, x: Tensor, opts: SketchOptions, eps: number): { f0: Tensor; perturbed: Tensor[] } {
+  const f0 = tf.tidy(() => subject.forward(x));
+  checkOutputs(f0, "NTK sketch");
+  const perturbed: Tensor[] = [];
+  for (let r = 0; r < opts.probes; r++) {
+    perturbed.push(withProbe(subject.variables, r, opts.seed, eps, () => tf.tidy(() => subject.forward(x))));
+  }
+  return { f0, perturbed };
+}
+
+/** Random finite-difference sketch of the n×n empirical NTK of batch `x` (no gradient). */
+export function sketchNtk(subject: NtkSubject, x: Tensor, opts: SketchOptions): Tensor {
+  const eps = checkSketch(opts, "sketchNtk");
+  const { f0, perturbed } = probeOutputs(subject, x, opts, eps);
+  try {
+    return kernelFromOutputs(f0, perturbed, eps, "matrix");
+  } finally {
+    tf.dispose([f0, ...perturbed]);
+  }
+}
+
+/** NTK-SAP trace estimate: tr Θ(x_i, x_i) for each sample, shape [n] (no gradient). */
+export function traceNtk(subject: NtkSubject, x: Tensor, opts: SketchOptions): Tensor {
+  const eps = checkSketch(opts, "traceNtk");
+  const { f0, perturbed } = probeOutputs(subject, x, opts, eps);
+  try {
+    return kernelFromOutputs(f0, perturbed, eps, "trace");
+  } finally {
+    tf.dispose([f0, ...perturbed]);
+  }
+}
+
+/**
+ * Per-sample Jacobians J [n, C·P] (outputs of one sample concatenated), from n·C backward
+ * passes. Memory n·C·P floats: meant for small models and tests.
+ */
+export function perSampleJacobians(subject: NtkSubject, x: Tensor): Tensor {
+  const n = x.shape[0] as number;
+  const rows: Tensor[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const xi = tf.slice(x, i, 1);
+      const numOutputs = tf.tidy(() => {
+        const f = subject.forward(xi);
+        checkOutputs(f, "exactNtk");
+        return f.shape[1] as number;
+      });
+      for (let c = 0; c < numOutputs; c++) {
+        rows.push(
+          tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(() => tf.sum(tf.slice(subject.forward(xi), [0, c], [1, 1])) as Scalar, subject.variables);
+            value.dispose();
+            return tf.concat(subject.variables.map((v) => tf.reshape(grads[v.name] ?? tf.zerosLike(v), [-1])));
+          }),
+        );
+      }
+      xi.dispose();
+    }
+    return tf.tidy(() => tf.reshape(tf.stack(rows), [n, -1]));
+  } finally {
+    tf.dispose(rows);
+  }
+}
+
+/** Exact empirical NTK Θ = J Jᵀ ([n, n]) or its diagonal ([n]), from per-sample Jacobians. */
+export function exactNtk(subject: NtkSubject, x: Tensor, kind: KernelKind = "matrix"): Tensor {
+  const j = perSampleJacobians(subject, x);
+  try {
+    return tf.tidy(() => (kind === "matrix" ? tf.matMul(j, j, false, true) : tf.sum(tf.square(j), 1)));
+  } finally {
+    j.dispose();
+  }
+}
+
+/** Value of a kernel-dependent loss and its gradient for each of the subject's variables. */
+export interface KernelLossAndGrads {
+  /** The loss, a scalar. */
+  value: Tensor;
+  /** d loss / d variable, keyed by variable name (same keys as `tf.variableGrads`). */
+  grads: NamedTensorMap;
+}
+
+/**
+ * Evaluates `lossOfKernel(Θ̂(θ))` for the sketch (or trace) estimate Θ̂ of the subject's NTK on
+ * `x`, and its gradient with respect to θ by first-order autodiff (see the module comment):
+ * 2(R + 1) forward and R + 1 backward passes.
+ */
+export function kernelLossAndGrads(
+  subject: NtkSubject,
+  x: Tensor,
+  kind: KernelKind,
+  opts: SketchOptions,
+  lossOfKernel: (kernel: Tensor) => Tensor,
+): KernelLossAndGrads {
+  const eps = checkSketch(opts, "kernelLossAndGrads");
+  const { f0, perturbed } = probeOutputs(subject, x, opts, eps);
+  const outputs = [f0, ...perturbed];
+  let outputGrads: Tensor[] = [];
+  let value: Tensor | null = null;
+  const grads: NamedTensorMap = {};
+  try {
+    const vg = tf.valueAndGrads((...outs: Tensor[]) => lossOfKernel(kernelFromOutputs(outs[0], outs.slice(1), eps, kind)) as Scalar);
+    const res = vg(outputs);
+    value = res.value;
+    outputGrads = res.grads;
+    const pullBack = (g: Tensor) => {
+      const r = tf.variableGrads(() => tf.sum(tf.mul(subject.forward(x), g)) as Scalar, subject.variables);
+      r.value.dispose();
+      for (const v of subject.variables) {
+        const gv = r.grads[v.name];
+        if (gv === undefined) continue;
+        const prev = grads[v.name];
+        grads[v.name] = prev === undefined ? gv : tf.tidy(() => tf.add(prev, gv));
+        if (prev !== undefined) {
+          prev.dispose();
+          gv.dispose();
+        }
+      }
+    };
+    pullBack(outputGrads[0]);
+    for (let r = 0; r < opts.probes; r++) {
+      withProbe(subject.variables, r, opts.seed, eps, () => pullBack(outputGrads[r + 1]));
+    }
+    return { value, grads };
+  } catch (err) {
+    if (value) value.dispose();
+    tf.dispose(Object.values(grads));
+    throw err;
+  } finally {
+    tf.dispose([...outputs, ...outputGrads]);
+  }
+}
