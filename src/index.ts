@@ -1,1 +1,2 @@
 export * from "./runtime/index";
+export * from "./notebook/index";

@@ -1,0 +1,3 @@
+export * from "./display";
+export * from "./show";
+export * from "../viz/index";

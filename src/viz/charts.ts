@@ -1,0 +1,474 @@
+import type { Grid2D, VegaLiteSpec } from "./types";
+import { VEGA_LITE_SCHEMA } from "./render";
+import { encodePng, pngDataUrl } from "./png";
+
+/** Common size and title options of every chart builder. */
+export interface ChartSizeOptions {
+  /** Chart title. */
+  title?: string;
+  /** Plot width in pixels (per panel for faceted charts). */
+  width?: number;
+  /** Plot height in pixels (per panel for faceted charts). */
+  height?: number;
+}
+
+/** Options of {@link lineChart}. */
+export interface LineChartOptions extends ChartSizeOptions {
+  /** Row field on the x axis (quantitative). */
+  x: string;
+  /** Row field on the y axis (quantitative). */
+  y: string;
+  /** Row field that splits rows into coloured series. */
+  color?: string;
+  /** x axis title; defaults to the field name. */
+  xTitle?: string;
+  /** y axis title; defaults to the field name. */
+  yTitle?: string;
+  /** Logarithmic y axis (loss curves spanning decades). */
+  logY?: boolean;
+  /** Draw a point on each sample as well as the line. */
+  points?: boolean;
+}
+
+type Row = Record<string, unknown>;
+
+function requireArray(value: unknown, caller: string, argument: string): asserts value is unknown[] {
+  if (!Array.isArray(value)) throw new Error(`${caller}: ${argument} must be an array, got ${typeof value}`);
+}
+
+function finiteOrThrow(value: unknown, caller: string, what: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new Error(`${caller}: ${what} must be a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function base(title: string | undefined): VegaLiteSpec {
+  const spec: VegaLiteSpec = { $schema: VEGA_LITE_SCHEMA };
+  if (title !== undefined) spec.title = title;
+  return spec;
+}
+
+/** A line chart of `rows[x]` against `rows[y]`, one line per value of `rows[color]`. */
+export function lineChart(rows: Row[], opts: LineChartOptions): VegaLiteSpec {
+  requireArray(rows, "lineChart", "rows");
+  if (!opts || typeof opts.x !== "string" || typeof opts.y !== "string") {
+    throw new Error("lineChart: opts.x and opts.y must name row fields");
+  }
+  rows.forEach((r, i) => {
+    if (!(opts.x in r) || !(opts.y in r)) throw new Error(`lineChart: rows[${i}] lacks field "${opts.x}" or "${opts.y}"`);
+    const yv = r[opts.y];
+    if (typeof yv === "number" && Number.isNaN(yv)) throw new Error(`lineChart: rows[${i}].${opts.y} is NaN`);
+  });
+  const encoding: Row = {
+    x: { field: opts.x, type: "quantitative", title: opts.xTitle ?? opts.x },
+    y: {
+      field: opts.y,
+      type: "quantitative",
+      title: opts.yTitle ?? opts.y,
+      ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }),
+    },
+  };
+  if (opts.color) encoding.color = { field: opts.color, type: "nominal" };
+  return {
+    ...base(opts.title),
+    width: opts.width ?? 360,
+    height: opts.height ?? 220,
+    data: { values: rows },
+    mark: { type: "line", point: opts.points ?? false },
+    encoding,
+  };
+}
+
+/**
+ * A training history: per-epoch records (`[{ epoch: 0, loss: 1.2, val_acc: 0.8 }, ...]`), a tfjs
+ * `History` (`{ epoch: [...], history: { loss: [...] } }`) or bare metric arrays (`{ loss: [...] }`).
+ */
+export type HistoryLike =
+  | Array<Record<string, number>>
+  | { epoch?: number[]; history: Record<string, number[]> }
+  | Record<string, number[]>;
+
+/** Options of {@link trainingCurves}. */
+export interface TrainingCurvesOptions extends ChartSizeOptions {
+  /** Metric names to plot (without the `val_` prefix); default: every metric present. */
+  metrics?: string[];
+  /** Logarithmic y axis for every panel. */
+  logY?: boolean;
+}
+
+interface CurvePoint {
+  run: string;
+  epoch: number;
+  metric: string;
+  split: string;
+  value: number;
+}
+
+function isNumberArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "number");
+}
+
+function historyPoints(h: HistoryLike, run: string): CurvePoint[] {
+  const points: CurvePoint[] = [];
+  const push = (name: string, epoch: number, value: number) => {
+    const validation = name.startsWith("val_");
+    if (Number.isNaN(value)) throw new Error(`trainingCurves: run "${run}" metric "${name}" is NaN at epoch ${epoch}`);
+    points.push({ run, epoch, metric: validation ? name.slice(4) : name, split: validation ? "validation" : "train", value });
+  };
+  if (Array.isArray(h)) {
+    h.forEach((rec, i) => {
+      const epoch = typeof rec.epoch === "number" ? rec.epoch : i;
+      for (const [k, v] of Object.entries(rec)) if (k !== "epoch" && typeof v === "number") push(k, epoch, v);
+    });
+    return points;
+  }
+  const series = "history" in h && typeof h.history === "object" && !Array.isArray(h.history) ? (h.history as Record<string, number[]>) : (h as Record<string, number[]>);
+  const epochs = "history" in h && isNumberArray((h as { epoch?: unknown }).epoch) ? (h as { epoch: number[] }).epoch : undefined;
+  for (const [name, values] of Object.entries(series)) {
+    if (name === "epoch") continue;
+    if (!isNumberArray(values)) throw new Error(`trainingCurves: run "${run}" metric "${name}" must be an array of numbers`);
+    values.forEach((v, i) => push(name, epochs?.[i] ?? i, v));
+  }
+  return points;
+}
+
+function looksLikeHistory(v: unknown): v is HistoryLike {
+  if (Array.isArray(v)) return true;
+  if (v === null || typeof v !== "object") return false;
+  if ("history" in v) return true;
+  return Object.values(v).every(isNumberArray);
+}
+
+/**
+ * Training curves: one panel per metric (loss, accuracy, ...), train solid and validation dashed,
+ * one colour per run. Pass one history, or `{ runName: history, ... }` to compare runs.
+ */
+export function trainingCurves(history: HistoryLike | Record<string, HistoryLike>, opts: TrainingCurvesOptions = {}): VegaLiteSpec {
+  if (history === null || typeof history !== "object") throw new Error("trainingCurves: history must be an object or an array");
+  const runs: [string, HistoryLike][] = looksLikeHistory(history)
+    ? [["run", history]]
+    : Object.entries(history as Record<string, unknown>).map(([name, h]) => {
+        if (!looksLikeHistory(h)) throw new Error(`trainingCurves: history["${name}"] is not a training history`);
+        return [name, h];
+      });
+  let points = runs.flatMap(([name, h]) => historyPoints(h, name));
+  if (opts.metrics) {
+    const wanted = new Set(opts.metrics);
+    points = points.filter((p) => wanted.has(p.metric));
+  }
+  if (points.length === 0) throw new Error("trainingCurves: no metric values to plot");
+  const encoding: Row = {
+    x: { field: "epoch", type: "quantitative", title: "epoch" },
+    y: { field: "value", type: "quantitative", title: null, ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }) },
+    color: { field: "run", type: "nominal", legend: runs.length > 1 ? {} : null },
+    strokeDash: { field: "split", type: "nominal", scale: { domain: ["train", "validation"] }, title: "split" },
+    detail: { field: "split" },
+  };
+  return {
+    ...base(opts.title),
+    data: { values: points },
+    facet: { field: "metric", type: "nominal", title: null },
+    columns: 3,
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: opts.width ?? 240,
+      height: opts.height ?? 180,
+      mark: { type: "line", point: true },
+      encoding,
+    },
+  };
+}
+
+/** One bar: a mean with an optional standard deviation, optionally in a group (e.g. method). */
+export interface BarRow {
+  label: string;
+  mean: number;
+  std?: number;
+  group?: string;
+}
+
+/** Options of {@link barChart}. */
+export interface BarChartOptions extends ChartSizeOptions {
+  /** x axis title. */
+  xTitle?: string;
+  /** y axis title; default "mean". */
+  yTitle?: string;
+  /** Fixed y domain, e.g. [0, 100] for accuracies in percent. */
+  yDomain?: [number, number];
+}
+
+/** Bars of means with +-1 std error bars; bars sharing a label are placed side by side by group. */
+export function barChart(rows: BarRow[], opts: BarChartOptions = {}): VegaLiteSpec {
+  requireArray(rows, "barChart", "rows");
+  const values = rows.map((r, i) => {
+    if (typeof r.label !== "string") throw new Error(`barChart: rows[${i}].label must be a string`);
+    const mean = finiteOrThrow(r.mean, "barChart", `rows[${i}].mean`);
+    const std = r.std === undefined ? 0 : finiteOrThrow(r.std, "barChart", `rows[${i}].std`);
+    if (std < 0) throw new Error(`barChart: rows[${i}].std must be >= 0, got ${std}`);
+    return { label: r.label, mean, std, group: r.group ?? "", low: mean - std, high: mean + std };
+  });
+  const grouped = values.some((v) => v.group !== "");
+  const labelOrder = [...new Set(values.map((v) => v.label))];
+  const groupOrder = [...new Set(values.map((v) => v.group))];
+  const x = { field: "label", type: "nominal", title: opts.xTitle ?? null, sort: labelOrder, axis: { labelAngle: 0 } };
+  const groupEnc = grouped
+    ? { xOffset: { field: "group", type: "nominal", sort: groupOrder }, color: { field: "group", type: "nominal", sort: groupOrder, title: null } }
+    : {};
+  const y = { field: "mean", type: "quantitative", title: opts.yTitle ?? "mean", ...(opts.yDomain ? { scale: { domain: opts.yDomain } } : {}) };
+  const layers: Row[] = [{ mark: { type: "bar" }, encoding: { x, y, ...groupEnc } }];
+  if (values.some((v) => v.std > 0)) {
+    layers.push({
+      mark: { type: "rule", color: "black" },
+      encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, ...(grouped ? { xOffset: groupEnc.xOffset } : {}) },
+    });
+  }
+  return { ...base(opts.title), width: opts.width ?? { step: grouped ? 60 : 40 }, height: opts.height ?? 220, data: { values }, layer: layers };
+}
+
+/** Options of {@link heatmapChart}. */
+export interface HeatmapOptions extends ChartSizeOptions {
+  /** One title per panel when several grids are given. */
+  titles?: string[];
+  /** A vega colour scheme name; default "viridis" ("redblue" when diverging). */
+  scheme?: string;
+  /** Centre the colour scale at 0 (phase masks, signed kernels). */
+  diverging?: boolean;
+  /** Panels per row; default min(count, 4). */
+  columns?: number;
+  /** Colour legend title; default "value". */
+  colorTitle?: string;
+  /** Give each panel its own colour scale (PSFs of very different peaks); default false: one shared scale. */
+  independentColor?: boolean;
+}
+
+function checkGrid(g: Grid2D, caller: string, name: string): void {
+  if (!g || !Number.isInteger(g.height) || !Number.isInteger(g.width) || g.height <= 0 || g.width <= 0) {
+    throw new Error(`${caller}: ${name} must be a Grid2D with positive integer height and width`);
+  }
+  if (!g.values || g.values.length !== g.height * g.width) {
+    throw new Error(`${caller}: ${name}.values must hold height*width = ${g.height * g.width} numbers, got ${g.values?.length}`);
+  }
+}
+
+/** Heatmaps of one or more grids (PSFs, phase masks, kernels): row 0 at the top, as in images. */
+export function heatmapChart(grid: Grid2D | Grid2D[], opts: HeatmapOptions = {}): VegaLiteSpec {
+  const grids = Array.isArray(grid) ? grid : [grid];
+  if (grids.length === 0) throw new Error("heatmapChart: grid must not be an empty array");
+  if (opts.titles && opts.titles.length !== grids.length) {
+    throw new Error(`heatmapChart: opts.titles has ${opts.titles.length} entries for ${grids.length} grids`);
+  }
+  const values: Row[] = [];
+  const panelNames: string[] = [];
+  grids.forEach((g, p) => {
+    checkGrid(g, "heatmapChart", `grid[${p}]`);
+    const name = opts.titles?.[p] ?? (grids.length > 1 ? `#${p}` : "");
+    const panel = panelNames.includes(name) ? `${name} (${p})` : name;
+    panelNames.push(panel);
+    for (let r = 0; r < g.height; r++) {
+      for (let c = 0; c < g.width; c++) {
+        const v = g.values[r * g.width + c]!;
+        if (Number.isNaN(v)) throw new Error(`heatmapChart: grid[${p}] has NaN at row ${r}, col ${c}`);
+        values.push({ panel, row: r, col: c, value: v });
+      }
+    }
+  });
+  const maxSide = Math.max(...grids.map((g) => Math.max(g.height, g.width)));
+  const step = Math.max(1, Math.floor((opts.width ?? 160) / maxSide));
+  const scheme = opts.scheme ?? (opts.diverging ? "redblue" : "viridis");
+  const color: Row = {
+    field: "value",
+    type: "quantitative",
+    title: opts.colorTitle ?? "value",
+    scale: { scheme, ...(opts.diverging ? { domainMid: 0, reverse: scheme === "redblue" } : {}) },
+  };
+  const inner: Row = {
+    width: { step },
+    height: { step },
+    mark: { type: "rect", aria: false },
+    encoding: {
+      x: { field: "col", type: "ordinal", axis: null },
+      y: { field: "row", type: "ordinal", axis: null },
+      color,
+    },
+  };
+  if (grids.length === 1 && !opts.titles) return { ...base(opts.title), data: { values }, ...inner };
+  return {
+    ...base(opts.title),
+    data: { values },
+    facet: { field: "panel", type: "nominal", title: null, sort: panelNames },
+    columns: opts.columns ?? Math.min(grids.length, 4),
+    // Panels share the row/col scales: vega cannot resolve independent step-sized band scales in facets.
+    spec: inner,
+    ...(opts.independentColor ? { resolve: { scale: { color: "independent" } } } : {}),
+  };
+}
+
+/** Options of {@link confusionMatrixChart}. */
+export interface ConfusionMatrixOptions extends ChartSizeOptions {
+  /** Colour and label by row-normalised fraction (recall per true class) instead of counts. */
+  normalize?: boolean;
+}
+
+/** A confusion matrix: rows are true classes, columns predicted classes, cells annotated. */
+export function confusionMatrixChart(matrix: number[][], classNames: string[], opts: ConfusionMatrixOptions = {}): VegaLiteSpec {
+  requireArray(matrix, "confusionMatrixChart", "matrix");
+  requireArray(classNames, "confusionMatrixChart", "classNames");
+  const k = classNames.length;
+  if (matrix.length !== k) throw new Error(`confusionMatrixChart: matrix has ${matrix.length} rows for ${k} class names`);
+  const values: Row[] = [];
+  matrix.forEach((row, t) => {
+    if (!Array.isArray(row) || row.length !== k) throw new Error(`confusionMatrixChart: matrix[${t}] must have ${k} entries`);
+    const total = row.reduce((a, b) => a + b, 0);
+    row.forEach((count, p) => {
+      finiteOrThrow(count, "confusionMatrixChart", `matrix[${t}][${p}]`);
+      const fraction = total > 0 ? count / total : 0;
+      values.push({ true: classNames[t], predicted: classNames[p], count, fraction, shown: opts.normalize ? fraction : count });
+    });
+  });
+  const maxShown = Math.max(...values.map((v) => v.shown as number));
+  const step = Math.max(18, Math.floor((opts.width ?? 300) / k));
+  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: classNames, title });
+  return {
+    ...base(opts.title),
+    width: { step },
+    height: { step },
+    data: { values },
+    encoding: { x: axis("predicted", "predicted"), y: axis("true", "true") },
+    layer: [
+      { mark: "rect", encoding: { color: { field: "shown", type: "quantitative", scale: { scheme: "blues" }, title: opts.normalize ? "fraction" : "count" } } },
+      {
+        mark: { type: "text", fontSize: 9 },
+        encoding: {
+          text: { field: "shown", type: "quantitative", format: opts.normalize ? ".2f" : "d" },
+          color: { condition: { test: `datum.shown > ${maxShown / 2}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+  };
+}
+
+/** An RGB image, row-major HWC, values in [0, 1]. */
+export interface RgbImage {
+  values: ArrayLike<number>;
+  height: number;
+  width: number;
+  channels: 3;
+}
+
+/** Options of {@link imageGridChart}. */
+export interface ImageGridOptions {
+  /** A caption under each image (e.g. true and predicted class). */
+  labels?: string[];
+  /** Images per row; default min(count, 8). */
+  columns?: number;
+  /** Chart title. */
+  title?: string;
+  /** Displayed size of each image in pixels; default 56. */
+  imageSize?: number;
+  /**
+   * "auto" (default) shows values in [0, 1] as they are and min-max scales an image that leaves
+   * [0, 1]; "image" always min-max scales each image; "none" clamps to [0, 1].
+   */
+  normalize?: "auto" | "image" | "none";
+}
+
+function imagePixels(img: Grid2D | RgbImage, mode: "auto" | "image" | "none", i: number): { pixels: Float32Array; channels: 1 | 3 } {
+  const channels = "channels" in img && img.channels === 3 ? 3 : 1;
+  const n = img.height * img.width * channels;
+  if (!Number.isInteger(img.height) || !Number.isInteger(img.width) || img.height <= 0 || img.width <= 0) {
+    throw new Error(`imageGridChart: images[${i}] must have positive integer height and width`);
+  }
+  if (!img.values || img.values.length !== n) {
+    throw new Error(`imageGridChart: images[${i}].values must hold ${n} numbers (${img.height}x${img.width}x${channels}), got ${img.values?.length}`);
+  }
+  const pixels = Float32Array.from(img.values);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const v = pixels[j]!;
+    if (Number.isNaN(v)) throw new Error(`imageGridChart: images[${i}] has NaN at index ${j}`);
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  if (mode === "image" || (mode === "auto" && (lo < 0 || hi > 1))) {
+    const span = hi - lo || 1;
+    for (let j = 0; j < n; j++) pixels[j] = (pixels[j]! - lo) / span;
+  }
+  return { pixels, channels };
+}
+
+/** A grid of grey (Grid2D) or RGB images, each embedded as a PNG, with optional captions. */
+export function imageGridChart(images: Array<Grid2D | RgbImage>, opts: ImageGridOptions = {}): VegaLiteSpec {
+  requireArray(images, "imageGridChart", "images");
+  if (images.length === 0) throw new Error("imageGridChart: images must not be empty");
+  if (opts.labels && opts.labels.length !== images.length) {
+    throw new Error(`imageGridChart: opts.labels has ${opts.labels.length} entries for ${images.length} images`);
+  }
+  const columns = opts.columns ?? Math.min(images.length, 8);
+  const size = opts.imageSize ?? 56;
+  const captioned = opts.labels !== undefined;
+  const values = images.map((img, i) => {
+    const { pixels, channels } = imagePixels(img, opts.normalize ?? "auto", i);
+    return {
+      index: i,
+      col: i % columns,
+      row: Math.floor(i / columns),
+      url: pngDataUrl(encodePng(pixels, img.width, img.height, channels)),
+      label: opts.labels?.[i] ?? "",
+    };
+  });
+  const cellHeight = size + (captioned ? 16 : 4);
+  const x = { field: "col", type: "ordinal", axis: null };
+  const y = { field: "row", type: "ordinal", axis: null };
+  const layer: Row[] = [
+    { mark: { type: "image", width: size, height: size, aria: false, align: "center", baseline: "top" }, encoding: { x, y, url: { field: "url", type: "nominal" } } },
+  ];
+  if (captioned) {
+    layer.push({ mark: { type: "text", baseline: "top", dy: size / 2 + 2, fontSize: 10 }, encoding: { x, y, text: { field: "label", type: "nominal" } } });
+  }
+  return {
+    ...base(opts.title),
+    width: { step: size + 4 },
+    height: { step: cellHeight },
+    data: { values },
+    layer,
+    config: { view: { stroke: null } },
+  };
+}
+
+/** A 2-D point with a class label (an embedding). */
+export interface ScatterPoint {
+  x: number;
+  y: number;
+  label: string;
+}
+
+/** Options of {@link scatterChart}. */
+export interface ScatterOptions extends ChartSizeOptions {
+  xTitle?: string;
+  yTitle?: string;
+  /** Colour legend title; default "label". */
+  colorTitle?: string;
+}
+
+/** A scatter plot coloured by label (e.g. 2-D embeddings of features). */
+export function scatterChart(points: ScatterPoint[], opts: ScatterOptions = {}): VegaLiteSpec {
+  requireArray(points, "scatterChart", "points");
+  points.forEach((p, i) => {
+    finiteOrThrow(p.x, "scatterChart", `points[${i}].x`);
+    finiteOrThrow(p.y, "scatterChart", `points[${i}].y`);
+  });
+  return {
+    ...base(opts.title),
+    width: opts.width ?? 320,
+    height: opts.height ?? 320,
+    data: { values: points.map((p) => ({ x: p.x, y: p.y, label: String(p.label) })) },
+    mark: { type: "circle", size: 24, opacity: 0.8 },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: opts.xTitle ?? "x", scale: { zero: false } },
+      y: { field: "y", type: "quantitative", title: opts.yTitle ?? "y", scale: { zero: false } },
+      color: { field: "label", type: "nominal", title: opts.colorTitle ?? "label" },
+    },
+  };
+}

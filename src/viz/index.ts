@@ -1,0 +1,4 @@
+export * from "./types";
+export * from "./render";
+export * from "./png";
+export * from "./charts";

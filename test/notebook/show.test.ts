@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { show, VEGA_LITE_MIME } from "../../src/notebook/show";
+import { setDisplaySink, sendDisplay, type DisplayMessage } from "../../src/notebook/display";
+import { barChart } from "../../src/viz/charts";
+import { parseXml, marksOf } from "../viz/xml";
+
+test("show sends ONE output with the vega-lite spec, the SVG and a text label", async () => {
+  const sent: DisplayMessage[] = [];
+  setDisplaySink((m) => sent.push(m));
+  try {
+    const chart = barChart([{ label: "a", mean: 1 }, { label: "b", mean: 2 }], { title: "two bars" });
+    const shown = await show(chart);
+    assert.equal(sent.length, 1);
+    const data = sent[0]!.data;
+    assert.deepEqual(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
+    assert.equal(data[VEGA_LITE_MIME], chart, "the spec travels as an object, not a JSON string");
+    assert.equal(data["text/plain"], "[chart: two bars]");
+    assert.equal(data["image/svg+xml"], shown.svg);
+    assert.equal(marksOf(parseXml(shown.svg), "rect").length, 2);
+    assert.equal(sent[0]!.update, false);
+    assert.equal(shown.target, "sink");
+  } finally {
+    setDisplaySink(null);
+  }
+});
+
+test("outside a kernel show prints its label instead of crashing", async () => {
+  const writes: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => { writes.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  try {
+    const shown = await show(barChart([{ label: "a", mean: 1 }]));
+    assert.equal(shown.target, "stdout");
+  } finally {
+    process.stdout.write = original;
+  }
+  assert.deepEqual(writes, ["[chart]\n"]);
+});
+
+test("sendDisplay uses tslab's display writer when a kernel has installed one", () => {
+  // Simulate a kernel: tslab keeps the writer in the module-level `lastWriteDisplayData` of tslab/dist/jupyter.js.
+  const file = require.resolve("tslab/dist/jupyter");
+  const fake = { id: file, filename: file, loaded: true, exports: { lastWriteDisplayData: null as unknown } } as unknown as NodeJS.Module;
+  const had = require.cache[file];
+  const calls: unknown[][] = [];
+  require.cache[file] = fake;
+  try {
+    (fake.exports as { lastWriteDisplayData: unknown }).lastWriteDisplayData = (...args: unknown[]) => calls.push(args);
+    assert.equal(sendDisplay({ "text/plain": "x", "text/html": "<b>x</b>" }, { displayId: "d1" }), "kernel");
+    assert.equal(sendDisplay({ "text/plain": "y" }, { displayId: "d1", update: true }), "kernel");
+  } finally {
+    if (had) require.cache[file] = had; else delete require.cache[file];
+  }
+  assert.deepEqual(calls, [
+    [{ data: { "text/plain": "x", "text/html": "<b>x</b>" }, metadata: {}, transient: { display_id: "d1" } }, false],
+    [{ data: { "text/plain": "y" }, metadata: {}, transient: { display_id: "d1" } }, true],
+  ]);
+  assert.throws(() => sendDisplay({}), /at least one mime type/);
+  assert.throws(() => sendDisplay({ "text/plain": "a" }, { update: true }), /needs options.displayId/);
+});

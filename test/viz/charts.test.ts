@@ -1,0 +1,151 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { inflateSync } from "node:zlib";
+import {
+  lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart,
+} from "../../src/viz/charts";
+import { renderSvg, renderPng } from "../../src/viz/render";
+import type { Grid2D } from "../../src/viz/types";
+import { parseXml, marksOf, descendants } from "./xml";
+
+const grid = (h: number, w: number, f: (r: number, c: number) => number): Grid2D => ({
+  height: h, width: w, values: Array.from({ length: h * w }, (_, i) => f(Math.floor(i / w), i % w)),
+});
+
+async function svgOf(spec: Parameters<typeof renderSvg>[0]) {
+  const svg = await renderSvg(spec);
+  return parseXml(svg);
+}
+
+test("lineChart draws one line per colour series", async () => {
+  const rows = [0, 1, 2].flatMap((e) => [{ epoch: e, loss: 1 / (e + 1), method: "KD" }, { epoch: e, loss: 2 / (e + 1), method: "NTKD" }]);
+  const svg = await svgOf(lineChart(rows, { x: "epoch", y: "loss", color: "method", title: "loss" }));
+  assert.equal(marksOf(svg, "line").length, 2);
+  assert.ok(descendants(svg).some((e) => e.name === "text" && e.text === "loss"));
+});
+
+test("lineChart rejects missing fields and NaN", () => {
+  assert.throws(() => lineChart([{ a: 1 }], { x: "a", y: "b" }), /rows\[0\] lacks field/);
+  assert.throws(() => lineChart([{ a: 1, b: NaN }], { x: "a", y: "b" }), /NaN/);
+});
+
+test("trainingCurves: a panel per metric, train and validation lines per run", async () => {
+  const history = {
+    KD: [{ epoch: 0, loss: 1, acc: 0.5, val_loss: 1.1, val_acc: 0.4 }, { epoch: 1, loss: 0.5, acc: 0.7, val_loss: 0.6, val_acc: 0.6 }],
+    NTKD: { history: { loss: [1, 0.4], acc: [0.5, 0.8] } },
+  };
+  const spec = trainingCurves(history);
+  const values = (spec.data as { values: { metric: string; split: string; run: string }[] }).values;
+  assert.deepEqual([...new Set(values.map((v) => v.metric))].sort(), ["acc", "loss"]);
+  assert.equal(values.filter((v) => v.split === "validation").length, 4);
+  const svg = await svgOf(spec);
+  // acc and loss panels, each with KD train, KD validation and NTKD train lines.
+  assert.equal(marksOf(svg, "line").length, 6);
+  assert.throws(() => trainingCurves({ loss: [1, NaN] }), /NaN at epoch 1/);
+});
+
+test("barChart draws bars and error bars spanning mean +- std", async () => {
+  const rows = [
+    { label: "MNIST", mean: 91.4, std: 1, group: "none" }, { label: "MNIST", mean: 97.3, std: 0.5, group: "NTKD" },
+    { label: "CIFAR-10", mean: 56.4, std: 2, group: "none" }, { label: "CIFAR-10", mean: 75.6, std: 1, group: "NTKD" },
+  ];
+  const spec = barChart(rows, { yDomain: [0, 100], yTitle: "accuracy (%)" });
+  const svg = await svgOf(spec);
+  const bars = marksOf(svg, "rect");
+  assert.equal(bars.length, 4);
+  const rules = marksOf(svg, "rule");
+  assert.equal(rules.length, 4);
+  // Pixel heights are proportional to value: the rule for std 2 is 4x as long as the one for std 0.5.
+  const len = (r: { attrs: Record<string, string> }) => Math.abs(Number(/v(-?[\d.]+)/.exec(r.attrs.d ?? "")?.[1] ?? r.attrs.y2 ?? NaN));
+  const lengths = rules.map(len);
+  assert.ok(lengths.every(Number.isFinite), `rule lengths ${lengths}`);
+  assert.ok(Math.abs(Math.max(...lengths) / Math.min(...lengths) - 4) < 0.05, `rule lengths ${lengths}`);
+  assert.throws(() => barChart([{ label: "a", mean: NaN }]), /rows\[0\]\.mean must be a finite number/);
+  assert.throws(() => barChart([{ label: "a", mean: 1, std: -1 }]), /std must be >= 0/);
+});
+
+test("heatmapChart draws one rect per cell per panel, row 0 on top", async () => {
+  const a = grid(7, 7, (r, c) => Math.exp(-((r - 3) ** 2 + (c - 3) ** 2) / 4));
+  const b = grid(7, 7, (r, c) => r - c);
+  const svg = await svgOf(heatmapChart([a, b], { titles: ["psf", "phase"], independentColor: true }));
+  assert.equal(marksOf(svg, "rect").length, 98);
+  const single = heatmapChart(grid(3, 2, (r) => r), { diverging: true });
+  const values = (single.data as { values: { row: number; col: number; value: number }[] }).values;
+  assert.deepEqual(values.map((v) => v.value), [0, 0, 1, 1, 2, 2]);
+  const one = await svgOf(single);
+  const ys = marksOf(one, "rect").map((r) => Number(/translate\([\d.-]+,([\d.-]+)\)|M[\d.-]+,([\d.-]+)/.exec(r.attrs.transform ?? r.attrs.d ?? "")?.slice(1).find((x) => x !== undefined)));
+  assert.equal(ys.length, 6);
+  // Cells are drawn in data order: row 0 first, and it must be the topmost.
+  assert.ok(ys[0]! < ys[5]!, `row 0 y=${ys[0]} should be above row 2 y=${ys[5]}`);
+  assert.throws(() => heatmapChart({ height: 2, width: 2, values: [1, 2, 3] }), /height\*width = 4/);
+  assert.throws(() => heatmapChart([a], { titles: ["x", "y"] }), /titles has 2 entries for 1 grids/);
+});
+
+test("confusionMatrixChart annotates hand-computed row fractions", async () => {
+  const svg = await svgOf(confusionMatrixChart([[5, 1], [2, 7]], ["cat", "dog"], { normalize: true }));
+  assert.equal(marksOf(svg, "rect").length, 4);
+  const labels = marksOf(svg, "text").map((t) => t.text).sort();
+  assert.deepEqual(labels, ["0.17", "0.22", "0.78", "0.83"]);
+  assert.throws(() => confusionMatrixChart([[1, 2]], ["a", "b"]), /1 rows for 2 class names/);
+});
+
+function decodePng(dataUrl: string): { width: number; height: number; colourType: number; pixels: Uint8Array } {
+  const buf = Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ""), "base64");
+  assert.deepEqual([...buf.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  const colourType = buf[25]!;
+  const idat: Buffer[] = [];
+  for (let off = 8; off < buf.length;) {
+    const len = buf.readUInt32BE(off);
+    if (buf.toString("ascii", off + 4, off + 8) === "IDAT") idat.push(buf.subarray(off + 8, off + 8 + len));
+    off += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const channels = colourType === 2 ? 3 : 1;
+  const pixels = new Uint8Array(width * height * channels);
+  for (let y = 0; y < height; y++) {
+    assert.equal(raw[y * (width * channels + 1)], 0, "filter type none");
+    pixels.set(raw.subarray(y * (width * channels + 1) + 1, (y + 1) * (width * channels + 1)), y * width * channels);
+  }
+  return { width, height, colourType, pixels };
+}
+
+test("imageGridChart embeds each image as a PNG holding its pixels", async () => {
+  const ramp = grid(4, 5, (r, c) => (r * 5 + c) / 19);
+  const signed = grid(2, 2, (r, c) => (r === c ? -1 : 3)); // leaves [0, 1]: min-max scaled
+  const rgb = { height: 1, width: 2, channels: 3 as const, values: [1, 0, 0, 0, 0.5, 1] };
+  const spec = imageGridChart([ramp, signed, rgb], { labels: ["ramp", "signed", "rgb"], columns: 2 });
+  const svg = await svgOf(spec);
+  const images = marksOf(svg, "image");
+  assert.equal(images.length, 3);
+  const decoded = images.map((im) => decodePng(im.attrs["xlink:href"] ?? im.attrs.href ?? ""));
+  assert.deepEqual([decoded[0]!.width, decoded[0]!.height, decoded[0]!.colourType], [5, 4, 0]);
+  assert.deepEqual([...decoded[0]!.pixels], Array.from(ramp.values, (v) => Math.round(v * 255)));
+  assert.deepEqual([...decoded[1]!.pixels], [0, 255, 255, 0]);
+  assert.deepEqual([...decoded[2]!.pixels], [255, 0, 0, 0, 128, 255]);
+  assert.deepEqual(marksOf(svg, "text").map((t) => t.text), ["ramp", "signed", "rgb"]);
+  assert.throws(() => imageGridChart([grid(2, 2, () => NaN)]), /images\[0\] has NaN/);
+});
+
+test("scatterChart draws a symbol per point, coloured by label", async () => {
+  const points = [{ x: 1, y: 2, label: "0" }, { x: 2, y: 1, label: "1" }, { x: 3, y: 3, label: "1" }];
+  const svg = await svgOf(scatterChart(points));
+  const symbols = marksOf(svg, "symbol");
+  assert.equal(symbols.length, 3);
+  assert.equal(new Set(symbols.map((s) => s.attrs.fill)).size, 2);
+  assert.throws(() => scatterChart([{ x: Infinity, y: 0, label: "a" }]), /points\[0\]\.x must be a finite number/);
+});
+
+test("renderPng rasterises to a PNG of twice the SVG size by default", async () => {
+  const spec = scatterChart([{ x: 0, y: 0, label: "a" }], { width: 100, height: 80 });
+  const svg = parseXml(await renderSvg(spec));
+  const png = await renderPng(spec);
+  assert.equal(png.readUInt32BE(16), 2 * Number(svg.attrs.width));
+  assert.equal(png.readUInt32BE(20), 2 * Number(svg.attrs.height));
+});
+
+test("renderSvg reports bad specs with the function name", async () => {
+  await assert.rejects(renderSvg(null as never), /renderSvg: spec must be a vega-lite object/);
+  await assert.rejects(renderSvg({ mark: "nonsense-mark" }), /renderSvg: vega-lite could not compile/);
+});
