@@ -1,0 +1,370 @@
+/**
+ * Training kernels for tfjs's wasm backend.
+ *
+ * tfjs-backend-wasm 4.22 lacks the filter gradients of conv2d and depthwise conv2d, the input
+ * gradient of depthwise conv2d and UnsortedSegmentSum (gather's gradient), and its own
+ * Conv2DBackpropInput and MaxPoolGrad are slow naive loops. Here each of them is rebuilt
+ * either on wasm's XNNPACK kernels (conv2d / depthwise conv2d over rearranged tensors) or,
+ * for the scatter-like ones, as a direct loop over the wasm heap. Nothing goes through the
+ * JS cpu backend and no tensor data is copied out of the wasm heap.
+ *
+ * The conv identities used (NHWC, stride s, dilation d, padding top/left pt/pl):
+ *   dW[k,c,o] = sum_{b,y} xpad[b, y*s + k*d, c] dy[b, y, o]
+ *     = conv2d(input = x^T [c, H, W, b], filter = dy^T [oh, ow, b, o], stride d, dilation s)
+ *   dx[i,c] = sum_{k,o} dyd[i + pt - k*d, o] w[k,c,o]   (dyd = dy with s-1 zeros between rows)
+ *     = conv2d(dyd padded by (K-1)d - pt, filter = w flipped in space with in/out swapped, dilation d)
+ */
+import { tf } from "./tf";
+
+type TensorInfo = tf.TensorInfo;
+type NamedAttrMap = tf.NamedAttrMap;
+type KernelFunc = tf.KernelFunc;
+type Pads4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** The parts of tfjs-backend-wasm's BackendWasm that these kernels use. */
+interface WasmBackendLike {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+/** Kernels whose wasm originals we replace (originals kept for the cases we delegate). */
+const OVERRIDDEN = ["Conv2DBackpropInput", "MaxPoolGrad"] as const;
+
+/** Kernels wasm lacks that we add. */
+const ADDED = [
+  "Conv2DBackpropFilter",
+  "DepthwiseConv2dNativeBackpropFilter",
+  "DepthwiseConv2dNativeBackpropInput",
+  "UnsortedSegmentSum",
+] as const;
+
+/** wasm kernels our implementations call, captured before anything is re-registered. */
+const USED = ["Conv2D", "DepthwiseConv2dNative", "Transpose", "Reshape", "Reverse", "PadV2", "Sum"] as const;
+
+const original = new Map<string, KernelFunc>();
+let registered = false;
+
+function originalKernel(name: string): KernelFunc {
+  const f = original.get(name);
+  if (f === undefined) throw new Error(`wasm-kernels: wasm kernel ${name} was not captured; call registerWasmTrainingKernels() first`);
+  return f;
+}
+
+/** Small toolkit over wasm's own kernels; every intermediate is freed with `free`. */
+class Ops {
+  constructor(readonly backend: WasmBackendLike) {}
+
+  private run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+    return originalKernel(name)({ inputs, attrs, backend: this.backend as unknown as tf.KernelBackend }) as TensorInfo;
+  }
+  free(...infos: TensorInfo[]): void {
+    for (const t of infos) this.backend.disposeData(t.dataId);
+  }
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run("Reshape", { x }, { shape });
+  }
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run("Transpose", { x }, { perm });
+  }
+  reverse(x: TensorInfo, dims: number[]): TensorInfo {
+    return this.run("Reverse", { x }, { dims });
+  }
+  pad(x: TensorInfo, paddings: number[][]): TensorInfo {
+    return this.run("PadV2", { x }, { paddings, constantValue: 0 });
+  }
+  sum(x: TensorInfo, axis: number): TensorInfo {
+    return this.run("Sum", { x }, { axis: [axis], keepDims: false });
+  }
+  conv2d(x: TensorInfo, filter: TensorInfo, strides: [number, number], dilations: [number, number], pad: Pads4): TensorInfo {
+    return this.run("Conv2D", { x, filter }, { strides, dilations, pad, dataFormat: "NHWC", dimRoundingMode: undefined } as unknown as NamedAttrMap);
+  }
+  depthwise(x: TensorInfo, filter: TensorInfo, strides: [number, number], dilations: [number, number], pad: Pads4): TensorInfo {
+    return this.run("DepthwiseConv2dNative", { x, filter }, { strides, dilations, pad, dataFormat: "NHWC", dimRoundingMode: undefined } as unknown as NamedAttrMap);
+  }
+
+  /** Frees `x` and returns `next(x)`; keeps pipelines short and leak-free. */
+  then(x: TensorInfo, next: (x: TensorInfo) => TensorInfo): TensorInfo {
+    const y = next(x);
+    this.free(x);
+    return y;
+  }
+
+  /** The leading [n, h, w, c] corner of a rank-4 tensor (wasm's Slice copies the whole input through JS first). */
+  crop4(x: TensorInfo, h: number, w: number): TensorInfo {
+    const [n, H, W, c] = x.shape;
+    if (h === H && w === W) return x;
+    if (h > H || w > W) throw new Error(`wasm-kernels: crop4 of ${JSON.stringify(x.shape)} to h=${h}, w=${w} would grow it`);
+    const out = this.backend.makeOutput([n, h, w, c], x.dtype);
+    const src = this.backend.typedArrayFromHeap(x);
+    const dst = this.backend.typedArrayFromHeap(out);
+    const rowLen = w * c;
+    for (let b = 0; b < n; b++) {
+      for (let i = 0; i < h; i++) {
+        const from = ((b * H + i) * W) * c;
+        dst.set(src.subarray(from, from + rowLen), (b * h + i) * rowLen);
+      }
+    }
+    this.free(x);
+    return out;
+  }
+
+  /**
+   * Inserts s-1 zero rows/columns after every row/column of an NHWC tensor (the stride
+   * "holes" of a transposed convolution); shape [n, oh*sh, ow*sw, c].
+   */
+  dilateSpatial(x: TensorInfo, sh: number, sw: number): TensorInfo {
+    if (sh === 1 && sw === 1) return this.reshape(x, x.shape);
+    const [n, oh, ow, c] = x.shape;
+    const six = this.reshape(x, [n * oh, 1, ow, 1, c]);
+    const padded = this.pad(six, [[0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+    this.free(six);
+    return this.then(padded, (p) => this.reshape(p, [n, oh * sh, ow * sw, c]));
+  }
+}
+
+interface ConvGeometry {
+  batch: number; inH: number; inW: number; inC: number;
+  outH: number; outW: number;
+  kH: number; kW: number;
+  sH: number; sW: number;
+  dH: number; dW: number;
+  top: number; bottom: number; left: number; right: number;
+}
+
+function assertChannelsLast(kernel: string, dataFormat: unknown): void {
+  if (dataFormat !== undefined && dataFormat !== "NHWC" && dataFormat !== "channelsLast") {
+    throw new Error(`wasm ${kernel}: dataFormat "${String(dataFormat)}" is not supported; the wasm backend computes NHWC ("channelsLast") only`);
+  }
+}
+
+function geometry(inShape: number[], filterShape: number[], attrs: NamedAttrMap, depthwise: boolean): ConvGeometry {
+  const strides = attrs.strides as [number, number] | number;
+  const dilations = (attrs.dilations ?? 1) as [number, number] | number;
+  const info = tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number], filterShape as [number, number, number, number],
+    strides, dilations, attrs.pad as "same", attrs.dimRoundingMode as "floor" | undefined, depthwise, "channelsLast");
+  return {
+    batch: info.batchSize, inH: info.inHeight, inW: info.inWidth, inC: info.inChannels,
+    outH: info.outHeight, outW: info.outWidth,
+    kH: info.filterHeight, kW: info.filterWidth,
+    sH: info.strideHeight, sW: info.strideWidth,
+    dH: info.dilationHeight, dW: info.dilationWidth,
+    top: info.padInfo.top, bottom: info.padInfo.bottom, left: info.padInfo.left, right: info.padInfo.right,
+  };
+}
+
+/**
+ * Padding for the "filter gradient as a convolution" trick: the original top/left pads, and
+ * bottom/right pads large enough that the output covers the whole kernel (ceil rounding can
+ * leave the last window hanging over the padded input; the overhang reads zeros).
+ */
+function filterGradPads(g: ConvGeometry): Pads4 {
+  const bottom = Math.max(g.bottom, (g.outH - 1) * g.sH + (g.kH - 1) * g.dH + 1 - g.inH - g.top);
+  const right = Math.max(g.right, (g.outW - 1) * g.sW + (g.kW - 1) * g.dW + 1 - g.inW - g.left);
+  return [[0, 0], [g.top, bottom], [g.left, right], [0, 0]];
+}
+
+/**
+ * Padding of the zero-dilated dy (height L = outH*sH) for the input gradient as a stride-1
+ * correlation with the flipped kernel, or null when the forward padding exceeded the
+ * kernel's reach (negative padding; delegated).
+ */
+function inputGradPads(g: ConvGeometry): Pads4 | null {
+  const top = (g.kH - 1) * g.dH - g.top;
+  const left = (g.kW - 1) * g.dW - g.left;
+  if (top < 0 || left < 0) return null;
+  const bottom = Math.max(0, g.inH - g.outH * g.sH - top + (g.kH - 1) * g.dH);
+  const right = Math.max(0, g.inW - g.outW * g.sW - left + (g.kW - 1) * g.dW);
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs ?? {};
+  assertChannelsLast("Conv2DBackpropFilter", attrs.dataFormat);
+  const filterShape = attrs.filterShape as number[];
+  const g = geometry(x.shape, filterShape, { ...attrs, dilations: 1 }, false);
+  const ops = new Ops(args.backend as WasmBackendLike);
+  const xT = ops.transpose(x, [3, 1, 2, 0]); // [inC, H, W, batch]: channels become the batch
+  const dyT = ops.transpose(dy, [1, 2, 0, 3]); // [outH, outW, batch, outC]: dy becomes the filter
+  const grad = ops.conv2d(xT, dyT, [g.dH, g.dW], [g.sH, g.sW], filterGradPads(g)); // [inC, kH', kW', outC]
+  ops.free(xT, dyT);
+  const cropped = ops.crop4(grad, g.kH, g.kW);
+  return ops.then(cropped, (c) => ops.transpose(c, [1, 2, 0, 3]));
+}
+
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs ?? {};
+  assertChannelsLast("Conv2DBackpropInput", attrs.dataFormat);
+  const inputShape = attrs.inputShape as number[];
+  const g = geometry(inputShape, filter.shape, { ...attrs, dilations: 1 }, false);
+  const pads = inputGradPads(g);
+  if (pads === null) return originalKernel("Conv2DBackpropInput")(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  const ops = new Ops(args.backend as WasmBackendLike);
+  const flipped = ops.reverse(filter, [0, 1]);
+  const wT = ops.then(flipped, (f) => ops.transpose(f, [0, 1, 3, 2])); // [kH, kW, outC, inC]
+  const dyd = ops.dilateSpatial(dy, g.sH, g.sW);
+  const dx = ops.conv2d(dyd, wT, [1, 1], [1, 1], pads);
+  ops.free(dyd, wT);
+  return ops.crop4(dx, g.inH, g.inW);
+}
+
+function depthwiseBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs ?? {};
+  assertChannelsLast("DepthwiseConv2dNativeBackpropFilter", attrs.dataFormat);
+  const filterShape = attrs.filterShape as number[];
+  const mult = filterShape[3];
+  const g = geometry(x.shape, filterShape, attrs, true);
+  const ops = new Ops(args.backend as WasmBackendLike);
+  // One image whose channels are (channel, batch) pairs; dy as a per-(channel, batch) filter
+  // with `mult` outputs each. The batch sum comes after the depthwise correlation.
+  const xT = ops.transpose(x, [1, 2, 3, 0]);
+  const xImg = ops.then(xT, (t) => ops.reshape(t, [1, g.inH, g.inW, g.inC * g.batch]));
+  const dy5 = ops.reshape(dy, [g.batch, g.outH, g.outW, g.inC, mult]);
+  const dyT = ops.then(dy5, (t) => ops.transpose(t, [1, 2, 3, 0, 4]));
+  const dyFilter = ops.then(dyT, (t) => ops.reshape(t, [g.outH, g.outW, g.inC * g.batch, mult]));
+  const corr = ops.depthwise(xImg, dyFilter, [g.dH, g.dW], [g.sH, g.sW], filterGradPads(g)); // [1, kH', kW', inC*batch*mult]
+  ops.free(xImg, dyFilter);
+  const cropped = ops.crop4(corr, g.kH, g.kW);
+  const perBatch = ops.then(cropped, (c) => ops.reshape(c, [g.kH, g.kW, g.inC, g.batch, mult]));
+  return ops.then(perBatch, (p) => ops.sum(p, 3));
+}
+
+function depthwiseBackpropInput(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs ?? {};
+  assertChannelsLast("DepthwiseConv2dNativeBackpropInput", attrs.dataFormat);
+  const inputShape = attrs.inputShape as number[];
+  const [kH, kW, inC, mult] = filter.shape;
+  const g = geometry(inputShape, filter.shape, attrs, true);
+  const pads = inputGradPads(g);
+  if (pads === null) {
+    throw new Error(`wasm DepthwiseConv2dNativeBackpropInput: padding (${g.top}, ${g.left}) larger than the dilated kernel reach is not supported`);
+  }
+  const ops = new Ops(args.backend as WasmBackendLike);
+  // Every (channel, multiplier) output channel correlates with its own flipped kernel; the
+  // multiplier channels of one input channel are summed afterwards.
+  const flipped = ops.reverse(filter, [0, 1]);
+  const wCol = ops.then(flipped, (f) => ops.reshape(f, [kH, kW, inC * mult, 1]));
+  const dyd = ops.dilateSpatial(dy, g.sH, g.sW);
+  const full = ops.depthwise(dyd, wCol, [1, 1], [g.dH, g.dW], pads);
+  ops.free(dyd, wCol);
+  const dx = ops.crop4(full, g.inH, g.inW);
+  if (mult === 1) return dx;
+  const split = ops.then(dx, (t) => ops.reshape(t, [g.batch, g.inH, g.inW, inC, mult]));
+  return ops.then(split, (t) => ops.sum(t, 4));
+}
+
+/**
+ * MaxPoolGrad with TensorFlow's semantics (the gradient goes to the first maximum of each
+ * window in row-major order, ties included), as one pass over the wasm heap. wasm's own
+ * kernel computes the same thing about 10x slower; a mask formulation (x == upsampled y)
+ * would hand the gradient to every tied maximum.
+ */
+function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const attrs = args.attrs ?? {};
+  if (input.dtype !== "float32" || dy.dtype !== "float32") return originalKernel("MaxPoolGrad")(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number], attrs.filterSize as [number, number], attrs.strides as [number, number],
+    1, attrs.pad as "same", attrs.dimRoundingMode as "floor" | undefined);
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput(input.shape, "float32");
+  const x = backend.typedArrayFromHeap(input) as Float32Array;
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sH, strideWidth: sW } = info;
+  const fH = info.effectiveFilterHeight, fW = info.effectiveFilterWidth;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  for (let b = 0; b < batchSize; b++) {
+    const xb = b * H * W * C;
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = Math.max(0, oy * sH - top), y1 = Math.min(H, oy * sH - top + fH);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = Math.max(0, ox * sW - left), x1 = Math.min(W, ox * sW - left + fW);
+        const gBase = ((b * OH + oy) * OW + ox) * C;
+        for (let c = 0; c < C; c++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let y = y0; y < y1; y++) {
+            let p = xb + (y * W + x0) * C + c;
+            for (let xx = x0; xx < x1; xx++, p += C) {
+              const v = x[p];
+              if (v > best) { best = v; at = p; }
+            }
+          }
+          if (at >= 0) dx[at] += g[gBase + c];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** UnsortedSegmentSum (gather's gradient) as one scatter-add over the wasm heap; ids outside [0, numSegments) are dropped, as in tfjs cpu. */
+function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const numSegments = (args.attrs ?? {}).numSegments as number;
+  if (x.dtype !== "float32" && x.dtype !== "int32") throw new Error(`wasm UnsortedSegmentSum: x dtype ${x.dtype} is not supported; expected float32 or int32`);
+  if (segmentIds.dtype !== "int32") throw new Error(`wasm UnsortedSegmentSum: segmentIds must be int32, got ${segmentIds.dtype}`);
+  const nIds = segmentIds.shape.reduce((a, b) => a * b, 1);
+  const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  const src = backend.typedArrayFromHeap(x) as Float32Array | Int32Array;
+  const ids = backend.typedArrayFromHeap(segmentIds) as Int32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array | Int32Array;
+  dst.fill(0);
+  for (let i = 0; i < nIds; i++) {
+    const s = ids[i];
+    if (s < 0 || s >= numSegments) continue;
+    const from = i * inner, to = s * inner;
+    for (let j = 0; j < inner; j++) dst[to + j] += src[from + j];
+  }
+  return out;
+}
+
+const IMPLEMENTATIONS: Record<(typeof OVERRIDDEN)[number] | (typeof ADDED)[number], KernelFunc> = {
+  Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
+  Conv2DBackpropInput: conv2DBackpropInput as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
+  MaxPoolGrad: maxPoolGrad as unknown as KernelFunc,
+  UnsortedSegmentSum: unsortedSegmentSum as unknown as KernelFunc,
+};
+
+/** Names of the wasm kernels ntkd-lab registers or replaces. */
+export const WASM_TRAINING_KERNELS: readonly string[] = [...ADDED, ...OVERRIDDEN];
+
+/**
+ * Registers our training kernels on the wasm backend. Idempotent. Requires the wasm backend
+ * module to be loaded (src/runtime/tf does that); works before or after it is initialised.
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  for (const name of [...USED, ...OVERRIDDEN]) {
+    const config = tf.getKernel(name, "wasm");
+    if (config === undefined) throw new Error(`registerWasmTrainingKernels: wasm kernel ${name} is missing; is @tensorflow/tfjs-backend-wasm 4.22 installed?`);
+    original.set(name, config.kernelFunc);
+  }
+  for (const name of OVERRIDDEN) tf.unregisterKernel(name, "wasm");
+  for (const name of ADDED) {
+    if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
+  }
+  for (const [name, kernelFunc] of Object.entries(IMPLEMENTATIONS)) {
+    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc });
+  }
+  registered = true;
+}
+
+/** Calls wasm's own (replaced) kernel, for tests and benchmarks that compare against it. */
+export function runOriginalWasmKernel(name: (typeof OVERRIDDEN)[number], inputs: Record<string, tf.Tensor>, attrs: NamedAttrMap): tf.Tensor {
+  if (tf.getBackend() !== "wasm") throw new Error(`runOriginalWasmKernel(${name}): the active backend is "${tf.getBackend()}", expected "wasm"`);
+  const backend = tf.backend();
+  const out = originalKernel(name)({ inputs, attrs, backend }) as TensorInfo;
+  return tf.engine().makeTensorFromTensorInfo(out);
+}

@@ -1,0 +1,192 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { tf } from "../../src/runtime/tf";
+import { initBackend } from "../../src/runtime/backend";
+import { registerWasmTrainingKernels } from "../../src/runtime/wasm-kernels";
+import { randomTensor, runOn, relativeMaxError, HostTensor } from "./parity";
+
+const TOL = 1e-4;
+
+before(async () => {
+  await initBackend({ backend: "cpu" });
+  await initBackend({ backend: "wasm" });
+  registerWasmTrainingKernels();
+});
+
+type Pad = "same" | "valid" | number | number[][];
+
+interface ConvCase {
+  batch: number; h: number; w: number; inC: number;
+  kH: number; kW: number; outCOrMult: number;
+  strides: [number, number]; dilations: [number, number]; pad: Pad;
+  dimRoundingMode?: "floor" | "ceil" | "round";
+}
+
+const explicit = (t: number, b: number, l: number, r: number): number[][] => [[0, 0], [t, b], [l, r], [0, 0]];
+
+// Strides, paddings of every kind, rectangular kernels, odd sizes, batch 1 and >1.
+const CONV_CASES: ConvCase[] = [
+  { batch: 2, h: 8, w: 8, inC: 3, kH: 3, kW: 3, outCOrMult: 4, strides: [1, 1], dilations: [1, 1], pad: "same" },
+  { batch: 1, h: 9, w: 7, inC: 2, kH: 5, kW: 5, outCOrMult: 3, strides: [1, 1], dilations: [1, 1], pad: "same" },
+  { batch: 3, h: 9, w: 7, inC: 2, kH: 3, kW: 2, outCOrMult: 5, strides: [1, 1], dilations: [1, 1], pad: "valid" },
+  { batch: 2, h: 9, w: 8, inC: 3, kH: 3, kW: 3, outCOrMult: 2, strides: [2, 2], dilations: [1, 1], pad: "same" },
+  { batch: 2, h: 10, w: 9, inC: 1, kH: 4, kW: 3, outCOrMult: 3, strides: [2, 3], dilations: [1, 1], pad: "valid" },
+  { batch: 1, h: 7, w: 8, inC: 2, kH: 3, kW: 3, outCOrMult: 2, strides: [1, 1], dilations: [1, 1], pad: 1 },
+  { batch: 2, h: 11, w: 10, inC: 2, kH: 3, kW: 3, outCOrMult: 2, strides: [2, 2], dilations: [1, 1], pad: 1, dimRoundingMode: "ceil" },
+  { batch: 2, h: 8, w: 9, inC: 3, kH: 3, kW: 4, outCOrMult: 2, strides: [1, 2], dilations: [1, 1], pad: explicit(1, 2, 0, 3) },
+  { batch: 4, h: 28, w: 28, inC: 1, kH: 5, kW: 5, outCOrMult: 6, strides: [1, 1], dilations: [1, 1], pad: "same" },
+];
+
+// Depthwise adds dilations (with stride 1, as TensorFlow requires for dilated depthwise).
+const DEPTHWISE_CASES: ConvCase[] = [
+  ...CONV_CASES,
+  { batch: 2, h: 9, w: 9, inC: 3, kH: 3, kW: 3, outCOrMult: 2, strides: [1, 1], dilations: [2, 2], pad: "same" },
+  { batch: 1, h: 10, w: 8, inC: 2, kH: 3, kW: 2, outCOrMult: 1, strides: [1, 1], dilations: [2, 3], pad: "valid" },
+  { batch: 2, h: 9, w: 9, inC: 2, kH: 2, kW: 3, outCOrMult: 3, strides: [1, 1], dilations: [3, 1], pad: explicit(2, 1, 1, 2) },
+];
+
+function describe(c: ConvCase): string {
+  return `x[${c.batch},${c.h},${c.w},${c.inC}] k${c.kH}x${c.kW} s${c.strides} d${c.dilations} pad=${JSON.stringify(c.pad)}${c.dimRoundingMode ? " " + c.dimRoundingMode : ""}`;
+}
+
+function outShape(c: ConvCase, depthwise: boolean): number[] {
+  const info = tf.backend_util.computeConv2DInfo([c.batch, c.h, c.w, c.inC], [c.kH, c.kW, c.inC, c.outCOrMult], c.strides, c.dilations,
+    c.pad as "same", c.dimRoundingMode, depthwise);
+  return info.outShape;
+}
+
+async function expectParity(kernel: string, inputs: Record<string, HostTensor>, attrs: Record<string, unknown>, label: string): Promise<void> {
+  const reference = await runOn("cpu", kernel, inputs, attrs);
+  const actual = await runOn("wasm", kernel, inputs, attrs);
+  const err = relativeMaxError(actual, reference);
+  assert.ok(err <= TOL, `${kernel} ${label}: relative max error ${err.toExponential(2)} > ${TOL}`);
+}
+
+test("Conv2DBackpropFilter on wasm matches cpu", async () => {
+  for (const [i, c] of CONV_CASES.entries()) {
+    const x = randomTensor([c.batch, c.h, c.w, c.inC], 100 + i);
+    const dy = randomTensor(outShape(c, false), 200 + i);
+    await expectParity("Conv2DBackpropFilter", { x, dy },
+      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: c.dimRoundingMode, filterShape: [c.kH, c.kW, c.inC, c.outCOrMult] }, describe(c));
+  }
+});
+
+test("Conv2DBackpropInput on wasm matches cpu", async () => {
+  for (const [i, c] of CONV_CASES.entries()) {
+    const filter = randomTensor([c.kH, c.kW, c.inC, c.outCOrMult], 300 + i);
+    const dy = randomTensor(outShape(c, false), 400 + i);
+    await expectParity("Conv2DBackpropInput", { dy, filter },
+      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: c.dimRoundingMode, inputShape: [c.batch, c.h, c.w, c.inC] }, describe(c));
+  }
+});
+
+// tfjs's cpu depthwise backprop kernels ignore `dilations` (tfjs refuses dilated gradients
+// before reaching them), so dilated cases are checked against the identity "a conv with
+// dilation d equals a conv with the kernel spread out by d-1 zeros", computed on cpu without
+// dilation.
+function dilatedKernelShape(c: ConvCase): [number, number] {
+  return [(c.kH - 1) * c.dilations[0] + 1, (c.kW - 1) * c.dilations[1] + 1];
+}
+
+/** Spreads a [kH, kW, C, M] kernel out by dilation zeros: [(kH-1)dH+1, (kW-1)dW+1, C, M]. */
+function spreadKernel(k: HostTensor, dH: number, dW: number): HostTensor {
+  const [kH, kW, C, M] = k.shape;
+  const eH = (kH - 1) * dH + 1, eW = (kW - 1) * dW + 1;
+  const values = new Float32Array(eH * eW * C * M);
+  for (let i = 0; i < kH; i++) for (let j = 0; j < kW; j++) for (let q = 0; q < C * M; q++) {
+    values[((i * dH) * eW + j * dW) * C * M + q] = k.values[(i * kW + j) * C * M + q];
+  }
+  return { shape: [eH, eW, C, M], values, dtype: "float32" };
+}
+
+/** Takes every dH-th row and dW-th column of a spread-out kernel gradient. */
+function gatherKernel(g: HostTensor, kH: number, kW: number, dH: number, dW: number): HostTensor {
+  const [, eW, C, M] = g.shape;
+  const values = new Float32Array(kH * kW * C * M);
+  for (let i = 0; i < kH; i++) for (let j = 0; j < kW; j++) for (let q = 0; q < C * M; q++) {
+    values[(i * kW + j) * C * M + q] = g.values[((i * dH) * eW + j * dW) * C * M + q];
+  }
+  return { shape: [kH, kW, C, M], values, dtype: "float32" };
+}
+
+test("DepthwiseConv2dNativeBackpropFilter on wasm matches cpu", async () => {
+  for (const [i, c] of DEPTHWISE_CASES.entries()) {
+    const x = randomTensor([c.batch, c.h, c.w, c.inC], 500 + i);
+    const dy = randomTensor(outShape(c, true), 600 + i);
+    const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: c.dimRoundingMode, filterShape: [c.kH, c.kW, c.inC, c.outCOrMult] };
+    const [eH, eW] = dilatedKernelShape(c);
+    const spread = await runOn("cpu", "DepthwiseConv2dNativeBackpropFilter", { x, dy },
+      { ...attrs, dilations: [1, 1], filterShape: [eH, eW, c.inC, c.outCOrMult] });
+    const reference = gatherKernel(spread, c.kH, c.kW, c.dilations[0], c.dilations[1]);
+    const actual = await runOn("wasm", "DepthwiseConv2dNativeBackpropFilter", { x, dy }, attrs);
+    const err = relativeMaxError(actual, reference);
+    assert.ok(err <= TOL, `DepthwiseConv2dNativeBackpropFilter ${describe(c)}: relative max error ${err.toExponential(2)} > ${TOL}`);
+  }
+});
+
+test("DepthwiseConv2dNativeBackpropInput on wasm matches cpu", async () => {
+  for (const [i, c] of DEPTHWISE_CASES.entries()) {
+    const filter = randomTensor([c.kH, c.kW, c.inC, c.outCOrMult], 700 + i);
+    const dy = randomTensor(outShape(c, true), 800 + i);
+    const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: c.dimRoundingMode, inputShape: [c.batch, c.h, c.w, c.inC] };
+    const reference = await runOn("cpu", "DepthwiseConv2dNativeBackpropInput",
+      { dy, filter: spreadKernel(filter, c.dilations[0], c.dilations[1]) }, { ...attrs, dilations: [1, 1] });
+    const actual = await runOn("wasm", "DepthwiseConv2dNativeBackpropInput", { dy, filter }, attrs);
+    const err = relativeMaxError(actual, reference);
+    assert.ok(err <= TOL, `DepthwiseConv2dNativeBackpropInput ${describe(c)}: relative max error ${err.toExponential(2)} > ${TOL}`);
+  }
+});
+
+interface PoolCase { batch: number; h: number; w: number; c: number; f: [number, number]; s: [number, number]; pad: Pad }
+
+const POOL_CASES: PoolCase[] = [
+  { batch: 3, h: 8, w: 8, c: 4, f: [2, 2], s: [2, 2], pad: "valid" },
+  { batch: 2, h: 7, w: 9, c: 3, f: [2, 2], s: [2, 2], pad: "valid" },
+  { batch: 2, h: 7, w: 9, c: 3, f: [2, 2], s: [2, 2], pad: "same" },
+  { batch: 2, h: 9, w: 9, c: 2, f: [3, 3], s: [2, 2], pad: "same" },
+  { batch: 1, h: 6, w: 7, c: 2, f: [3, 2], s: [1, 1], pad: "same" },
+  { batch: 2, h: 9, w: 8, c: 2, f: [3, 3], s: [2, 1], pad: 1 },
+];
+
+test("MaxPoolGrad on wasm matches cpu, including tied maxima", async () => {
+  // Realistic tie sources: ReLU outputs (windows of zeros) and quantised activations
+  // (8-bit sensor-like levels), plus plain continuous values.
+  const transforms: Array<[string, (v: number) => number]> = [
+    ["continuous", (v) => v],
+    ["relu", (v) => Math.max(0, v)],
+    ["quantised", (v) => Math.round(v * 3) / 3],
+  ];
+  for (const [i, p] of POOL_CASES.entries()) {
+    for (const [name, f] of transforms) {
+      const input = randomTensor([p.batch, p.h, p.w, p.c], 900 + i, f);
+      await tf.setBackend("cpu");
+      const yCpu = tf.tidy(() => tf.maxPool(tf.tensor4d(input.values, input.shape as [number, number, number, number]), p.f, p.s, p.pad as "same"));
+      const output: HostTensor = { shape: yCpu.shape, values: (await yCpu.data()) as Float32Array, dtype: "float32" };
+      yCpu.dispose();
+      const dy = randomTensor(output.shape, 1000 + i);
+      await expectParity("MaxPoolGrad", { dy, input, output }, { filterSize: p.f, strides: p.s, pad: p.pad, dimRoundingMode: undefined },
+        `${name} x[${input.shape}] f${p.f} s${p.s} pad=${JSON.stringify(p.pad)}`);
+    }
+  }
+});
+
+test("MaxPoolGrad with ties gives each window's gradient to its first maximum only", async () => {
+  await tf.setBackend("wasm");
+  // One 2x2 window, all four equal: TensorFlow sends dy to the top-left element.
+  const dx = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.maxPool(x as tf.Tensor4D, 2, 2, "valid").mul(3).sum())(tf.ones([1, 2, 2, 1])));
+  assert.deepEqual(Array.from(await dx.data()), [3, 0, 0, 0]);
+  dx.dispose();
+});
+
+test("UnsortedSegmentSum on wasm matches cpu (repeated and out-of-range ids)", async () => {
+  const x = randomTensor([7, 3, 2], 1100);
+  const segmentIds: HostTensor = { shape: [7], values: Int32Array.from([0, 2, 2, 4, 0, 5, 1]), dtype: "int32" };
+  await expectParity("UnsortedSegmentSum", { x, segmentIds }, { numSegments: 5 }, "7 rows into 5 segments");
+});
+
+test("gather's gradient runs on wasm", async () => {
+  await tf.setBackend("wasm");
+  const g = tf.tidy(() => tf.grad((p: tf.Tensor) => tf.gather(p, tf.tensor1d([2, 0, 2], "int32")).sum())(tf.zeros([3, 2])));
+  assert.deepEqual(Array.from(await g.data()), [1, 1, 0, 0, 2, 2]);
+  g.dispose();
+});
