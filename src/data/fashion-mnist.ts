@@ -1,0 +1,41 @@
+/**
+ * Fashion-MNIST (Xiao, Rasul & Vollgraf 2017, Zalando Research), read from gzipped IDX files.
+ * Debian's `dataset-fashion-mnist` package installs them in /usr/share/datasets/fashion-mnist.
+ */
+import * as fs from "node:fs";
+import { checkSplit, loadIdxFolder, type IdxSplit } from "./mnist";
+import type { ImageDataset } from "./types";
+
+/** Default folder: Debian's `dataset-fashion-mnist` package. */
+export const FASHION_MNIST_DEFAULT_DIR = "/usr/share/datasets/fashion-mnist";
+
+/** Options of {@link loadFashionMnist}. */
+export interface FashionMnistOptions {
+  /** "train" (60,000 images) or "test" (10,000 images). Default "train". */
+  split?: IdxSplit;
+  /** Keep only the first `limit` images of the split (all when omitted). */
+  limit?: number;
+  /** Folder holding the four IDX files. Default: env NTKD_FASHION_MNIST_DIR, else {@link FASHION_MNIST_DEFAULT_DIR}. */
+  dir?: string;
+}
+
+/** The ten Fashion-MNIST classes, in label order. */
+export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
+  "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+];
+
+/** The folder {@link loadFashionMnist} reads when no `dir` is given. */
+export function fashionMnistDir(): string {
+  return process.env.NTKD_FASHION_MNIST_DIR || FASHION_MNIST_DEFAULT_DIR;
+}
+
+/** True when the Fashion-MNIST folder exists (the files are checked when loading). */
+export function fashionMnistAvailable(dir: string = fashionMnistDir()): boolean {
+  return fs.existsSync(dir);
+}
+
+/** Loads Fashion-MNIST as 28x28x1 images in [0, 1] with labels 0-9. */
+export function loadFashionMnist(opts: FashionMnistOptions = {}): ImageDataset {
+  const split = checkSplit(opts.split ?? "train");
+  return loadIdxFolder("fashion-mnist", opts.dir ?? fashionMnistDir(), split, FASHION_MNIST_CLASS_NAMES, opts.limit);
+}
