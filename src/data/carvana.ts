@@ -125,6 +125,7 @@ async function loadMask(file: string, width: number, height: number, out: Uint8A
   if (max > 0) for (let p = 0; p < pixels; p++) binary[p] = level[p]! * 2 >= max ? 255 : 0;
   const resized = await sharp(binary, { raw: { width: info.width, height: info.height, channels: 1 } })
     .resize(width, height, { fit: "fill", kernel: "linear" })
+    .extractChannel(0) // raw single-channel input would otherwise come back as sRGB
     .raw()
     .toBuffer();
   if (resized.length !== width * height) throw new Error(`${file}: resized mask has ${resized.length} pixels; expected ${width * height}`);
