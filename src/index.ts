@@ -1,2 +1,3 @@
 export * from "./runtime/index";
 export * from "./notebook/index";
+export * from "./data/index";
