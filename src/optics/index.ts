@@ -1,0 +1,14 @@
+export * from "./units";
+export * from "./complex";
+export * from "./dft";
+export * from "./field";
+export * from "./propagation";
+export * from "./quantize";
+export * from "./metasurface";
+export * from "./elements";
+export * from "./sensor";
+export * from "./psf";
+export * from "./fourf";
+export * from "./warnings";
+export * from "./layout";
+export { tensorToGrid, arrayToGrid, drawTensors } from "./draw";
