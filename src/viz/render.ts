@@ -36,7 +36,9 @@ export function compileVegaLite(spec: VegaLiteSpec, caller = "compileVegaLite"):
  * no DOM or canvas; text widths are estimated).
  */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const vgSpec = compileVegaLite(spec, "renderSvg");
+  assertSpec(spec, "renderSvg");
+  // vega tags the data rows it ingests; render a copy so the caller's spec stays as it was.
+  const vgSpec = compileVegaLite(structuredClone(spec), "renderSvg");
   // vega logs dataflow errors and still resolves toSVG() with a half-drawn chart; collect them and fail.
   const errors: string[] = [];
   const logger = vega.logger(vega.Warn);

@@ -1,0 +1,79 @@
+/** How much work a notebook does: "quick" (minutes, for CI and `npm start`) or "full" (the paper's scale). */
+export type NotebookMode = "quick" | "full";
+
+/** The mode from env NTKD_MODE ("quick" when unset). */
+export function notebookMode(env: NodeJS.ProcessEnv = process.env): NotebookMode {
+  const raw = env.NTKD_MODE;
+  if (raw === undefined || raw === "") return "quick";
+  if (raw === "quick" || raw === "full") return raw;
+  throw new Error(`NTKD_MODE must be "quick" or "full", got "${raw}"`);
+}
+
+/** The environment variable that overrides parameter `name`. */
+export function paramEnvName(name: string): string {
+  return `NTKD_PARAM_${name}`;
+}
+
+/** Parameter values: numbers, booleans, strings, or JSON values (arrays, objects). */
+export type ParamValue = number | boolean | string | null | ParamValue[] | { [key: string]: ParamValue };
+
+/** Options of {@link params}. */
+export interface ParamsOptions<T> {
+  /** Values replacing the defaults in quick mode (fewer epochs, smaller subsets). */
+  quick?: Partial<T>;
+  /** Values replacing the defaults in full mode. */
+  full?: Partial<T>;
+  /** Environment to read NTKD_MODE and NTKD_PARAM_<name> from; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Parses one env string into the type of the default it overrides; errors name the variable. */
+export function coerceParam(name: string, raw: string, fallback: ParamValue): ParamValue {
+  const variable = paramEnvName(name);
+  if (typeof fallback === "number") {
+    const n = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(n)) throw new Error(`${variable} must be a finite number (default ${fallback}), got "${raw}"`);
+    return n;
+  }
+  if (typeof fallback === "boolean") {
+    const v = raw.trim().toLowerCase();
+    if (v === "true" || v === "1") return true;
+    if (v === "false" || v === "0") return false;
+    throw new Error(`${variable} must be true, false, 1 or 0, got "${raw}"`);
+  }
+  if (typeof fallback === "string") return raw;
+  try {
+    const parsed = JSON.parse(raw) as ParamValue;
+    if (Array.isArray(fallback) !== Array.isArray(parsed) || (fallback !== null && typeof parsed !== typeof fallback)) {
+      throw new Error(`expected ${Array.isArray(fallback) ? "an array" : typeof fallback}`);
+    }
+    return parsed;
+  } catch (err) {
+    throw new Error(`${variable} must be JSON matching its default ${JSON.stringify(fallback)}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Typed notebook parameters. Returns `defaults`, overlaid by the mode's values (`opts.quick` or
+ * `opts.full`, mode from NTKD_MODE), overlaid by env NTKD_PARAM_<name> (what `ntkd-lab run
+ * --param name=value` sets). Put it in the notebook's cell tagged `parameters`.
+ */
+export function params<T extends Record<string, ParamValue>>(defaults: T, opts: ParamsOptions<T> = {}): T & { mode: NotebookMode } {
+  if (defaults === null || typeof defaults !== "object" || Array.isArray(defaults)) {
+    throw new Error("params: defaults must be an object of named values");
+  }
+  const env = opts.env ?? process.env;
+  const mode = notebookMode(env);
+  const out: Record<string, ParamValue> = { ...defaults };
+  const modeValues = mode === "quick" ? opts.quick : opts.full;
+  for (const [k, v] of Object.entries(modeValues ?? {})) {
+    if (!(k in defaults)) throw new Error(`params: opts.${mode}.${k} has no default; add it to defaults`);
+    out[k] = v as ParamValue;
+  }
+  for (const name of Object.keys(defaults)) {
+    const raw = env[paramEnvName(name)];
+    if (raw !== undefined) out[name] = coerceParam(name, raw, out[name]!);
+  }
+  if ("mode" in defaults) throw new Error('params: "mode" is reserved (it comes from NTKD_MODE)');
+  return { ...(out as T), mode };
+}
