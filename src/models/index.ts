@@ -1,0 +1,3 @@
+export * from "./optical-student";
+export * from "./students";
+export * from "./teachers/alexnet";

@@ -1,0 +1,155 @@
+import type { LayersModel, SymbolicTensor, Tensor, LayerVariable, layers } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
+
+/** A tfjs layer (the optical frontend is one). */
+export type Layer = layers.Layer;
+
+/** Which parameters of an optical student an operation concerns. */
+export type StudentPart = "all" | "frontend" | "backend";
+
+/**
+ * A hybrid optical network: an optical frontend layer (the physics, e.g. a PSF convolution)
+ * followed by a digital backend. The two halves are separately addressable because the
+ * fabrication stage freezes the frontend, swaps in a fabricated one, and fine-tunes only the
+ * backend, and because the 2-D embedding figures read the backend's hidden features.
+ *
+ * - `model`: the full network, input image -> logits (a `tf.LayersModel`, so everything that
+ *   accepts a LayersModel, such as `evaluate` or `trainTeacher`, accepts it too).
+ * - `backend`: a `tf.LayersModel` from the frontend's output (sensor image) to logits.
+ * - `featureModel`: the backend truncated at its last hidden layer (the embedding).
+ */
+export class OpticalStudent {
+  constructor(
+    /** The optical layer; its weights are the (parametrised) PSF kernels. */
+    readonly frontend: Layer,
+    /** Digital backend, sensor image -> logits. */
+    readonly backend: LayersModel,
+    /** Full network, image -> logits. */
+    readonly model: LayersModel,
+    /** Backend input -> last hidden activations. */
+    readonly featureModel: LayersModel,
+    /** Short architecture name, e.g. "compressed-meta-onn". */
+    readonly architecture: string,
+  ) {}
+
+  /** Logits for a batch of images (NHWC). */
+  apply(x: Tensor, training = false): Tensor {
+    return this.model.apply(x, { training }) as Tensor;
+  }
+
+  /** The frontend's output (the simulated sensor image) for a batch of images. */
+  sense(x: Tensor): Tensor {
+    return this.frontend.apply(x) as Tensor;
+  }
+
+  /** Trainable weights of one part, in a fixed order (frontend first). */
+  trainableWeights(part: StudentPart = "all"): LayerVariable[] {
+    switch (part) {
+      case "frontend":
+        return this.frontend.trainableWeights;
+      case "backend":
+        return this.backend.trainableWeights;
+      case "all":
+        return [...this.frontend.trainableWeights, ...this.backend.trainableWeights];
+      default:
+        throw new Error(`OpticalStudent.trainableWeights: part must be "all", "frontend" or "backend", got ${String(part)}`);
+    }
+  }
+
+  /** Number of scalar parameters of one part (trainable and non-trainable). */
+  countParams(part: StudentPart = "all"): number {
+    const count = (ws: LayerVariable[]): number => ws.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+    if (part === "frontend") return count(this.frontend.weights);
+    if (part === "backend") return count(this.backend.weights);
+    return count(this.frontend.weights) + count(this.backend.weights);
+  }
+
+  /** Frees every weight of the network. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/** Options of {@link buildDenseBackend}. */
+export interface DenseBackendOptions {
+  /** Shape of the sensor image the backend reads: [height, width, channels]. */
+  inputShape: [number, number, number];
+  /**
+   * Side of the average-pooling window applied first (1 = none). Why average pooling: it is
+   * what binning sensor pixels does, so it keeps the whole frontend-to-readout chain linear and
+   * physically realisable; it is also how the parameter budget is met.
+   */
+  poolSize: number;
+  /** Widths of the hidden fully connected layers (ReLU); the last one is the embedding. */
+  hidden: number[];
+  /** Number of output classes (logits). */
+  numClasses: number;
+  /** Seed of the Glorot-uniform initialisers (one derived seed per layer). */
+  seed: number;
+  /** Name prefix of the backend's layers. */
+  name: string;
+}
+
+/**
+ * A digital backend: average pooling (sensor binning), flatten, hidden dense ReLU layers, a
+ * dense logit layer. Returns the backend model and the model of its last hidden layer.
+ */
+export function buildDenseBackend(opts: DenseBackendOptions): { backend: LayersModel; featureModel: LayersModel } {
+  const { inputShape, poolSize, hidden, numClasses, seed, name } = opts;
+  if (!Array.isArray(inputShape) || inputShape.length !== 3 || inputShape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new Error(`buildDenseBackend: inputShape must be [height, width, channels] of positive integers, got ${JSON.stringify(inputShape)}`);
+  }
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error(`buildDenseBackend: poolSize must be a positive integer, got ${poolSize}`);
+  if (hidden.length === 0 || hidden.some((h) => !Number.isInteger(h) || h <= 0)) {
+    throw new Error(`buildDenseBackend: hidden must be a non-empty list of positive integers, got ${JSON.stringify(hidden)}`);
+  }
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`buildDenseBackend: numClasses must be an integer >= 2, got ${numClasses}`);
+  const input = tf.input({ shape: inputShape, name: `${name}_sensor` });
+  let h: SymbolicTensor = input;
+  if (poolSize > 1) {
+    h = tf.layers.averagePooling2d({ poolSize, strides: poolSize, padding: "valid", name: `${name}_binning` }).apply(h) as SymbolicTensor;
+  }
+  h = tf.layers.flatten({ name: `${name}_flatten` }).apply(h) as SymbolicTensor;
+  hidden.forEach((width, i) => {
+    h = tf.layers
+      .dense({
+        units: width,
+        activation: "relu",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 * (i + 1) }),
+        biasInitializer: "zeros",
+        name: i === hidden.length - 1 ? `${name}_features` : `${name}_hidden${i + 1}`,
+      })
+      .apply(h) as SymbolicTensor;
+  });
+  const features = h;
+  const logits = tf.layers
+    .dense({
+      units: numClasses,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 7919 }),
+      biasInitializer: "zeros",
+      name: `${name}_logits`,
+    })
+    .apply(h) as SymbolicTensor;
+  const backend = tf.model({ inputs: input, outputs: logits, name });
+  const featureModel = tf.model({ inputs: input, outputs: features, name: `${name}_embedding` });
+  return { backend, featureModel };
+}
+
+/** Joins a frontend layer and a backend into an {@link OpticalStudent}. */
+export function assembleStudent(
+  frontend: Layer,
+  backendOpts: Omit<DenseBackendOptions, "inputShape">,
+  inputShape: [number, number, number],
+  architecture: string,
+): OpticalStudent {
+  const input = tf.input({ shape: inputShape, name: `${backendOpts.name}_image` });
+  const sensed = frontend.apply(input) as SymbolicTensor;
+  const sensorShape = sensed.shape.slice(1) as (number | null)[];
+  if (sensorShape.length !== 3 || sensorShape.some((d) => d === null)) {
+    throw new Error(`${architecture}: the frontend must map [H, W, C] images to [H', W', K] sensor images, got ${JSON.stringify(sensed.shape)}`);
+  }
+  const { backend, featureModel } = buildDenseBackend({ ...backendOpts, inputShape: sensorShape as [number, number, number] });
+  const logits = backend.apply(sensed) as SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: logits, name: architecture });
+  return new OpticalStudent(frontend, backend, model, featureModel, architecture);
+}

@@ -1,0 +1,187 @@
+/**
+ * Per-batch objectives of the training loop: the task loss alone, KD, and NTKD. Each returns the
+ * loss value and the gradients for the loop's trainable weights; NTKD combines autodiff of the
+ * task term with the first-order NTK gradient of `distill/ntk`.
+ */
+import type { LayersModel, LayerVariable, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
+import { crossEntropy, kdLoss } from "../distill/losses";
+import { ntkSubject, type NtkSubject } from "../distill/ntk";
+import { ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel, type NtkMatchOptions, type ResolvedNtkMatchOptions } from "../distill/ntkd";
+import { deriveSeed } from "./rng";
+
+/** What the loop passes an objective for one batch. */
+export interface BatchContext {
+  /** Images [n, H, W, C]. */
+  x: Tensor;
+  /** Labels [n], int32. */
+  y: Tensor;
+  /** Epoch (from 0). */
+  epoch: number;
+  /** Batch index within the epoch (from 0). */
+  batch: number;
+  /** Optimizer steps taken before this batch. */
+  step: number;
+  /** The run's seed (derive per-batch seeds from it and the counters). */
+  seed: number;
+}
+
+/** What an objective returns for one batch. */
+export interface BatchResult {
+  /** Total loss of the batch (may be NaN: the loop checks). */
+  loss: number;
+  /** Gradients aligned with the loop's trainable weights (owned by the loop after return). */
+  grads: Tensor[];
+  /** Correctly classified images in the batch (training-mode forward). */
+  correct: number;
+  /** Named loss components for logging (e.g. task, ntk, beta). */
+  parts: Record<string, number>;
+}
+
+/** A per-batch training objective. */
+export interface Objective {
+  /** Short name ("task", "kd", "ntkd"). */
+  readonly name: string;
+  /** Loss and gradients of one batch for `weights`. */
+  compute(model: LayersModel, weights: LayerVariable[], ctx: BatchContext): BatchResult;
+  /** JSON state to checkpoint (e.g. a calibrated β). */
+  getState(): Record<string, unknown>;
+  /** Restores {@link getState}'s output. */
+  setState(state: Record<string, unknown>): void;
+}
+
+function variablesOf(weights: LayerVariable[]): Variable[] {
+  return weights.map((w) => w.read() as Variable);
+}
+
+/** Runs `lossFn(logits)` under variableGrads; returns value, grads aligned with weights, and correct count. */
+function lossWithGrads(model: LayersModel, weights: LayerVariable[], x: Tensor, y: Tensor, lossFn: (logits: Tensor) => Tensor): { loss: number; grads: Tensor[]; correct: number } {
+  const vars = variablesOf(weights);
+  let correct = 0;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = model.apply(x, { training: true }) as Tensor;
+    correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(y, "int32")), "int32")).dataSync()[0]);
+    return lossFn(logits) as Scalar;
+  }, vars);
+  const loss = value.dataSync()[0];
+  value.dispose();
+  return { loss, grads: alignGrads(grads, vars), correct };
+}
+
+/** Gradients in the weights' order; a weight the loss does not reach gets zeros. */
+function alignGrads(grads: NamedTensorMap, vars: Variable[]): Tensor[] {
+  return vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
+}
+
+/** Cross-entropy on the hard labels ("no transfer", and teacher training). */
+export function taskObjective(): Objective {
+  return {
+    name: "task",
+    compute(model, weights, ctx) {
+      const r = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
+      return { ...r, parts: { task: r.loss } };
+    },
+    getState: () => ({}),
+    setState: () => undefined,
+  };
+}
+
+/** Options of {@link kdObjective}. */
+export interface KdObjectiveOptions {
+  /** The trained teacher (logits out; evaluated in inference mode, never updated). */
+  teacher: LayersModel;
+  /** Temperature T (default 4; the authors' earlier code used 10, digest §11). */
+  temperature?: number;
+  /** Weight α of the soft term (default 0.5, the authors' earlier code). */
+  alpha?: number;
+}
+
+/** Hinton KD: α·T²·KL(teacher_T || student_T) + (1 − α)·CE. */
+export function kdObjective(opts: KdObjectiveOptions): Objective {
+  const temperature = opts.temperature ?? 4;
+  const alpha = opts.alpha ?? 0.5;
+  return {
+    name: "kd",
+    compute(model, weights, ctx) {
+      const teacherLogits = opts.teacher.apply(ctx.x, { training: false }) as Tensor;
+      try {
+        const r = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => kdLoss(logits, teacherLogits, ctx.y, { temperature, alpha }));
+        return { ...r, parts: { kd: r.loss } };
+      } finally {
+        teacherLogits.dispose();
+      }
+    },
+    getState: () => ({}),
+    setState: () => undefined,
+  };
+}
+
+/** Options of {@link ntkdObjective}. */
+export interface NtkdObjectiveOptions extends NtkMatchOptions {
+  /** The trained teacher; its NTK is taken over all its trainable weights, without gradient. */
+  teacher: LayersModel;
+  /** Weight α of the task (cross-entropy) term (default 1). */
+  alpha?: number;
+  /**
+   * Weight β of the NTK term, or "auto" (default): β = betaScale · mean over the first
+   * `autoBetaBatches` batches of L_task / L_NTKD, then frozen (and checkpointed), so that
+   * β·L_NTKD ≈ betaScale·L_task at the start of training (digest §10.4's suggestion).
+   */
+  beta?: number | "auto";
+  /** Multiplier of the automatic β (default 1). */
+  betaScale?: number;
+  /** Batches over which the automatic β is calibrated (default 5). */
+  autoBetaBatches?: number;
+}
+
+/** NTKD: α·CE + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch. */
+export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
+  const match: ResolvedNtkMatchOptions = resolveNtkMatchOptions(opts);
+  const alpha = opts.alpha ?? 1;
+  const betaOpt = opts.beta ?? "auto";
+  const betaScale = opts.betaScale ?? 1;
+  const autoBatches = opts.autoBetaBatches ?? 5;
+  if (betaOpt !== "auto" && !(betaOpt >= 0)) throw new Error(`ntkdObjective: beta must be a number >= 0 or "auto", got ${String(betaOpt)}`);
+  if (!(alpha >= 0)) throw new Error(`ntkdObjective: alpha must be >= 0, got ${alpha}`);
+  if (!Number.isInteger(autoBatches) || autoBatches < 1) throw new Error(`ntkdObjective: autoBetaBatches must be an integer >= 1, got ${autoBatches}`);
+  const teacherSubject: NtkSubject = ntkSubject(opts.teacher);
+  let ratioSum = 0;
+  let ratioCount = 0;
+  return {
+    name: "ntkd",
+    compute(model, weights, ctx) {
+      const kT = teacherKernel(teacherSubject, ctx.x, match, deriveSeed(ctx.seed, 0x7eac, ctx.epoch, ctx.batch));
+      const task = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
+      const vars = variablesOf(weights);
+      const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
+      let ntk;
+      try {
+        ntk = ntkdLossAndGrads(student, ctx.x, kT, match, deriveSeed(ctx.seed, 0x57d, ctx.epoch, ctx.batch));
+      } finally {
+        kT.dispose();
+      }
+      const ntkLoss = ntk.value.dataSync()[0];
+      ntk.value.dispose();
+      let beta: number;
+      if (betaOpt !== "auto") {
+        beta = betaOpt;
+      } else {
+        if (ratioCount < autoBatches && Number.isFinite(task.loss / ntkLoss) && ntkLoss > 0) {
+          ratioSum += task.loss / ntkLoss;
+          ratioCount++;
+        }
+        beta = ratioCount > 0 ? (betaScale * ratioSum) / ratioCount : 0;
+      }
+      const ntkGrads = alignGrads(ntk.grads, vars);
+      const grads = task.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
+      tf.dispose([...task.grads, ...ntkGrads]);
+      tf.dispose(Object.values(ntk.grads).filter((t) => !ntkGrads.includes(t)));
+      return { loss: alpha * task.loss + beta * ntkLoss, grads, correct: task.correct, parts: { task: task.loss, ntk: ntkLoss, beta } };
+    },
+    getState: () => ({ ratioSum, ratioCount }),
+    setState(state) {
+      ratioSum = Number(state.ratioSum ?? 0);
+      ratioCount = Number(state.ratioCount ?? 0);
+    },
+  };
+}
