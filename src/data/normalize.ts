@@ -43,6 +43,7 @@ export function computeChannelStats(ds: AnyDataset, indices?: ArrayLike<number>)
   const std: number[] = [];
   for (let ch = 0; ch < c; ch++) {
     const m = sum[ch]! / n;
+    if (!Number.isFinite(m)) throw new Error(`${ds.name}: channel ${ch} has non-finite pixel values (NaN or Infinity); expected finite pixels`);
     const variance = Math.max(0, sumSq[ch]! / n - m * m);
     mean.push(m);
     std.push(variance > 1e-12 ? Math.sqrt(variance) : 1);

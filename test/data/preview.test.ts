@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { imageGrid, maskTile, mosaicTiles } from "../../src/data/preview";
+import { imageGridChart } from "../../src/viz/charts";
 import type { ImageDataset, SegmentationDataset } from "../../src/data/types";
 
 test("imageGrid: tiles, class-name captions, and a mosaic with tiles at their grid places", () => {
@@ -37,4 +38,22 @@ test("imageGrid on RGB segmentation data keeps interleaved channels; maskTile gi
   assert.deepEqual(Array.from(maskTile(seg, 1).values), [0, 1]);
   assert.throws(() => mosaicTiles([g.images[0]!, maskTile(seg, 0)], 2), /mixed sizes/);
   assert.throws(() => imageGrid(seg, { indices: [2] }), /index: got 2; expected an integer in 0\.\.1/);
+});
+
+test("imageGrid output feeds the viz imageGridChart builder (grey and RGB)", () => {
+  const grey: ImageDataset = {
+    name: "g", count: 3, height: 2, width: 2, channels: 1, classNames: ["a", "b"],
+    images: Float32Array.from({ length: 12 }, (_, i) => i / 12), labels: Uint8Array.from([0, 1, 0]),
+  };
+  const rgb: SegmentationDataset = {
+    name: "c", count: 2, height: 2, width: 2, channels: 3,
+    images: Float32Array.from({ length: 24 }, (_, i) => i / 24), masks: new Uint8Array(8),
+  };
+  for (const ds of [grey, rgb]) {
+    const g = imageGrid(ds);
+    const spec = imageGridChart(g.images, { labels: g.labels, columns: g.columns }) as { data: { values: { url: string; label: string }[] } };
+    assert.equal(spec.data.values.length, ds.count);
+    assert.ok(spec.data.values.every((v) => v.url.startsWith("data:image/png;base64,")));
+    assert.deepEqual(spec.data.values.map((v) => v.label), g.labels);
+  }
 });

@@ -88,4 +88,7 @@ test("channel statistics from a train split: hand-computed values, then zero mea
   assert.ok(Math.abs(after.mean[0]!) < 1e-6 && Math.abs(after.std[0]! - 1) < 1e-6);
   assert.equal(norm.images[1], 0);
   assert.throws(() => applyChannelStats(ds, { mean: [0], std: [1] }), /1 means and 1 stds; expected 3 each/);
+  const broken = { ...ds, images: ds.images.slice() };
+  broken.images[4] = NaN;
+  assert.throws(() => computeChannelStats(broken), /rgb: channel 1 has non-finite pixel values/);
 });
