@@ -80,15 +80,26 @@ function randomColour(rand: () => number): RGB {
 
 const distance = (a: RGB, b: RGB) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 
-/** Box-Muller standard normal from a uniform generator. */
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+/** Standard normals from a uniform generator (Box-Muller, using both outputs of each draw). */
+function gaussianSource(rand: () => number): () => number {
+  let spare: number | null = null;
+  return () => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
+    const radius = Math.sqrt(-2 * Math.log(Math.max(rand(), 1e-12)));
+    const angle = 2 * Math.PI * rand();
+    spare = radius * Math.sin(angle);
+    return radius * Math.cos(angle);
+  };
 }
 
 /** Renders image `index` into `image` (HWC, RGB) and `mask` (HW). */
 function renderSample(seed: number, index: number, height: number, width: number, noiseStd: number, image: Float32Array, mask: Uint8Array): void {
   const rand = dataRng(mixSeed(seed, index));
+  const gaussian = gaussianSource(rand);
   const uniform = (a: number, b: number) => a + (b - a) * rand();
   const wall = randomColour(rand);
   const ground = randomColour(rand);
@@ -144,7 +155,7 @@ function renderSample(seed: number, index: number, height: number, width: number
       const p = row * width + col;
       mask[p] = object;
       for (let c = 0; c < 3; c++) {
-        const v = colour[c]! + noiseStd * gaussian(rand);
+        const v = colour[c]! + noiseStd * gaussian();
         image[p * 3 + c] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
     }
