@@ -26,6 +26,8 @@ export interface CarvanaOptions {
   limit?: number;
   /** Load only these ids (in this order). */
   ids?: readonly string[];
+  /** Image pairs decoded at the same time (sharp decodes on libuv's thread pool). Default 4. */
+  concurrency?: number;
 }
 
 /** One image and its mask file. */
@@ -143,7 +145,7 @@ export async function loadCarvana(opts: CarvanaOptions = {}): Promise<Segmentati
   const pixels = height * width;
   const images = new Float32Array(pairs.length * pixels * 3);
   const masks = new Uint8Array(pairs.length * pixels);
-  for (let i = 0; i < pairs.length; i++) {
+  const loadPair = async (i: number) => {
     const { image, mask } = pairs[i]!;
     const [imageSize, maskSize] = await Promise.all([decodeSize(image), decodeSize(mask)]);
     if (imageSize.width !== maskSize.width || imageSize.height !== maskSize.height) {
@@ -151,6 +153,13 @@ export async function loadCarvana(opts: CarvanaOptions = {}): Promise<Segmentati
     }
     await loadImage(image, width, height, images.subarray(i * pixels * 3, (i + 1) * pixels * 3));
     await loadMask(mask, width, height, masks.subarray(i * pixels, (i + 1) * pixels));
-  }
+  };
+  const concurrency = opts.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency <= 0) throw new Error(`concurrency: got ${concurrency}; expected a positive integer`);
+  let next = 0;
+  const worker = async () => {
+    while (next < pairs.length) await loadPair(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, pairs.length) }, worker));
   return { name: "carvana", images, masks, count: pairs.length, height, width, channels: 3 };
 }
