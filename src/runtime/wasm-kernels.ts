@@ -29,7 +29,7 @@ interface WasmBackendLike {
 }
 
 /** Kernels whose wasm originals we replace (originals kept for the cases we delegate). */
-const OVERRIDDEN = ["Conv2DBackpropInput", "MaxPoolGrad"] as const;
+const OVERRIDDEN = ["Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "_FusedMatMul"] as const;
 
 /** Kernels wasm lacks that we add. */
 const ADDED = [
@@ -40,7 +40,8 @@ const ADDED = [
 ] as const;
 
 /** wasm kernels our implementations call, captured before anything is re-registered. */
-const USED = ["Conv2D", "DepthwiseConv2dNative", "Transpose", "Reshape", "Reverse", "PadV2", "Sum"] as const;
+const USED = ["Conv2D", "DepthwiseConv2dNative", "Transpose", "Reshape", "Reverse", "PadV2", "Sum", "Add",
+  "Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"] as const;
 
 const original = new Map<string, KernelFunc>();
 let registered = false;
@@ -55,7 +56,7 @@ function originalKernel(name: string): KernelFunc {
 class Ops {
   constructor(readonly backend: WasmBackendLike) {}
 
-  private run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
+  run(name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): TensorInfo {
     return originalKernel(name)({ inputs, attrs, backend: this.backend as unknown as tf.KernelBackend }) as TensorInfo;
   }
   free(...infos: TensorInfo[]): void {
@@ -328,12 +329,69 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: Named
   return out;
 }
 
+/** The activation of a fused kernel, applied to `x` (which it consumes). */
+function applyActivation(ops: Ops, x: TensorInfo, attrs: NamedAttrMap, inputs: tf.NamedTensorInfoMap): TensorInfo {
+  const activation = (attrs.activation ?? "linear") as string;
+  switch (activation) {
+    case "linear": return x;
+    case "relu": return ops.then(x, (t) => ops.run("Relu", { x: t }, {}));
+    case "relu6": return ops.then(x, (t) => ops.run("Relu6", { x: t }, {}));
+    case "elu": return ops.then(x, (t) => ops.run("Elu", { x: t }, {}));
+    case "sigmoid": return ops.then(x, (t) => ops.run("Sigmoid", { x: t }, {}));
+    case "leakyrelu": return ops.then(x, (t) => ops.run("LeakyRelu", { x: t }, { alpha: attrs.leakyreluAlpha as number }));
+    case "prelu": return ops.then(x, (t) => ops.run("Prelu", { x: t, alpha: inputs.preluActivationWeights as TensorInfo }, {}));
+    default: throw new Error(`wasm _FusedMatMul: activation "${activation}" is not supported; expected linear, relu, relu6, elu, sigmoid, leakyrelu or prelu`);
+  }
+}
+
+/**
+ * BatchMatMul / _FusedMatMul with transposed operands: wasm's kernels run XNNPACK's fast GEMM
+ * only for untransposed operands and a naive loop otherwise (8x slower on LeNet's dense
+ * gradients x^T dy and dy W^T). Transposing the operand explicitly is a cheap copy.
+ */
+function transposeFreeMatMul(kernel: "BatchMatMul" | "_FusedMatMul"): KernelFunc {
+  return ((args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo => {
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const attrs = args.attrs ?? {};
+    const matmul = originalKernel(kernel);
+    const batchedBias = kernel === "_FusedMatMul" && args.inputs.bias !== undefined && Math.max(a.shape[0], b.shape[0]) > 1;
+    if (!attrs.transposeA && !attrs.transposeB && !batchedBias) return matmul(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    const ops = new Ops(args.backend as WasmBackendLike);
+    const swapLast = (t: TensorInfo) => {
+      const perm = t.shape.map((_, i) => i);
+      const r = perm.length;
+      [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
+      return ops.transpose(t, perm);
+    };
+    const aT = attrs.transposeA ? swapLast(a) : a;
+    const bT = attrs.transposeB ? swapLast(b) : b;
+    if (kernel === "_FusedMatMul" && args.inputs.bias !== undefined && Math.max(aT.shape[0], bT.shape[0]) > 1) {
+      // wasm's _FusedMatMul adds the bias wrongly when the batch is > 1 (tfjs 4.22): unfuse.
+      const product = originalKernel("BatchMatMul")({ inputs: { a: aT, b: bT }, attrs: { transposeA: false, transposeB: false }, backend: args.backend } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+      if (aT !== a) ops.free(aT);
+      if (bT !== b) ops.free(bT);
+      const biased = ops.then(product, (p) => ops.run("Add", { a: p, b: args.inputs.bias as TensorInfo }, {}));
+      return applyActivation(ops, biased, attrs, args.inputs);
+    }
+    const out = matmul({
+      inputs: { ...args.inputs, a: aT, b: bT },
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+      backend: args.backend,
+    } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    if (aT !== a) ops.free(aT);
+    if (bT !== b) ops.free(bT);
+    return out;
+  }) as unknown as KernelFunc;
+}
+
 const IMPLEMENTATIONS: Record<(typeof OVERRIDDEN)[number] | (typeof ADDED)[number], KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInput as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
   MaxPoolGrad: maxPoolGrad as unknown as KernelFunc,
+  BatchMatMul: transposeFreeMatMul("BatchMatMul"),
+  _FusedMatMul: transposeFreeMatMul("_FusedMatMul"),
   UnsortedSegmentSum: unsortedSegmentSum as unknown as KernelFunc,
 };
 
@@ -359,6 +417,18 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc });
   }
   registered = true;
+}
+
+/**
+ * Switches between our replacements of Conv2DBackpropInput and MaxPoolGrad (true, the
+ * default after registration) and wasm's own kernels (false), for before/after benchmarks.
+ */
+export function useWasmKernelOverrides(enabled: boolean): void {
+  registerWasmTrainingKernels();
+  for (const name of OVERRIDDEN) {
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: enabled ? IMPLEMENTATIONS[name] : originalKernel(name) });
+  }
 }
 
 /** Calls wasm's own (replaced) kernel, for tests and benchmarks that compare against it. */

@@ -190,3 +190,25 @@ test("gather's gradient runs on wasm", async () => {
   assert.deepEqual(Array.from(await g.data()), [1, 1, 0, 0, 2, 2]);
   g.dispose();
 });
+
+test("BatchMatMul and _FusedMatMul with transposed operands on wasm match cpu", async () => {
+  const shapes: Array<[number[], number[], boolean, boolean]> = [
+    [[13, 7], [13, 5], true, false],
+    [[6, 9], [4, 9], false, true],
+    [[9, 6], [4, 9], true, true],
+    [[3, 8, 5], [3, 4, 8], true, true],
+    [[2, 5, 7], [1, 6, 7], false, true], // broadcast batch
+    [[3, 5, 8], [3, 8, 4], false, false], // batched bias: wasm's own kernel gets this wrong
+  ];
+  for (const [i, [aShape, bShape, transposeA, transposeB]] of shapes.entries()) {
+    const a = randomTensor(aShape, 1200 + i);
+    const b = randomTensor(bShape, 1300 + i);
+    const label = `a[${aShape}] b[${bShape}] tA=${transposeA} tB=${transposeB}`;
+    await expectParity("BatchMatMul", { a, b }, { transposeA, transposeB }, label);
+    const outCols = transposeB ? bShape[bShape.length - 2] : bShape[bShape.length - 1];
+    const bias = randomTensor([outCols], 1400 + i);
+    // tfjs's fused.matMul op hands its kernel rank-3 operands (wasm's kernel needs them).
+    const to3 = (t: HostTensor): HostTensor => (t.shape.length === 3 ? t : { ...t, shape: [1, ...t.shape] });
+    await expectParity("_FusedMatMul", { a: to3(a), b: to3(b), bias }, { transposeA, transposeB, activation: "relu" }, label + " +bias relu");
+  }
+});

@@ -1,0 +1,76 @@
+/** LeNet-5, one training epoch on 2,048 real MNIST images, batch 128, Adam: wasm, cpu, PyTorch. */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { initBackend } from "../../src/runtime/backend";
+import { useWasmKernelOverrides } from "../../src/runtime/wasm-kernels";
+import { timeLeNetEpoch } from "../lenet-epoch";
+import { mnistDir } from "../mnist";
+import { BenchCase, BenchSkip } from "./types";
+
+const SAMPLES = 2048;
+const BATCH = 128;
+const GROUP = "lenet5 epoch (2048 MNIST, batch 128, Adam)";
+/** cpu is ~100x slower than wasm: time this many batches and scale (env BENCH_CPU_BATCHES). */
+const CPU_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 2);
+
+function torchScript(): string {
+  // Compiled to dist-test/bench/cases or .build/<x>/bench/cases; the script stays in bench/torch.
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return path.join(dir, "bench", "torch", "lenet.py");
+}
+
+export const lenetCases: BenchCase[] = [
+  {
+    name: "lenet5 wasm (ntkd kernels)",
+    group: GROUP,
+    async run() {
+      await initBackend({ backend: "wasm" });
+      useWasmKernelOverrides(true);
+      const r = await timeLeNetEpoch({ samples: SAMPLES, batch: BATCH });
+      return { seconds: r.seconds, notes: `final loss ${r.finalLoss.toFixed(3)}` };
+    },
+  },
+  {
+    name: "lenet5 wasm (tfjs BackpropInput+MaxPoolGrad)",
+    group: GROUP,
+    async run() {
+      await initBackend({ backend: "wasm" });
+      useWasmKernelOverrides(false);
+      try {
+        const r = await timeLeNetEpoch({ samples: SAMPLES, batch: BATCH });
+        return { seconds: r.seconds, notes: `before: wasm's own kernels; final loss ${r.finalLoss.toFixed(3)}` };
+      } finally {
+        useWasmKernelOverrides(true);
+      }
+    },
+  },
+  {
+    name: "lenet5 cpu",
+    group: GROUP,
+    async run() {
+      await initBackend({ backend: "cpu" });
+      const r = await timeLeNetEpoch({ samples: SAMPLES, batch: BATCH, timedBatches: CPU_BATCHES });
+      return { seconds: r.seconds, notes: `scaled from ${r.timedBatches} of ${r.batches} batches` };
+    },
+  },
+  {
+    name: "lenet5 pytorch cpu",
+    group: GROUP,
+    reference: true,
+    async run() {
+      const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+      const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+      if (probe.status !== 0) throw new BenchSkip(`${python} cannot import torch (install Debian's python3-torch)`);
+      const r = spawnSync(python, [torchScript(), mnistDir(), String(SAMPLES), String(BATCH)], { encoding: "utf8", timeout: 600_000 });
+      if (r.status !== 0) throw new Error(`bench/torch/lenet.py failed (${r.status}): ${r.stderr}`);
+      const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { seconds: number; threads: number; torch_version: string; final_loss: number };
+      return { seconds: out.seconds, notes: `torch ${out.torch_version}, ${out.threads} thread(s); final loss ${out.final_loss.toFixed(3)}` };
+    },
+  },
+];

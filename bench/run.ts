@@ -1,0 +1,109 @@
+/**
+ * npm run bench [-- --only <substring>] [-- --no-profile]: runs the registered cases, prints a
+ * table with ratios to each group's reference row (PyTorch), profiles one wasm LeNet-5
+ * training step per kernel, and writes bench/results.json.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { initBackend, runtimeInfo, RuntimeInfo } from "../src/runtime/backend";
+import { profileKernels, KernelTime } from "../src/runtime/profile";
+import { useWasmKernelOverrides } from "../src/runtime/wasm-kernels";
+import { ALL_CASES } from "./cases/index";
+import { BenchSkip } from "./cases/types";
+import { lenetStepForProfile } from "./lenet-epoch";
+
+interface Row {
+  name: string;
+  group: string;
+  seconds: number | null;
+  ratio: number | null;
+  notes: string;
+}
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => "| " + cells.map((c, i) => pad(c, widths[i])).join(" | ") + " |";
+  console.log(line(headers));
+  console.log("|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|");
+  for (const r of rows) console.log(line(r));
+}
+
+/** Mean per-kernel time over `steps` warm LeNet-5 steps on wasm, with or without our overrides. */
+async function profileLeNetStep(overrides: boolean, steps = 3): Promise<KernelTime[]> {
+  await initBackend({ backend: "wasm" });
+  useWasmKernelOverrides(overrides);
+  const { step, dispose } = lenetStepForProfile(128);
+  try {
+    const times = await profileKernels(() => { for (let i = 0; i < steps; i++) step(); });
+    return times.map((t) => ({ kernel: t.kernel, calls: t.calls / steps, totalMs: t.totalMs / steps }));
+  } finally {
+    dispose();
+    useWasmKernelOverrides(true);
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const onlyAt = args.indexOf("--only");
+  const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+  const cases = ALL_CASES.filter((c) => only === undefined || c.name.includes(only) || c.group.includes(only));
+  const rows: Row[] = [];
+  for (const c of cases) {
+    process.stderr.write(`bench: ${c.name} ...\n`);
+    try {
+      const r = await c.run();
+      if (!Number.isFinite(r.seconds)) throw new Error(`${c.name} returned seconds=${r.seconds}`);
+      rows.push({ name: c.name, group: c.group, seconds: r.seconds, ratio: null, notes: r.notes ?? "" });
+    } catch (err) {
+      if (!(err instanceof BenchSkip)) throw err;
+      rows.push({ name: c.name, group: c.group, seconds: null, ratio: null, notes: `skipped: ${err.message}` });
+    }
+  }
+  for (const row of rows) {
+    const ref = cases.find((c) => c.group === row.group && c.reference);
+    const refRow = ref && rows.find((r) => r.name === ref.name);
+    if (row.seconds !== null && refRow?.seconds) row.ratio = row.seconds / refRow.seconds;
+  }
+  let info: RuntimeInfo;
+  await initBackend({ backend: "wasm" });
+  info = runtimeInfo();
+  for (const group of [...new Set(rows.map((r) => r.group))]) {
+    console.log(`\n${group}  (ratio = time / PyTorch time, same run)`);
+    printTable(["case", "seconds", "ratio", "notes"], rows.filter((r) => r.group === group).map((r) => [
+      r.name, r.seconds === null ? "-" : r.seconds.toFixed(3), r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`, r.notes,
+    ]));
+  }
+  let profile: { after: KernelTime[]; before: KernelTime[] } | null = null;
+  if (!args.includes("--no-profile")) {
+    profile = { after: await profileLeNetStep(true), before: await profileLeNetStep(false) };
+    const before = new Map(profile.before.map((k) => [k.kernel, k]));
+    const total = (ks: KernelTime[]) => ks.reduce((s, k) => s + k.totalMs, 0);
+    console.log(`\nwasm kernel profile, one LeNet-5 training step (batch 128), mean of 3 steps: ` +
+      `${total(profile.after).toFixed(1)} ms with ntkd kernels, ${total(profile.before).toFixed(1)} ms with wasm's own`);
+    printTable(["kernel", "calls", "ms (ntkd)", "ms (wasm's own)"], profile.after.slice(0, 12).map((k) => [
+      k.kernel, String(k.calls), k.totalMs.toFixed(2), before.get(k.kernel)?.totalMs.toFixed(2) ?? "-",
+    ]));
+  }
+  const out = path.join(repoRoot(), "bench", "results.json");
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runtime: info, rows, profile }, null, 2) + "\n");
+  console.log(`\nwrote ${out}`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
