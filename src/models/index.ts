@@ -1,3 +1,4 @@
 export * from "./optical-student";
 export * from "./students";
 export * from "./teachers/alexnet";
+export * from "./teachers/lenet";

@@ -2,7 +2,7 @@ import type { LayersModel, SymbolicTensor, Tensor, LayerVariable, layers } from 
 import { tf } from "../runtime/tf";
 
 /** A tfjs layer (the optical frontend is one). */
-export type Layer = layers.Layer;
+export type FrontendLayer = layers.Layer;
 
 /** Which parameters of an optical student an operation concerns. */
 export type StudentPart = "all" | "frontend" | "backend";
@@ -21,7 +21,7 @@ export type StudentPart = "all" | "frontend" | "backend";
 export class OpticalStudent {
   constructor(
     /** The optical layer; its weights are the (parametrised) PSF kernels. */
-    readonly frontend: Layer,
+    readonly frontend: FrontendLayer,
     /** Digital backend, sensor image -> logits. */
     readonly backend: LayersModel,
     /** Full network, image -> logits. */
@@ -137,7 +137,7 @@ export function buildDenseBackend(opts: DenseBackendOptions): { backend: LayersM
 
 /** Joins a frontend layer and a backend into an {@link OpticalStudent}. */
 export function assembleStudent(
-  frontend: Layer,
+  frontend: FrontendLayer,
   backendOpts: Omit<DenseBackendOptions, "inputShape">,
   inputShape: [number, number, number],
   architecture: string,

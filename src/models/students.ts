@@ -16,7 +16,7 @@
  *   -> 192 -> 10: 2,352 + 1,573,248 + 73,920 + 1,930 = 1,651,450 parameters, matching the
  *   paper's "1.62M" if that number counts parameters (it may be megabytes; digest §7.1).
  */
-import { OpticalStudent, assembleStudent, type Layer } from "./optical-student";
+import { OpticalStudent, assembleStudent, type FrontendLayer } from "./optical-student";
 
 /** Arguments the default optical frontend is built from. */
 export interface DefaultFrontendArgs {
@@ -30,9 +30,9 @@ export interface DefaultFrontendArgs {
  * The default frontend: a `PsfConvFrontend` (non-negative softplus kernels, no signed-kernel
  * trick, "same" padding). Loaded lazily so this module does not depend on the optics build order.
  */
-export function defaultPsfFrontend(args: DefaultFrontendArgs): Layer {
+export function defaultPsfFrontend(args: DefaultFrontendArgs): FrontendLayer {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const frontends = require("./frontends/index") as { PsfConvFrontend?: new (a: Record<string, unknown>) => Layer };
+  const frontends = require("./frontends/index") as { PsfConvFrontend?: new (a: Record<string, unknown>) => FrontendLayer };
   if (typeof frontends.PsfConvFrontend !== "function") {
     throw new Error("defaultPsfFrontend: src/models/frontends does not export PsfConvFrontend; pass a frontend layer explicitly");
   }
@@ -42,7 +42,7 @@ export function defaultPsfFrontend(args: DefaultFrontendArgs): Layer {
 /** Options of {@link buildCompressedMetaOnn}. */
 export interface CompressedMetaOnnOptions {
   /** Optical layer to use; default {@link defaultPsfFrontend} with `kernels` × `kernelSize`². */
-  frontend?: Layer;
+  frontend?: FrontendLayer;
   /** Number of optical kernels (default 8, the paper's). */
   kernels?: number;
   /** Side of each kernel in sensor pixels (default 7, the paper's). */
@@ -76,7 +76,7 @@ export function buildCompressedMetaOnn(opts: CompressedMetaOnnOptions = {}): Opt
 /** Options of {@link buildPolychromaticMetaOnn}. */
 export interface PolychromaticMetaOnnOptions {
   /** Optical layer to use; default {@link defaultPsfFrontend} with `kernels` RGB kernels. */
-  frontend?: Layer;
+  frontend?: FrontendLayer;
   /** Number of optical kernels (default 16, the paper's). */
   kernels?: number;
   /** Side of each kernel (default 7). */
