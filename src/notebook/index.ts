@@ -6,4 +6,8 @@ export * from "./params";
 export * from "./run-store";
 export * from "./savefig";
 export * from "./environment";
+export * from "./ipynb";
+export * from "./runner";
+export * from "./self-link";
+export type { CellError } from "./kernel-protocol";
 export * from "../viz/index";

@@ -1,0 +1,278 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fork, type ChildProcess } from "node:child_process";
+import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
+import { cellSource, cellTags, readNotebook, toLines, type CellOutput, type Notebook, type NotebookCell } from "./ipynb";
+import { paramEnvName } from "./params";
+import { writeFileAtomic } from "./run-store";
+import { ensureSelfLink } from "./self-link";
+
+/** Options of {@link runNotebook}. */
+export interface RunNotebookOptions {
+  /** Parameter values: injected after the cell tagged `parameters` and passed as env NTKD_PARAM_<name>. */
+  params?: Record<string, unknown>;
+  /** Where to write the executed notebook; default `<runs root>/executed/<name>.ipynb`. */
+  out?: string;
+  /** Seconds one cell may run before the kernel is stopped; default 1800. */
+  timeoutS?: number;
+  /** Extra environment for the kernel (NTKD_MODE, NTKD_RUNS_DIR, NTKD_BACKEND, ...). */
+  env?: NodeJS.ProcessEnv;
+  /** Called as cells start and finish, for CLI progress. */
+  onEvent?: (event: RunEvent) => void;
+}
+
+/** Progress events of a run. */
+export type RunEvent =
+  | { type: "cell-start"; cellIndex: number; executionCount: number; codeCells: number }
+  | { type: "cell-end"; cellIndex: number; executionCount: number; seconds: number; ok: boolean }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string };
+
+/** Why a run stopped early. */
+export interface RunFailure {
+  kind: "error" | "timeout" | "kernel-died";
+  /** Index of the failing cell in the source notebook (0-based, markdown cells counted). */
+  cellIndex: number;
+  /** 1-based line in that cell, when known. */
+  line?: number;
+  /** The text of that line. */
+  sourceLine?: string;
+  ename: string;
+  evalue: string;
+  /** One readable paragraph naming the notebook, cell, line and error. */
+  message: string;
+}
+
+/** The outcome of {@link runNotebook}. */
+export interface RunNotebookResult {
+  ok: boolean;
+  /** The executed notebook (also written to `outPath`, partial when the run failed). */
+  notebook: Notebook;
+  outPath: string;
+  failure?: RunFailure;
+  seconds: number;
+  /** Seconds per executed code cell, by source cell index. */
+  cellSeconds: { cellIndex: number; seconds: number }[];
+}
+
+/** Parses a `--param` value: JSON when it parses (numbers, booleans, arrays), otherwise the string. */
+export function parseParamValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function topLevelNames(source: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of source.matchAll(/^(?:export\s+)?(?:let|const|var)\s+([A-Za-z_$][\w$]*)/gm)) names.add(m[1]!);
+  return names;
+}
+
+/**
+ * Builds the papermill-style `injected-parameters` cell. Plain top-level variables of the
+ * parameters cell are redeclared (tslab allows redeclaring across cells); names read through
+ * `params()` arrive as env NTKD_PARAM_<name>, which the cell records as a comment.
+ */
+export function injectParameters(nb: Notebook, params: Record<string, unknown>, file: string): { notebook: Notebook; insertedAt: number | null } {
+  const names = Object.keys(params);
+  if (names.length === 0) return { notebook: nb, insertedAt: null };
+  for (const n of names) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(n)) throw new Error(`${file}: parameter name ${JSON.stringify(n)} is not an identifier`);
+  }
+  const at = nb.cells.findIndex((c) => c.cell_type === "code" && cellTags(c).includes("parameters"));
+  if (at < 0) throw new Error(`${file}: --param given but no code cell is tagged "parameters" (add the tag to the cell holding the defaults)`);
+  const paramSource = cellSource(nb.cells[at]!);
+  const declared = topLevelNames(paramSource);
+  const lines = ["// Parameters injected by `ntkd-lab run`."];
+  for (const n of names) {
+    const literal = JSON.stringify(params[n]);
+    if (declared.has(n)) lines.push(`let ${n} = ${literal};`);
+    else if (new RegExp(`\\b${n.replace(/\$/g, "\\$")}\\b`).test(paramSource)) lines.push(`// ${n} = ${literal} (read by params() from env ${paramEnvName(n)})`);
+    else throw new Error(`${file}: unknown parameter "${n}": the parameters cell (cell ${at}) neither declares it nor mentions it`);
+  }
+  const injected: NotebookCell = {
+    cell_type: "code",
+    source: toLines(lines.join("\n")),
+    metadata: { tags: ["injected-parameters"] },
+    outputs: [],
+    execution_count: null,
+  };
+  const cells = [...nb.cells.slice(0, at + 1), injected, ...nb.cells.slice(at + 1)];
+  return { notebook: { ...nb, cells }, insertedAt: at + 1 };
+}
+
+function envString(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** Path of the kernel worker script beside this module. */
+export function kernelWorkerPath(): string {
+  return path.join(__dirname, "kernel-worker.js");
+}
+
+/**
+ * Executes a notebook top to bottom in a tslab kernel process of our own (no Python, no ZeroMQ),
+ * writes the executed notebook with every output and execution counts, and stops at the first
+ * failing cell, a cell past its timeout, or a kernel crash, keeping the partial notebook.
+ */
+export async function runNotebook(file: string, opts: RunNotebookOptions = {}): Promise<RunNotebookResult> {
+  const started = Date.now();
+  const source = readNotebook(file);
+  const timeoutS = opts.timeoutS ?? 1800;
+  if (!(timeoutS > 0)) throw new Error(`runNotebook: timeoutS must be a positive number of seconds, got ${timeoutS}`);
+  const params = opts.params ?? {};
+  const { notebook: injectedNb, insertedAt } = injectParameters(source, params, file);
+  const nb: Notebook = JSON.parse(JSON.stringify(injectedNb)) as Notebook;
+  const sourceIndex = (i: number) => (insertedAt !== null && i >= insertedAt ? (i === insertedAt ? insertedAt - 1 : i - 1) : i);
+  const outPath = path.resolve(opts.out ?? path.join(process.env.NTKD_RUNS_DIR || "runs", "executed", path.basename(file)));
+  const nbDir = path.dirname(path.resolve(file));
+  ensureSelfLink();
+
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(params)) env[paramEnvName(k)] = envString(v);
+
+  for (const cell of nb.cells) {
+    if (cell.cell_type === "code") {
+      cell.outputs = [];
+      cell.execution_count = null;
+    }
+  }
+  const save = () => writeFileAtomic(outPath, JSON.stringify(nb, null, 1) + "\n");
+
+  const kernel = fork(kernelWorkerPath(), [], { cwd: nbDir, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  let kernelStderr = "";
+  kernel.stderr?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
+  kernel.stdout?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
+
+  const displays = new Map<string, CellOutput[]>();
+  let current: NotebookCell | null = null;
+  const appendStream = (name: "stdout" | "stderr", text: string) => {
+    if (!current) return;
+    const outs = current.outputs!;
+    const last = outs[outs.length - 1];
+    if (last && last.output_type === "stream" && last.name === name) last.text += text;
+    else outs.push({ output_type: "stream", name, text });
+  };
+  kernel.on("message", (msg: FromKernel) => {
+    if (msg.type === "stream") {
+      appendStream(msg.name, msg.text);
+      opts.onEvent?.({ type: "stream", name: msg.name, text: msg.text });
+    } else if (msg.type === "display") {
+      if (msg.update && msg.displayId) {
+        for (const out of displays.get(msg.displayId) ?? []) if (out.output_type === "display_data") out.data = msg.data;
+        return;
+      }
+      if (!current) return;
+      const out: CellOutput = { output_type: "display_data", data: msg.data, metadata: msg.metadata };
+      current.outputs!.push(out);
+      if (msg.displayId) displays.set(msg.displayId, [...(displays.get(msg.displayId) ?? []), out]);
+    }
+  });
+
+  let failure: RunFailure | undefined;
+  const cellSeconds: { cellIndex: number; seconds: number }[] = [];
+  try {
+    await waitReady(kernel, () => kernelStderr);
+    const codeCells = nb.cells.filter((c) => c.cell_type === "code" && cellSource(c).trim() !== "").length;
+    let count = 0;
+    for (let i = 0; i < nb.cells.length; i++) {
+      const cell = nb.cells[i]!;
+      const code = cellSource(cell);
+      if (cell.cell_type !== "code" || code.trim() === "") continue;
+      count += 1;
+      current = cell;
+      cell.execution_count = count;
+      opts.onEvent?.({ type: "cell-start", cellIndex: sourceIndex(i), executionCount: count, codeCells });
+      const t0 = Date.now();
+      const outcome = await executeCell(kernel, count, code, timeoutS * 1000, () => kernelStderr);
+      const seconds = (Date.now() - t0) / 1000;
+      cellSeconds.push({ cellIndex: sourceIndex(i), seconds });
+      opts.onEvent?.({ type: "cell-end", cellIndex: sourceIndex(i), executionCount: count, seconds, ok: outcome.ok });
+      if (!outcome.ok) {
+        const err = outcome.error;
+        cell.outputs!.push({ output_type: "error", ename: err.ename, evalue: err.evalue, traceback: err.traceback });
+        const line = err.line;
+        const sourceLine = line !== undefined ? code.split("\n")[line - 1] : undefined;
+        const where = `${path.basename(file)}, cell ${sourceIndex(i)}${i === insertedAt ? " (injected parameters)" : ""}` + (line !== undefined ? `, line ${line}: ${sourceLine?.trim()}` : "");
+        const head = outcome.kind === "timeout" ? "cell timed out" : outcome.kind === "kernel-died" ? "kernel died" : "cell failed";
+        failure = { kind: outcome.kind, cellIndex: sourceIndex(i), line, sourceLine, ename: err.ename, evalue: err.evalue, message: `${head} in ${where}\n${err.ename}: ${err.evalue}` };
+        break;
+      }
+      save();
+    }
+  } catch (err) {
+    failure = { kind: "kernel-died", cellIndex: -1, ename: "KernelStartError", evalue: (err as Error).message, message: `kernel failed to start for ${path.basename(file)}: ${(err as Error).message}` };
+  } finally {
+    current = null;
+    await stopKernel(kernel);
+    nb.metadata = { ...nb.metadata, ntkd_lab: { executedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, params, ok: failure === undefined } };
+    save();
+  }
+  return { ok: failure === undefined, notebook: nb, outPath, failure, seconds: (Date.now() - started) / 1000, cellSeconds };
+}
+
+type CellOutcome = { ok: true } | { ok: false; kind: RunFailure["kind"]; error: CellError };
+
+function exitText(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+}
+
+function waitReady(kernel: ChildProcess, stderr: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: FromKernel) => {
+      if (m.type === "ready") { cleanup(); resolve(); }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      cleanup();
+      reject(new Error(`the kernel ${exitText(code, signal)} before it was ready${stderr() ? `:\n${stderr()}` : ""}`));
+    };
+    const onError = (err: Error) => { cleanup(); reject(err); };
+    const cleanup = () => { kernel.off("message", onMessage); kernel.off("exit", onExit); kernel.off("error", onError); };
+    kernel.on("message", onMessage);
+    kernel.on("exit", onExit);
+    kernel.on("error", onError);
+  });
+}
+
+function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: number, stderr: () => string): Promise<CellOutcome> {
+  return new Promise((resolve) => {
+    const onMessage = (m: FromKernel) => {
+      if (m.type !== "done" || m.id !== id) return;
+      cleanup();
+      resolve(m.ok ? { ok: true } : { ok: false, kind: "error", error: m.error ?? { ename: "Error", evalue: "cell failed", traceback: [] } });
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      cleanup();
+      const tail = stderr().trim();
+      const evalue = `the kernel process ${exitText(code, signal)} while running this cell${tail ? `; its last output:\n${tail}` : ""}`;
+      resolve({ ok: false, kind: "kernel-died", error: { ename: "KernelDied", evalue, traceback: [evalue] } });
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      kernel.kill("SIGKILL");
+      const evalue = `the cell ran longer than ${timeoutMs / 1000} s; the kernel was stopped (raise --timeout for longer cells)`;
+      resolve({ ok: false, kind: "timeout", error: { ename: "CellTimeout", evalue, traceback: [evalue] } });
+    }, timeoutMs);
+    const cleanup = () => { clearTimeout(timer); kernel.off("message", onMessage); kernel.off("exit", onExit); };
+    kernel.on("message", onMessage);
+    kernel.on("exit", onExit);
+    const msg: ToKernel = { type: "execute", id, code };
+    kernel.send(msg);
+  });
+}
+
+function stopKernel(kernel: ChildProcess): Promise<void> {
+  if (kernel.exitCode !== null || kernel.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => kernel.kill("SIGKILL"), 2000);
+    kernel.once("exit", () => { clearTimeout(timer); resolve(); });
+    // Cells may leave timers or servers running; a kernel is single-use, so end it outright.
+    kernel.kill("SIGTERM");
+  });
+}
+
+/** Does the file look like a notebook we can run? (for listing stage notebooks) */
+export function isNotebookFile(file: string): boolean {
+  return file.endsWith(".ipynb") && fs.existsSync(file);
+}
