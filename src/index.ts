@@ -4,3 +4,5 @@ export * from "./data/index";
 export * from "./models/index";
 export * from "./distill/index";
 export * from "./train/index";
+export * from "./optics/index";
+export * from "./models/frontends/index";

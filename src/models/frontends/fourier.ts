@@ -1,0 +1,178 @@
+/**
+ * FourierFrontend: a coherent 4f system (lens f — Fourier-plane mask — lens f) with intensity
+ * detection. The paper names 4f systems but never runs one; this layer does.
+ *
+ * The input image is the field amplitude on an SLM (u = x, coherent illumination). The mask
+ * M_j in the Fourier plane makes the system convolve the field with the coherent PSF
+ * h_j = F⁻¹{M_j}; the camera records |u ⊛ h_j|² (not linear in the input intensity:
+ * optics-notes §1.1). We parametrise each mask by a complex h_j with k×k support, i.e. a
+ * band-limited complex (amplitude and phase) Fourier mask, which makes the forward pass two
+ * real conv2d calls: |u ⊛ Re h|² + |u ⊛ Im h|² summed per pixel. Passivity |M| ≤ 1 is
+ * enforced by dividing h by max(1, max|M|), with M sampled on a 4k-oversampled grid.
+ * The 4f image is inverted (−u(−x)); the readout is rotated back, so channels keep the
+ * object's orientation. `fourierMasks(P)` gives the masks on a P×P Fourier grid, and the test
+ * checks the conv path against the full simulation `fourFSystem`. Colour inputs use the same
+ * mask per channel (outputs colour-major, c·n + j); the mask's dispersion is ignored.
+ */
+import { tf } from "../../runtime/tf";
+import { dft2d, fftshift2d, ifftshift2d } from "../../optics/dft";
+import { cmap, type ComplexTensor } from "../../optics/complex";
+import { psfToConv2dKernel } from "../../optics/psf";
+import { drawTensors } from "../../optics/draw";
+import { GREEN_WAVELENGTH_M } from "../../optics/units";
+import type { VegaLiteSpec } from "../../viz/types";
+import {
+  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
+  type FrontendBaseArgs, type ResolvedBaseArgs,
+} from "./common";
+
+/** Arguments of FourierFrontend. */
+export interface FourierFrontendArgs extends FrontendBaseArgs {
+  /** Focal length of both lenses, metres (default 10 mm); sets the Fourier-plane scale. */
+  focalLengthM?: number;
+  /** Laser wavelength, metres (default 532 nm). */
+  wavelengthM?: number;
+  /** SLM (input) pixel pitch, metres (default 8 µm). */
+  inputPitchM?: number;
+  /** Std of the initial perturbation of the all-pass (delta) PSF (default 0.05). */
+  initNoise?: number;
+}
+
+const CLASS_NAME = "FourierFrontend";
+
+export class FourierFrontend extends tf.layers.Layer {
+  static className = CLASS_NAME;
+  readonly base: ResolvedBaseArgs;
+  readonly focalLengthM: number;
+  readonly wavelengthM: number;
+  readonly inputPitchM: number;
+  readonly initNoise: number;
+  private psfRe: tf.LayerVariable | null = null;
+  private psfIm: tf.LayerVariable | null = null;
+
+  constructor(args: FourierFrontendArgs) {
+    super(layerArgs(args));
+    this.base = resolveBaseArgs(CLASS_NAME, args);
+    const pos = (name: string, v: number | undefined, def: number): number => {
+      const x = v ?? def;
+      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`${CLASS_NAME}: ${name} must be a finite number > 0, got ${String(x)}`);
+      return x;
+    };
+    this.focalLengthM = pos("focalLengthM", args.focalLengthM, 10e-3);
+    this.wavelengthM = pos("wavelengthM", args.wavelengthM, GREEN_WAVELENGTH_M);
+    this.inputPitchM = pos("inputPitchM", args.inputPitchM, 8e-6);
+    this.initNoise = args.initNoise ?? 0.05;
+    if (!Number.isFinite(this.initNoise) || this.initNoise < 0) throw new Error(`${CLASS_NAME}: initNoise must be a finite number >= 0, got ${this.initNoise}`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    checkInputShape(CLASS_NAME, shape, this.base);
+    const { kernelSize: k, kernels: n, seed } = this.base;
+    this.psfRe = this.addWeight("psf_re", [k, k, n], "float32", tf.initializers.zeros());
+    this.psfIm = this.addWeight("psf_im", [k, k, n], "float32", tf.initializers.zeros());
+    const [re, im] = tf.tidy(() => {
+      const delta = new Float32Array(k * k * n);
+      const c = Math.floor(k / 2);
+      for (let j = 0; j < n; j++) delta[(c * k + c) * n + j] = 1;
+      return [
+        tf.add(tf.tensor3d(delta, [k, k, n]), tf.randomNormal([k, k, n], 0, this.initNoise, "float32", seed)),
+        tf.randomNormal([k, k, n], 0, this.initNoise, "float32", seed + 1),
+      ];
+    });
+    this.psfRe.write(re);
+    this.psfIm.write(im);
+    tf.dispose([re, im]);
+    this.built = true;
+  }
+
+  private rawPsf(what: string): ComplexTensor {
+    if (this.psfRe === null || this.psfIm === null) throw new Error(`${CLASS_NAME}.${what}: the layer is not built yet; call it on an input first`);
+    return { re: this.psfRe.read(), im: this.psfIm.read() };
+  }
+
+  /** Centred Fourier masks [n, P, P] of k×k PSFs [k, k, n] zero-padded to P×P. */
+  private masksOf(h: ComplexTensor, p: number): ComplexTensor {
+    const k = this.base.kernelSize;
+    if (p < k) throw new Error(`${CLASS_NAME}.fourierMasks: gridSize ${p} is smaller than kernelSize ${k}`);
+    const [re, im] = tf.tidy(() => {
+      // Kernel centre floor(k/2) goes to the grid centre floor(P/2).
+      const before = Math.floor(p / 2) - Math.floor(k / 2);
+      const pads: Array<[number, number]> = [[0, 0], [before, p - k - before], [before, p - k - before]];
+      const padded = cmap(h, (t) => ifftshift2d(tf.pad(tf.transpose(t, [2, 0, 1]), pads)));
+      const spectrum = cmap(dft2d(padded), fftshift2d);
+      return [spectrum.re, spectrum.im];
+    });
+    return { re, im };
+  }
+
+  /** The complex coherent PSFs [k, k, n] after the passivity scaling (optical orientation). */
+  coherentPsfs(): ComplexTensor {
+    const h = this.rawPsf("coherentPsfs");
+    const [re, im] = tf.tidy(() => {
+      const q = Math.max(16, 4 * this.base.kernelSize);
+      const m = this.masksOf(h, q);
+      const peak = tf.sqrt(tf.max(tf.add(tf.square(m.re), tf.square(m.im))));
+      const scale = tf.maximum(peak, 1);
+      return [tf.div(h.re, scale), tf.div(h.im, scale)];
+    });
+    return { re, im };
+  }
+
+  /**
+   * The Fourier-plane masks [n, P, P] (complex transmission, |M| ≤ 1, centred spectrum) for an
+   * input zero-padded to P×P; the Fourier-plane sample pitch is λ·f/(P·inputPitch).
+   */
+  fourierMasks(gridSize: number): ComplexTensor {
+    const h = this.coherentPsfs();
+    const m = this.masksOf(h, gridSize);
+    tf.dispose([h.re, h.im]);
+    return m;
+  }
+
+  /** Fourier-plane sample pitch (metres) for a P×P grid. */
+  fourierPlanePitchM(gridSize: number): number {
+    return (this.wavelengthM * this.focalLengthM) / (gridSize * this.inputPitchM);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    return convOutputShape(shape, this.base, this.base.inputChannels * this.base.kernels);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = singleInput(CLASS_NAME, inputs);
+      const h = this.coherentPsfs();
+      const c = this.base.inputChannels;
+      const [k, , n] = h.re.shape;
+      const filterOf = (t: tf.Tensor) => blockDiagonalFilter(psfToConv2dKernel(tf.tile(tf.reshape(t, [k, k, 1, n]), [1, 1, c, 1]) as tf.Tensor4D));
+      const a = convolve(x, filterOf(h.re), this.base.padding);
+      const b = convolve(x, filterOf(h.im), this.base.padding);
+      return tf.add(tf.square(a), tf.square(b));
+    });
+  }
+
+  /** Amplitude and phase of the Fourier masks on a 4k grid. */
+  draw(): VegaLiteSpec {
+    const p = Math.max(16, 4 * this.base.kernelSize);
+    const m = this.fourierMasks(p);
+    const panels = tf.tidy(() => [
+      ...tf.unstack(tf.sqrt(tf.add(tf.square(m.re), tf.square(m.im)))),
+      ...tf.unstack(tf.atan2(m.im, m.re)),
+    ]);
+    const n = this.base.kernels;
+    const titles = [...Array.from({ length: n }, (_, j) => `|M${j}|`), ...Array.from({ length: n }, (_, j) => `arg M${j} (rad)`)];
+    const spec = drawTensors(panels, titles, { title: `${this.name}: Fourier-plane masks` });
+    tf.dispose([m.re, m.im, ...panels]);
+    return spec;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(), ...baseConfig(this.base),
+      focalLengthM: this.focalLengthM, wavelengthM: this.wavelengthM, inputPitchM: this.inputPitchM, initNoise: this.initNoise,
+    };
+  }
+}
+tf.serialization.registerClass(FourierFrontend);

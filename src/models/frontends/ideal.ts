@@ -1,0 +1,76 @@
+/**
+ * IdealConvFrontend: an unconstrained digital convolution (signed kernels, no physics) with the
+ * same shape contract as the optical frontends: the upper bound an optical frontend can reach.
+ */
+import { tf } from "../../runtime/tf";
+import { drawTensors } from "../../optics/draw";
+import type { VegaLiteSpec } from "../../viz/types";
+import {
+  baseConfig, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
+  type FrontendBaseArgs, type ResolvedBaseArgs,
+} from "./common";
+
+/** Arguments of IdealConvFrontend. */
+export interface IdealConvFrontendArgs extends FrontendBaseArgs {
+  /** Add a learned bias per output channel (default false: optics has none). */
+  useBias?: boolean;
+}
+
+const CLASS_NAME = "IdealConvFrontend";
+
+export class IdealConvFrontend extends tf.layers.Layer {
+  static className = CLASS_NAME;
+  readonly base: ResolvedBaseArgs;
+  readonly useBias: boolean;
+  private kernelVar: tf.LayerVariable | null = null;
+  private biasVar: tf.LayerVariable | null = null;
+
+  constructor(args: IdealConvFrontendArgs) {
+    super(layerArgs(args));
+    this.base = resolveBaseArgs(CLASS_NAME, args);
+    if (args.useBias !== undefined && typeof args.useBias !== "boolean") throw new Error(`${CLASS_NAME}: useBias must be a boolean`);
+    this.useBias = args.useBias ?? false;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    checkInputShape(CLASS_NAME, shape, this.base);
+    const { kernelSize: k, inputChannels: c, kernels: n, seed } = this.base;
+    this.kernelVar = this.addWeight("kernel", [k, k, c, n], "float32", tf.initializers.glorotUniform({ seed }));
+    if (this.useBias) this.biasVar = this.addWeight("bias", [n], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+
+  /** The signed conv2d kernels [k, k, C, n] (cross-correlation orientation, as tfjs stores them). */
+  kernels(): tf.Tensor4D {
+    if (this.kernelVar === null) throw new Error(`${CLASS_NAME}.kernels: the layer is not built yet`);
+    return tf.clone(this.kernelVar.read()) as tf.Tensor4D;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
+    return convOutputShape(shape, this.base, this.base.kernels);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const y = convolve(singleInput(CLASS_NAME, inputs), this.kernelVar!.read() as tf.Tensor4D, this.base.padding);
+      return this.biasVar ? tf.add(y, this.biasVar.read()) : y;
+    });
+  }
+
+  /** Heatmaps of the kernels (first input channel), diverging around 0. */
+  draw(): VegaLiteSpec {
+    const k = this.kernels();
+    const [k1, k2, , n] = k.shape;
+    const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(k, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])));
+    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `${this.name}: kernels`, diverging: true });
+    tf.dispose([k, ...panels]);
+    return spec;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), ...baseConfig(this.base), useBias: this.useBias };
+  }
+}
+tf.serialization.registerClass(IdealConvFrontend);

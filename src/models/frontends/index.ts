@@ -1,0 +1,7 @@
+export type { FrontendBaseArgs } from "./common";
+export { blockDiagonalFilter } from "./common";
+export * from "./ideal";
+export * from "./psf-conv";
+export * from "./metasurface-frontend";
+export * from "./fourier";
+export * from "./factory";
