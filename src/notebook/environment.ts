@@ -1,10 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
 import { initBackend, type BackendName, type RuntimeInfo } from "../runtime/backend";
 import { notebookMode, type NotebookMode } from "./params";
 import { table } from "./table";
 import { runsRoot } from "./run-store";
+import { gitCommit } from "./git";
 
 /** Options of {@link environmentCell}. */
 export interface EnvironmentCellOptions {
@@ -34,15 +34,6 @@ function packageVersion(name: string): string {
     return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
   } catch {
     return "not installed";
-  }
-}
-
-/** The git commit of the checkout holding this package ("unknown" when git or the repo is absent). */
-export function gitCommit(cwd = path.resolve(__dirname, "..", "..")): string {
-  try {
-    return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  } catch {
-    return "unknown";
   }
 }
 

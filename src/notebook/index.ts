@@ -9,5 +9,8 @@ export * from "./environment";
 export * from "./ipynb";
 export * from "./runner";
 export * from "./self-link";
+export * from "./git";
+export * from "./kernel-spec";
+export * from "./reproduce";
 export type { CellError } from "./kernel-protocol";
 export * from "../viz/index";

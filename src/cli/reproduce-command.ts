@@ -1,0 +1,43 @@
+import { parseArgs } from "node:util";
+import { reproduce } from "../notebook/reproduce";
+import { UsageError, type Command } from "./command";
+
+export const reproduceCommand: Command = {
+  name: "reproduce",
+  summary: "run every notebooks/NN-*.ipynb in order; write summary.json, report.md and executed notebooks",
+  usage: `ntkd-lab reproduce [--quick | --full] [--out results/<mode>] [--timeout seconds] [--notebooks dir]
+
+  --quick / --full   scale of every stage (NTKD_MODE); default --quick
+  --out dir          output folder (default results/<mode>): summary.json, report.md,
+                     notebooks/ (executed), runs/ (the shared run store, NTKD_RUNS_DIR)
+  --timeout seconds  per-cell limit (default 1800)
+  --notebooks dir    where the stage notebooks are (default the package's notebooks/)
+The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: { quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" } },
+    });
+    if (values.quick && values.full) throw new UsageError("reproduce: give --quick or --full, not both");
+    const mode = values.full ? "full" : "quick";
+    const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
+    if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`reproduce: --timeout must be a positive number, got "${values.timeout}"`);
+    // Loaded here, not at the top: tfjs takes a second to load and other commands do not need it.
+    const { initBackend } = require("../runtime/backend") as typeof import("../runtime/backend");
+    const { backend } = await initBackend();
+    const { ok, summary, reportPath, summaryPath } = await reproduce({
+      mode,
+      out: values.out,
+      timeoutS,
+      backend,
+      notebooksDir: values.notebooks,
+      onEvent: (e) => {
+        if (e.type === "notebook-start") process.stderr.write(`\n== [${e.index + 1}/${e.count}] ${e.notebook} (${mode}, ${backend})\n`);
+        else if (e.type === "notebook-end") process.stderr.write(`== ${e.notebook}: ${e.ok ? "ok" : "FAILED"} in ${e.seconds.toFixed(1)} s\n${e.failure ? e.failure.message + "\n" : ""}`);
+        else if (e.type === "cell-start") process.stderr.write(`   cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
+      },
+    });
+    process.stderr.write(`\n${summary.notebooks.filter((n) => n.ok).length}/${summary.notebooks.length} notebooks ok in ${summary.seconds.toFixed(1)} s\nreport: ${reportPath}\nsummary: ${summaryPath}\n`);
+    return ok ? 0 : 1;
+  },
+};
