@@ -10,11 +10,13 @@
  *     Σ¹(x,x') = σ_w²/(m·P) · Σ_{c,p} h_{c,p}(x) h_{c,p}(x') + σ_b²
  *              = σ_w²/(m·P) · xᵀ A x' + σ_b²                       finite bank, A = Σ_c T_cᵀT_c
  *              → σ_w²·σ_v²/(k²C·P) · Σ_u cover(u) x_u x'_u + σ_b²  m → ∞ (patch-covariance kernel)
- *     Θ¹ = Σ¹ + [trainFrontend] · σ_w²·σ_v²/(k²C·P) · Σ_u cover(u) x_u x'_u
- *   The second term is the optical kernels' gradient: with an infinitely wide backend it does not
- *   depend on the kernels' values or count (the backward signals of different hidden units
- *   average out), only the forward covariance Σ¹ does. cover(u) counts the patches that contain
- *   pixel u (k² inside, fewer at "same"-padded borders).
+ *     Θ¹ = Σ¹ + [trainFrontend] · σ_w²·σ_v²/(k²C·P) · Σ_u cover(u) x_u x'_u      (infinite kernels only)
+ *   The second term is the optical kernels' gradient. It has a deterministic limit only when the
+ *   kernel count grows with the backend (m → ∞: the sum over channels averages the backward
+ *   signals); for a finite bank that term stays random, so a finite bank is analysed with the
+ *   kernels frozen (trainFrontend false: the backend-only NTK of paper Table 5's ablation, and the
+ *   NTK of an ONN whose m kernels are held at their initial or designed values). cover(u) counts
+ *   the patches that contain pixel u (k² inside, fewer at "same"-padded borders).
  *
  *   ReLU layers, l = 2 .. L+1 (L hidden layers; layer L+1 is the readout):
  *     Σˡ = σ_w²·κ1(Σˡ⁻¹) + σ_b²,  Σ̇ˡ = σ_w²·κ0(Σˡ⁻¹),  Θˡ = Θˡ⁻¹·Σ̇ˡ + Σˡ
@@ -157,6 +159,12 @@ export function infiniteWidthNtk(
   onProgress?: (p: NtkProgress) => void,
 ): InfiniteWidthKernels {
   const net = resolveReferenceNetwork(network, a.channels);
+  if (net.kernels !== "infinite" && net.trainFrontend) {
+    throw new Error(
+      "infiniteWidthNtk: trainFrontend with a finite kernel bank has no deterministic infinite-width limit " +
+        "(the kernels' gradient term stays random); use trainFrontend: false (backend trained) or kernels: \"infinite\"",
+    );
+  }
   const xa = imagesToMatrix(a, "infiniteWidthNtk: a");
   let xb: Matrix64 | undefined;
   if (b) {

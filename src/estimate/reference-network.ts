@@ -49,7 +49,11 @@ export interface ReferenceNetwork {
   hiddenLayers?: number;
   /**
    * Whether the optical kernels are trained too. true: their gradient term enters the NTK;
-   * false: only the backend is trained, as in the random-PSF ablation of paper Table 5. Default true.
+   * false: only the backend is trained, as in the random-PSF ablation of paper Table 5.
+   * Default true for "infinite" kernels, false for a finite bank. The analytic kernel rejects
+   * true with a finite bank: the gradient of m fixed kernels sums over only m·k²·C parameters,
+   * each an O(1) random variable even at infinite backend width, so that part of the tangent
+   * kernel stays random and has no deterministic limit (the wide-network kernel shows it).
    */
   trainFrontend?: boolean;
   /** σ_w², variance scale of the fully connected weights. Default 2 (He), which keeps ReLU variances constant. */
@@ -70,7 +74,7 @@ export function resolveReferenceNetwork(net: ReferenceNetwork, channels?: number
     kernels: net.kernels,
     padding: net.padding ?? "same",
     hiddenLayers: net.hiddenLayers ?? 1,
-    trainFrontend: net.trainFrontend ?? true,
+    trainFrontend: net.trainFrontend ?? net.kernels === "infinite",
     weightVariance: net.weightVariance ?? 2,
     biasVariance: net.biasVariance ?? 0,
     kernelVariance: net.kernelVariance ?? 1,
