@@ -8,7 +8,8 @@
  * optics-notes §1.1). We parametrise each mask by a complex h_j with k×k support, i.e. a
  * band-limited complex (amplitude and phase) Fourier mask, which makes the forward pass two
  * real conv2d calls: |u ⊛ Re h|² + |u ⊛ Im h|² summed per pixel. Passivity |M| ≤ 1 is
- * enforced by dividing h by max(1, max|M|), with M sampled on a 4k-oversampled grid.
+ * enforced by dividing h by max(1, max|M|), with M sampled on an 8k-oversampled grid
+ * (`passivityGridSize`); between those samples |M| can exceed 1 by a few per cent at most.
  * The 4f image is inverted (−u(−x)); the readout is rotated back, so channels keep the
  * object's orientation. `fourierMasks(P)` gives the masks on a P×P Fourier grid, and the test
  * checks the conv path against the full simulation `fourFSystem`. Colour inputs use the same
@@ -91,6 +92,11 @@ export class FourierFrontend extends tf.layers.Layer {
     return { re: this.psfRe.read(), im: this.psfIm.read() };
   }
 
+  /** Side of the Fourier grid on which passivity |M| ≤ 1 is enforced: max(32, 8·kernelSize). */
+  get passivityGridSize(): number {
+    return Math.max(32, 8 * this.base.kernelSize);
+  }
+
   /** Centred Fourier masks [n, P, P] of k×k PSFs [k, k, n] zero-padded to P×P. */
   private masksOf(h: ComplexTensor, p: number): ComplexTensor {
     const k = this.base.kernelSize;
@@ -110,7 +116,7 @@ export class FourierFrontend extends tf.layers.Layer {
   coherentPsfs(): ComplexTensor {
     const h = this.rawPsf("coherentPsfs");
     const [re, im] = tf.tidy(() => {
-      const q = Math.max(16, 4 * this.base.kernelSize);
+      const q = this.passivityGridSize;
       const m = this.masksOf(h, q);
       const peak = tf.sqrt(tf.max(tf.add(tf.square(m.re), tf.square(m.im))));
       const scale = tf.maximum(peak, 1);
