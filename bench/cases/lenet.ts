@@ -12,6 +12,8 @@ const SAMPLES = 2048;
 const BATCH = 128;
 const GROUP = "lenet5 epoch (2048 MNIST, batch 128, Adam)";
 /** cpu is ~100x slower than wasm: time this many batches and scale (env BENCH_CPU_BATCHES). */
+/** Fast rows run this many times, fastest kept (env BENCH_REPEATS). */
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CPU_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 2);
 
 function torchScript(): string {
@@ -29,6 +31,7 @@ export const lenetCases: BenchCase[] = [
   {
     name: "lenet5 wasm (ntkd kernels)",
     group: GROUP,
+    repeats: REPEATS,
     async run() {
       await initBackend({ backend: "wasm" });
       useWasmKernelOverrides(true);
@@ -37,14 +40,15 @@ export const lenetCases: BenchCase[] = [
     },
   },
   {
-    name: "lenet5 wasm (tfjs BackpropInput+MaxPoolGrad)",
+    name: "lenet5 wasm (wasm's own kernels where it has them)",
     group: GROUP,
+    repeats: REPEATS,
     async run() {
       await initBackend({ backend: "wasm" });
       useWasmKernelOverrides(false);
       try {
         const r = await timeLeNetEpoch({ samples: SAMPLES, batch: BATCH });
-        return { seconds: r.seconds, notes: `before: wasm's own kernels; final loss ${r.finalLoss.toFixed(3)}` };
+        return { seconds: r.seconds, notes: `before: tfjs's Conv2DBackpropInput, MaxPoolGrad, BatchMatMul; final loss ${r.finalLoss.toFixed(3)}` };
       } finally {
         useWasmKernelOverrides(true);
       }
@@ -62,6 +66,7 @@ export const lenetCases: BenchCase[] = [
   {
     name: "lenet5 pytorch cpu",
     group: GROUP,
+    repeats: REPEATS,
     reference: true,
     async run() {
       const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";

@@ -13,6 +13,8 @@ export interface BenchCase {
   group: string;
   /** The group's reference row gets ratio 1 (e.g. the PyTorch row). */
   reference?: boolean;
+  /** Run this many times and report the fastest (this machine's 2 cores are shared; default 1). */
+  repeats?: number;
   /** Runs the benchmark; throws BenchSkip when it cannot run here (e.g. no PyTorch). */
   run(): Promise<BenchResult>;
 }

@@ -180,6 +180,57 @@ function inputGradPads(g: ConvGeometry): Pads4 | null {
   return [[0, 0], [top, bottom], [left, right], [0, 0]];
 }
 
+/**
+ * Conv2DBackpropFilter's route. "conv" (default): conv2d over transposed tensors. "im2col":
+ * a JS-built patch matrix times dy in one XNNPACK GEMM; measured here on LeNet-5's layers
+ * and a 3x3 64->96 layer it was 1-2x slower than "conv", so it is kept only for comparison.
+ */
+let filterGradStrategy: "im2col" | "conv" = "conv";
+
+/** Forces Conv2DBackpropFilter's route (benchmarks and tests compare them). */
+export function setConv2DFilterGradStrategy(strategy: "im2col" | "conv"): void {
+  filterGradStrategy = strategy;
+}
+
+/**
+ * The im2col matrix of x, transposed: row (kh, kw, c), column (b, oy, ox), zero where the
+ * window reads padding. Written row by row so the stores are contiguous.
+ */
+function patchesTransposed(backend: WasmBackendLike, x: TensorInfo, g: ConvGeometry): TensorInfo {
+  const cols = g.batch * g.outH * g.outW;
+  const out = backend.makeOutput([g.kH * g.kW * g.inC, cols], "float32");
+  const src = backend.typedArrayFromHeap(x) as Float32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const { inH: H, inW: W, inC: C, outH, outW, sH, sW, dH, dW, top, left } = g;
+  let o = 0;
+  for (let kh = 0; kh < g.kH; kh++) {
+    for (let kw = 0; kw < g.kW; kw++) {
+      // Output columns whose input column lies inside the image: ox in [oxLo, oxHi).
+      const colOffset = kw * dW - left;
+      const oxLo = Math.min(outW, Math.max(0, Math.ceil(-colOffset / sW)));
+      const oxHi = Math.max(oxLo, Math.min(outW, Math.floor((W - 1 - colOffset) / sW) + 1));
+      for (let c = 0; c < C; c++) {
+        for (let b = 0; b < g.batch; b++) {
+          for (let oy = 0; oy < outH; oy++) {
+            const iy = oy * sH + kh * dH - top;
+            if (iy < 0 || iy >= H) {
+              dst.fill(0, o, o + outW);
+              o += outW;
+              continue;
+            }
+            const rowBase = ((b * H + iy) * W + colOffset) * C + c;
+            let ox = 0;
+            for (; ox < oxLo; ox++) dst[o++] = 0;
+            for (; ox < oxHi; ox++) dst[o++] = src[rowBase + ox * sW * C];
+            for (; ox < outW; ox++) dst[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs ?? {};
@@ -187,6 +238,16 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: Nam
   const filterShape = attrs.filterShape as number[];
   const g = geometry(x.shape, filterShape, { ...attrs, dilations: 1 }, false);
   const ops = new Ops(args.backend as WasmBackendLike);
+  const outC = filterShape[3];
+  const positions = g.batch * g.outH * g.outW;
+  if (filterGradStrategy === "im2col") {
+    // dW [kH*kW*inC, outC] = patches^T [kH*kW*inC, batch*outH*outW] @ dy [batch*outH*outW, outC].
+    const colsT = patchesTransposed(ops.backend, x, g);
+    const dy2 = ops.reshape(dy, [positions, outC]);
+    const prod = ops.run("BatchMatMul", { a: colsT, b: dy2 }, { transposeA: false, transposeB: false });
+    ops.free(colsT, dy2);
+    return ops.then(prod, (p) => ops.reshape(p, [g.kH, g.kW, g.inC, outC]));
+  }
   const xT = ops.transpose(x, [3, 1, 2, 0]); // [inC, H, W, batch]: channels become the batch
   const dyT = ops.transpose(dy, [1, 2, 0, 3]); // [outH, outW, batch, outC]: dy becomes the filter
   const grad = ops.conv2d(xT, dyT, [g.dH, g.dW], [g.sH, g.sW], filterGradPads(g)); // [inC, kH', kW', outC]

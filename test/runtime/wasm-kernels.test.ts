@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { registerWasmTrainingKernels } from "../../src/runtime/wasm-kernels";
+import { registerWasmTrainingKernels, setConv2DFilterGradStrategy } from "../../src/runtime/wasm-kernels";
 import { randomTensor, runOn, relativeMaxError, HostTensor } from "./parity";
 
 const TOL = 1e-4;
@@ -62,13 +62,15 @@ async function expectParity(kernel: string, inputs: Record<string, HostTensor>, 
   assert.ok(err <= TOL, `${kernel} ${label}: relative max error ${err.toExponential(2)} > ${TOL}`);
 }
 
-test("Conv2DBackpropFilter on wasm matches cpu", async () => {
-  for (const [i, c] of CONV_CASES.entries()) {
+test("Conv2DBackpropFilter on wasm matches cpu (im2col and transposed-conv routes)", async () => {
+  for (const [i, c] of CONV_CASES.entries()) for (const strategy of ["im2col", "conv"] as const) {
+    setConv2DFilterGradStrategy(strategy);
     const x = randomTensor([c.batch, c.h, c.w, c.inC], 100 + i);
     const dy = randomTensor(outShape(c, false), 200 + i);
     await expectParity("Conv2DBackpropFilter", { x, dy },
-      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: c.dimRoundingMode, filterShape: [c.kH, c.kW, c.inC, c.outCOrMult] }, describe(c));
+      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dimRoundingMode: c.dimRoundingMode, filterShape: [c.kH, c.kW, c.inC, c.outCOrMult] }, `${strategy} ${describe(c)}`);
   }
+  setConv2DFilterGradStrategy("conv");
 });
 
 test("Conv2DBackpropInput on wasm matches cpu", async () => {
