@@ -6,3 +6,4 @@ export * from "./distill/index";
 export * from "./train/index";
 export * from "./optics/index";
 export * from "./models/frontends/index";
+export * from "./models/segmentation/index";
