@@ -1,0 +1,182 @@
+/**
+ * A simulated fabricated device: the designed PSF kernels with the errors of
+ * {@link FabricationErrors} applied, sensing images the way the fabricated optics would.
+ * A device with no error senses exactly what the simulated frontend outputs.
+ */
+import type { Tensor, Tensor4D } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
+import { makeRng } from "../runtime/seed";
+import type { ImageDataset } from "../data/types";
+import { resolveFabricationErrors, type FabricationErrors, type ResolvedFabricationErrors } from "./errors";
+import { applyWarp, isIdentityMisalignment, warpMatrix } from "./warp";
+import { convolveWithPsf } from "../optics/psf";
+
+/**
+ * Anything that can report its physical PSFs, [k, k, inChannels, kernels] in optical
+ * (convolution) orientation, non-negative; `PsfConvFrontend` is one.
+ */
+export interface PsfSource {
+  psfs(): Tensor;
+}
+
+/** Standard normal draws from a seeded uniform generator (Box-Muller, both outputs used). */
+function normals(count: number, seed: number): Float32Array {
+  const rand = makeRng(seed);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i += 2) {
+    const u = Math.max(rand(), 1e-12);
+    const v = rand();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < count) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/** Applies the kernel error δ to designed PSFs [k, k, in, out]; intensities stay ≥ 0. */
+export function perturbKernels(designed: Float32Array, shape: number[], errors: ResolvedFabricationErrors): Float32Array {
+  const out = Float32Array.from(designed);
+  if (errors.kernelErrorStd === 0) return out;
+  const outChannels = shape[3];
+  const noise = normals(designed.length, errors.seed * 2 + 1);
+  const peak = new Float32Array(outChannels);
+  for (let i = 0; i < designed.length; i++) peak[i % outChannels] = Math.max(peak[i % outChannels], designed[i]);
+  for (let i = 0; i < designed.length; i++) {
+    const scale = errors.kernelErrorMode === "additive" ? peak[i % outChannels] : designed[i];
+    out[i] = Math.max(0, designed[i] + errors.kernelErrorStd * scale * noise[i]);
+  }
+  return out;
+}
+
+/** Options of {@link FabricatedDevice.capture}. */
+export interface CaptureOptions {
+  /** Images per forward pass (default 256). */
+  batchSize?: number;
+  /** Seed of the sensor noise of this capture session (default: the device's seed). */
+  noiseSeed?: number;
+}
+
+/** A fabricated optical frontend: perturbed kernels, gain, misalignment, noise, quantisation. */
+export class FabricatedDevice {
+  readonly errors: ResolvedFabricationErrors;
+  /** Designed PSFs [k, k, in, out], optical (convolution) orientation. */
+  readonly designed: Float32Array;
+  /** Fabricated PSFs (designed + δ, clipped at 0), same layout. */
+  readonly fabricated: Float32Array;
+  readonly kernelShape: [number, number, number, number];
+  private readonly psf: Tensor4D;
+  private readonly padding: "same" | "valid";
+  private warp: { key: string; matrix: Tensor } | null = null;
+
+  constructor(designed: Float32Array, kernelShape: number[], errors: FabricationErrors = {}, padding: "same" | "valid" = "same") {
+    if (kernelShape.length !== 4 || kernelShape.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new Error(`FabricatedDevice: kernelShape must be [k, k, inChannels, kernels], got ${JSON.stringify(kernelShape)}`);
+    }
+    const size = kernelShape.reduce((a, b) => a * b, 1);
+    if (designed.length !== size) throw new Error(`FabricatedDevice: ${designed.length} kernel values do not fill shape ${JSON.stringify(kernelShape)}`);
+    for (let i = 0; i < designed.length; i++) {
+      if (!(designed[i] >= 0) || !Number.isFinite(designed[i])) {
+        throw new Error(`FabricatedDevice: designed kernel value ${i} is ${designed[i]}; optical PSF kernels must be finite and >= 0`);
+      }
+    }
+    this.errors = resolveFabricationErrors(errors);
+    this.kernelShape = kernelShape as [number, number, number, number];
+    this.designed = Float32Array.from(designed);
+    this.fabricated = perturbKernels(this.designed, kernelShape, this.errors);
+    this.psf = tf.keep(tf.tensor4d(this.fabricated, this.kernelShape));
+    this.padding = padding;
+  }
+
+  /** A device from a frontend (or anything with `psfs()`): its current kernels, perturbed. */
+  static fromFrontend(frontend: PsfSource & { padding?: string; base?: { padding?: string }; colorMode?: string; signed?: string }, errors: FabricationErrors = {}): FabricatedDevice {
+    if (frontend.signed !== undefined && frontend.signed !== "none") {
+      throw new Error(`FabricatedDevice.fromFrontend: signed-kernel strategy "${frontend.signed}" is not modelled yet; use a frontend with signed "none"`);
+    }
+    const padding = (frontend.padding ?? frontend.base?.padding) === "valid" ? "valid" : "same";
+    const kernels = frontend.psfs();
+    try {
+      if (frontend.colorMode === "depthwise" && (kernels.shape[2] ?? 1) > 1) {
+        throw new Error("FabricatedDevice.fromFrontend: depthwise colour frontends (one sensor channel per colour) are not modelled yet; use colorMode \"sum\"");
+      }
+      return new FabricatedDevice(kernels.dataSync() as Float32Array, kernels.shape, errors, padding);
+    } finally {
+      kernels.dispose();
+    }
+  }
+
+  /** Number of kernels (sensor channels). */
+  get kernels(): number {
+    return this.kernelShape[3];
+  }
+
+  private warpFor(height: number, width: number): Tensor | null {
+    const m = this.errors.misalignment;
+    if (isIdentityMisalignment(m)) return null;
+    const key = `${height}x${width}`;
+    if (this.warp?.key !== key) {
+      this.warp?.matrix.dispose();
+      this.warp = { key, matrix: tf.keep(tf.tensor2d(warpMatrix(height, width, m), [height * width, height * width])) };
+    }
+    return this.warp.matrix;
+  }
+
+  /**
+   * Sensor images [n, H', W', kernels] for images [n, H, W, in] (stride 1, the frontend's padding). `noiseSeed` fixes the noise realisation of this call.
+   */
+  sense(x: Tensor, noiseSeed = this.errors.seed): Tensor {
+    const c = x.shape[3];
+    if (x.rank !== 4 || c !== this.kernelShape[2]) {
+      throw new Error(`FabricatedDevice.sense: expected images [n, H, W, ${this.kernelShape[2]}], got ${JSON.stringify(x.shape)}`);
+    }
+    return tf.tidy(() => {
+      let y: Tensor = convolveWithPsf(x as Tensor4D, this.psf, this.padding);
+      const warp = this.warpFor(y.shape[1] as number, y.shape[2] as number);
+      if (warp) y = applyWarp(y, warp);
+      if (this.errors.gain !== 1) y = tf.mul(y, this.errors.gain);
+      if (this.errors.noiseStd > 0) y = tf.add(y, tf.randomNormal(y.shape, 0, this.errors.noiseStd, "float32", noiseSeed));
+      if (this.errors.bitDepth !== null) {
+        const levels = 2 ** this.errors.bitDepth - 1;
+        const step = this.errors.fullScale / levels;
+        y = tf.mul(tf.round(tf.div(tf.clipByValue(y, 0, this.errors.fullScale), step)), step);
+      }
+      return y;
+    });
+  }
+
+  /**
+   * Captures a dataset through the device, as showing it on a display and photographing it:
+   * returns sensor images, NHWC [count, H, W, kernels], one noise realisation per image fixed at
+   * capture time (so training on the capture is deterministic, like training on saved photos).
+   */
+  capture(ds: ImageDataset, opts: CaptureOptions = {}): Float32Array {
+    const batchSize = opts.batchSize ?? 256;
+    const noiseSeed = opts.noiseSeed ?? this.errors.seed;
+    const per = ds.height * ds.width;
+    const out = new Float32Array(ds.count * this.sensorPixels(ds.height, ds.width) * this.kernels);
+    for (let start = 0, b = 0; start < ds.count; start += batchSize, b++) {
+      const n = Math.min(batchSize, ds.count - start);
+      const x = tf.tensor4d(ds.images.subarray(start * per * ds.channels, (start + n) * per * ds.channels), [n, ds.height, ds.width, ds.channels]);
+      const y = this.sense(x, noiseSeed * 7919 + b);
+      out.set(y.dataSync() as Float32Array, start * this.sensorPixels(ds.height, ds.width) * this.kernels);
+      tf.dispose([x, y]);
+    }
+    for (let i = 0; i < out.length; i++) {
+      if (!Number.isFinite(out[i])) throw new Error(`FabricatedDevice.capture: sensor value ${i} of ${ds.name} is ${out[i]}`);
+    }
+    return out;
+  }
+
+  /** Sensor pixels per channel for an H×W image. */
+  sensorPixels(height: number, width: number): number {
+    if (this.padding === "same") return height * width;
+    const k = this.kernelShape[0];
+    return (height - k + 1) * (width - this.kernelShape[1] + 1);
+  }
+
+  /** Frees the device's tensors. */
+  dispose(): void {
+    this.psf.dispose();
+    this.warp?.matrix.dispose();
+    this.warp = null;
+  }
+}
