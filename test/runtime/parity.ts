@@ -20,6 +20,8 @@ export function randomTensor(shape: number[], seed: number, transform: (v: numbe
 export async function runOn(backend: "cpu" | "wasm", kernel: string, inputs: Record<string, HostTensor>, attrs: Record<string, unknown>): Promise<HostTensor> {
   await tf.setBackend(backend);
   const before = tf.memory().numTensors;
+  // Our kernels' intermediates never reach the engine; the backend's buffer count catches them.
+  const buffersBefore = tf.backend().numDataIds();
   const tensors: Record<string, tf.Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) tensors[k] = tf.tensor(v.values, v.shape, v.dtype);
   const out = tf.engine().runKernel(kernel, tensors as unknown as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor;
@@ -28,6 +30,9 @@ export async function runOn(backend: "cpu" | "wasm", kernel: string, inputs: Rec
   out.dispose();
   for (const t of Object.values(tensors)) t.dispose();
   if (tf.memory().numTensors !== before) throw new Error(`${kernel} on ${backend} leaked ${tf.memory().numTensors - before} tensor(s)`);
+  if (tf.backend().numDataIds() !== buffersBefore) {
+    throw new Error(`${kernel} on ${backend} leaked ${tf.backend().numDataIds() - buffersBefore} backend buffer(s)`);
+  }
   return result;
 }
 
