@@ -7,3 +7,4 @@ export * from "./train/index";
 export * from "./optics/index";
 export * from "./models/frontends/index";
 export * from "./models/segmentation/index";
+export * from "./estimate/index";
