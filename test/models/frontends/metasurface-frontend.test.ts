@@ -60,6 +60,28 @@ for (const backend of TEST_BACKENDS) {
       assert.throws(() => new MetasurfaceFrontend({ ...SMALL, inputChannels: 3 }).apply(randomImages([1, 5, 5, 1])), /input has 1 channels but inputChannels is 3/);
     });
 
+    test("optimising the heights shapes the PSF towards a two-spot target (wave optics in the loop)", () => {
+      const layer = new MetasurfaceFrontend({ kernels: 1, kernelSize: 5, inputChannels: 1, gridSize: 24, cellPitchM: 2e-6, pixelPitchM: 4e-6, distanceM: 0.3e-3, initNoise: 0.05, seed: 1 });
+      layer.build([null, 8, 8, 1]);
+      const t = new Float32Array(25);
+      t[6] = 0.5;
+      t[18] = 0.5;
+      const target = tf.tensor4d(t, [5, 5, 1, 1]);
+      const opt = tf.train.adam(0.05);
+      const vars = layer.trainableWeights.map((w) => w.read() as tf.Variable);
+      const mismatch = () => tf.tidy(() => tf.sum(tf.square(tf.sub(layer.psfs(), target))).dataSync()[0]);
+      const start = mismatch();
+      const step = () => { opt.minimize(() => tf.sum(tf.square(tf.sub(layer.psfs(), target))) as tf.Scalar, false, vars); };
+      step(); // Adam creates its moment variables on the first step
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 39; i++) step();
+      assert.equal(tf.memory().numTensors, before, "training steps leave no tensors behind");
+      const end = mismatch();
+      assert.ok(end < start / 3, `mismatch ${start} -> ${end}`);
+      tf.dispose([target]);
+      opt.dispose();
+    });
+
     test("gradients with respect to the heights match finite differences", () => {
       const layer = new MetasurfaceFrontend(SMALL);
       const x = randomImages([1, 5, 5, 1]);
