@@ -375,7 +375,7 @@ export interface TrainSegmentationStudentOptions extends CommonSegmentationTrain
 }
 
 /** Trains a segmentation student with no transfer, per-pixel KD, or NTKD over output pixels. */
-export function trainSegmentationStudent(opts: TrainSegmentationStudentOptions): Promise<SegmentationTrainResult> {
+export async function trainSegmentationStudent(opts: TrainSegmentationStudentOptions): Promise<SegmentationTrainResult> {
   const { student, method, teacher, part, loss, kd, ntkd, ...common } = opts;
   const partitioned = typeof (student as PartitionedSegmentationStudent).trainableWeights === "function";
   const model = partitioned ? (student as PartitionedSegmentationStudent).model : (student as LayersModel);
