@@ -22,6 +22,8 @@ for (let i = 0; i < args.length; i++) {
     process.exit(2);
   }
 }
+// Jupyter starts kernels in the notebook's folder; keep run stores in one place per checkout.
+process.env.NTKD_RUNS_DIR = process.env.NTKD_RUNS_DIR || path.join(root, "runs");
 if (!configPath) {
   process.stderr.write("launch-kernel.js: --config-path <connection file> is required (Jupyter passes it)\n");
   process.exit(2);

@@ -1,4 +1,4 @@
-import { table } from "../notebook/table";
+import { formatTable } from "../notebook/table";
 import type { Command } from "./command";
 
 export const envCommand: Command = {
@@ -10,7 +10,7 @@ export const envCommand: Command = {
     const { environmentCell } = require("../notebook/environment") as typeof import("../notebook/environment");
     const info = await environmentCell({ display: false });
     const rows = Object.entries(info).map(([item, value]) => ({ item, value: String(value) }));
-    process.stdout.write(table(rows, { display: false, maxRows: 100 }).markdown);
+    process.stdout.write(formatTable(rows, { maxRows: 100 }).markdown);
     return 0;
   },
 };

@@ -129,7 +129,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   const nbDir = path.dirname(path.resolve(file));
   ensureSelfLink();
 
+  // The kernel's cwd is the notebook folder; anchor the run store where ntkd-lab was invoked.
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  env.NTKD_RUNS_DIR = path.resolve(env.NTKD_RUNS_DIR || "runs");
   for (const [k, v] of Object.entries(params)) env[paramEnvName(k)] = envString(v);
 
   for (const cell of nb.cells) {

@@ -1,4 +1,4 @@
-import { sendDisplay, type DisplayTarget } from "./display";
+import { sendDisplay } from "./display";
 
 /**
  * The part of an arquero table we use. Declared structurally: arquero 8 is ESM-only and importing
@@ -25,16 +25,12 @@ export interface TableOptions {
   digits?: number;
   /** A caption above the table. */
   title?: string;
-  /** Send the output (default true); false only formats. */
-  display?: boolean;
 }
 
-/** What {@link table} produced. */
-export interface TableOutput {
+/** A table formatted for notebooks (HTML) and reports (markdown). */
+export interface FormattedTable {
   html: string;
   markdown: string;
-  /** Where the output went (undefined when `display: false`). */
-  target?: DisplayTarget;
 }
 
 function isArqueroTable(v: unknown): v is TableLike {
@@ -48,11 +44,8 @@ export function formatNumber(v: number, digits = 4): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
-/**
- * Shows an arquero table or plain rows as one output holding HTML, markdown and text. Returns
- * the HTML and markdown (the markdown also goes into reports).
- */
-export function table(data: TableLike | Row[], opts: TableOptions = {}): TableOutput {
+/** Formats an arquero table or plain rows as HTML and markdown without showing them. */
+export function formatTable(data: TableLike | Row[], opts: TableOptions = {}): FormattedTable {
   let t: TableLike;
   if (isArqueroTable(data)) t = data;
   else if (Array.isArray(data)) {
@@ -70,9 +63,17 @@ export function table(data: TableLike | Row[], opts: TableOptions = {}): TableOu
   const caption = opts.title ? `**${opts.title}**\n\n` : "";
   const markdown = caption + t.toMarkdown({ limit, format }) + suffix;
   const html = (opts.title ? `<p><b>${escapeHtml(opts.title)}</b></p>` : "") + t.toHTML({ limit, format }) + (more > 0 ? `<p>... ${more} more rows</p>` : "");
-  if (opts.display === false) return { html, markdown };
-  const target = sendDisplay({ "text/html": html, "text/markdown": markdown, "text/plain": markdown });
-  return { html, markdown, target };
+  return { html, markdown };
+}
+
+/**
+ * Shows an arquero table or plain rows as ONE output holding HTML, markdown and text. Returns
+ * nothing, so a cell ending in `table(rows)` prints nothing more; use {@link formatTable} for the
+ * strings.
+ */
+export function table(data: TableLike | Row[], opts: TableOptions = {}): void {
+  const { html, markdown } = formatTable(data, opts);
+  sendDisplay({ "text/html": html, "text/markdown": markdown, "text/plain": markdown });
 }
 
 function escapeHtml(s: string): string {

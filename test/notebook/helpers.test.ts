@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { setDisplaySink, type DisplayMessage } from "../../src/notebook/display";
-import { table } from "../../src/notebook/table";
+import { table, formatTable } from "../../src/notebook/table";
 import { progress, formatDuration } from "../../src/notebook/progress";
 import { params, notebookMode, coerceParam } from "../../src/notebook/params";
 import { environmentCell } from "../../src/notebook/environment";
@@ -24,8 +24,13 @@ function capture<T>(body: () => T): { result: T; sent: DisplayMessage[] } {
 }
 
 test("table shows plain rows as one output with HTML, markdown and text", () => {
-  const { result, sent } = capture(() => table([{ method: "KD", accuracy: 95.91234 }, { method: "NTKD", accuracy: 97.3 }], { title: "MNIST" }));
+  const rows = [{ method: "KD", accuracy: 95.91234 }, { method: "NTKD", accuracy: 97.3 }];
+  const { result: returned, sent } = capture(() => table(rows, { title: "MNIST" }));
+  assert.equal(returned, undefined);
+  const result = formatTable(rows, { title: "MNIST" });
   assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.data["text/markdown"], result.markdown);
+  assert.equal(sent[0]!.data["text/html"], result.html);
   assert.deepEqual(Object.keys(sent[0]!.data).sort(), ["text/html", "text/markdown", "text/plain"]);
   assert.equal(result.markdown, "**MNIST**\n\n|method|accuracy|\n|:-|-:|\n|KD|95.91|\n|NTKD|97.3|\n");
   const html = parseXml(`<div>${result.html}</div>`);
@@ -35,7 +40,7 @@ test("table shows plain rows as one output with HTML, markdown and text", () => 
 
 test("table accepts an arquero table and truncates long ones", () => {
   const t = aq.table({ x: [1, 2, 3, 4] });
-  const { result } = capture(() => table(t, { maxRows: 2 }));
+  const result = formatTable(t, { maxRows: 2 });
   assert.match(result.markdown, /\|1\|\n\|2\|\n[\s\S]*\.\.\. 2 more rows/);
   assert.throws(() => table("rows" as never), /table: data must be an arquero table or an array/);
   assert.throws(() => table([1] as never), /rows\[0\] must be an object/);

@@ -1,0 +1,56 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { reproduce, deepMerge, stageNotebooks } from "../../src/notebook/reproduce";
+import { code, markdown, writeFixture } from "./fixtures";
+
+// Stage fixtures write their run store with plain fs, following the results.json contract.
+const writeStage = (experiment: string, results: object, report?: string) => code(
+  `const fs = require("fs"); const path = require("path");\n` +
+  `const dir = path.join(process.env.NTKD_RUNS_DIR, ${JSON.stringify(experiment)}, "r1");\n` +
+  `fs.mkdirSync(path.join(dir, "figures"), { recursive: true });\n` +
+  `fs.writeFileSync(path.join(dir, "figures", "curve.svg"), "<svg/>");\n` +
+  `fs.writeFileSync(path.join(dir, "results.json"), ${JSON.stringify(JSON.stringify(results))});\n` +
+  (report ? `fs.writeFileSync(path.join(dir, "report.md"), ${JSON.stringify(report)});\n` : "") +
+  `console.log("mode", process.env.NTKD_MODE);`,
+);
+
+test("reproduce runs NN-*.ipynb in order, merges stage results and writes summary, report and notebooks", async () => {
+  const first = writeFixture("01-alpha.ipynb", [markdown("# alpha"), writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } }, "Alpha beats the paper.\n\n![curve](figures/curve.svg)\n")]);
+  const dir = path.dirname(first);
+  fs.copyFileSync(writeFixture("02-beta.ipynb", [
+    writeStage("beta", { stage: "beta", datasets: { mnist: { beta: { accuracy: 97.3 } }, cifar10: { beta: { accuracy: 75.6 } } } }),
+    code('throw new Error("beta broke after writing results")'),
+  ]), path.join(dir, "02-beta.ipynb"));
+  fs.writeFileSync(path.join(dir, "scratch.ipynb"), "not a stage notebook");
+  assert.deepEqual(stageNotebooks(dir).map((f) => path.basename(f)), ["01-alpha.ipynb", "02-beta.ipynb"]);
+
+  const out = path.join(dir, "results");
+  const { ok, summary, summaryPath, reportPath } = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" });
+  assert.equal(ok, false);
+  const onDisk = JSON.parse(fs.readFileSync(summaryPath, "utf8"));
+  assert.deepEqual(onDisk, summary);
+  assert.deepEqual(Object.keys(summary).sort(), ["backend", "commit", "datasets", "mode", "notebooks", "seconds", "startedAt"]);
+  assert.equal(summary.mode, "quick");
+  assert.equal(summary.backend, "cpu");
+  assert.deepEqual(summary.datasets, { mnist: { alpha: { accuracy: 91.4 }, beta: { accuracy: 97.3 } }, cifar10: { beta: { accuracy: 75.6 } } });
+  assert.deepEqual(summary.notebooks.map((n) => [n.notebook, n.ok, n.stages, n.runs]), [
+    ["01-alpha.ipynb", true, ["alpha"], ["runs/alpha/r1"]],
+    ["02-beta.ipynb", false, ["beta"], ["runs/beta/r1"]],
+  ]);
+  assert.equal(summary.notebooks[1]!.failure?.cellIndex, 1);
+  const executed = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "01-alpha.ipynb"), "utf8"));
+  assert.deepEqual(executed.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: "mode quick\n" }]);
+  const report = fs.readFileSync(reportPath, "utf8");
+  assert.match(report, /\| 01-alpha\.ipynb \| ok \|/);
+  assert.match(report, /\| 02-beta\.ipynb \| FAILED \|/);
+  assert.match(report, /Alpha beats the paper\.\n\n!\[curve\]\(runs\/alpha\/r1\/figures\/curve\.svg\)/);
+  assert.match(report, /\| mnist\.beta\.accuracy \| 97\.3 \|/);
+  assert.match(report, /beta broke after writing results/);
+  assert.match(report, /\[01-alpha\.ipynb\]\(notebooks\/01-alpha\.ipynb\)/);
+});
+
+test("deepMerge merges nested objects key by key", () => {
+  assert.deepEqual(deepMerge({ a: { b: 1, c: { d: 2 } } }, { a: { c: { e: 3 }, f: [1] } }), { a: { b: 1, c: { d: 2, e: 3 }, f: [1] } });
+});
