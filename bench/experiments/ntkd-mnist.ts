@@ -53,6 +53,9 @@ async function main(): Promise<void> {
   const probes = Number(arg("probes", "4"));
   const epsilon = Number(arg("eps", "0.01"));
   const estimator = arg("estimator", "sketch") as "sketch" | "trace";
+  const teacherProbes = Number(arg("teacher-probes", String(probes)));
+  const betaBalance = arg("balance", "gradient") as "gradient" | "loss";
+  const teacherTrain = Number(arg("teacher-train", String(nTrain)));
   const kdT = Number(arg("kd-t", "4"));
   const kdAlpha = Number(arg("kd-alpha", "0.5"));
   const ntkdKd = arg("ntkd-task", "ce");
@@ -63,7 +66,10 @@ async function main(): Promise<void> {
 
   const t0 = Date.now();
   const teacher = buildLeNet5({ inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
-  await trainTeacher({ model: teacher, train, validation, epochs: teacherEpochs, learningRate: 1e-3, seed: 1 });
+  const teacherData = teacherTrain > train.count ? holdOut(loadMnist({ split: "train", limit: teacherTrain + Math.round(teacherTrain / 9) }), 0.1, 1) : { train, validation };
+  await trainTeacher({ model: teacher, train: teacherData.train, validation: teacherData.validation, epochs: teacherEpochs, learningRate: 2e-3, seed: 1,
+    // Cached between experiment runs: a finished checkpoint makes the resumed loop return at once.
+    checkpointDir: `.build/exp/teacher-lenet-${teacherTrain}-${teacherEpochs}`, resume: true });
   const teacherAcc = evaluate(teacher, test).accuracy;
   console.log(`teacher LeNet-5: test accuracy ${(100 * teacherAcc).toFixed(2)} % (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 
@@ -77,7 +83,7 @@ async function main(): Promise<void> {
         student, method, teacher, train, validation, epochs, learningRate: lr, seed: 100 + s,
         schedule: { kind: "cosine", totalEpochs: epochs },
         kd: { temperature: kdT, alpha: kdAlpha },
-        ntkd: { beta, betaScale, normalisation, probes, epsilon, estimator },
+        ntkd: { beta, betaScale, normalisation, probes, epsilon, estimator, teacherProbes, betaBalance },
       });
       void ntkdKd;
       const acc = evaluate(student, test).accuracy;

@@ -17,6 +17,7 @@
  *   paper's "1.62M" if that number counts parameters (it may be megabytes; digest §7.1).
  */
 import { OpticalStudent, assembleStudent, type FrontendLayer } from "./optical-student";
+import { PsfConvFrontend } from "./frontends/psf-conv";
 
 /** Arguments the default optical frontend is built from. */
 export interface DefaultFrontendArgs {
@@ -24,19 +25,19 @@ export interface DefaultFrontendArgs {
   kernelSize: number;
   inputChannels: number;
   seed: number;
+  /**
+   * For RGB input: "sum" (a monochrome sensor adds the three colour responses of each kernel,
+   * one output channel per kernel) or "depthwise" (a colour sensor, three channels per kernel).
+   */
+  colorMode?: "sum" | "depthwise";
 }
 
 /**
- * The default frontend: a `PsfConvFrontend` (non-negative softplus kernels, no signed-kernel
- * trick, "same" padding). Loaded lazily so this module does not depend on the optics build order.
+ * The default frontend: a `PsfConvFrontend` (non-negative softplus kernels, each PSF of unit
+ * energy, no signed-kernel trick, "same" padding).
  */
 export function defaultPsfFrontend(args: DefaultFrontendArgs): FrontendLayer {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const frontends = require("./frontends/index") as { PsfConvFrontend?: new (a: Record<string, unknown>) => FrontendLayer };
-  if (typeof frontends.PsfConvFrontend !== "function") {
-    throw new Error("defaultPsfFrontend: src/models/frontends does not export PsfConvFrontend; pass a frontend layer explicitly");
-  }
-  return new frontends.PsfConvFrontend({ ...args, parametrization: "softplus", signed: "none", padding: "same" });
+  return new PsfConvFrontend({ ...args, parametrization: "softplus", signed: "none", padding: "same" });
 }
 
 /** Options of {@link buildCompressedMetaOnn}. */
@@ -98,7 +99,8 @@ export function buildPolychromaticMetaOnn(opts: PolychromaticMetaOnnOptions = {}
   const inputShape = opts.inputShape ?? [32, 32, 3];
   const seed = opts.seed ?? 0;
   const frontend =
-    opts.frontend ?? defaultPsfFrontend({ kernels: opts.kernels ?? 16, kernelSize: opts.kernelSize ?? 7, inputChannels: inputShape[2], seed });
+    opts.frontend ??
+    defaultPsfFrontend({ kernels: opts.kernels ?? 16, kernelSize: opts.kernelSize ?? 7, inputChannels: inputShape[2], seed, colorMode: "sum" });
   return assembleStudent(
     frontend,
     { poolSize: opts.poolSize ?? 2, hidden: opts.hidden ?? [384, 192], numClasses: opts.numClasses ?? 10, seed: seed + 1, name: "polychromatic_backend" },

@@ -38,7 +38,7 @@ export interface TrainStudentOptions extends CommonTrainOptions {
   /** KD settings (method "kd"): temperature (default 4) and α (default 0.5). */
   kd?: { temperature?: number; alpha?: number };
   /** NTKD settings (method "ntkd"); see `ntkdObjective` and `NtkMatchOptions` for defaults. */
-  ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number };
+  ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number; betaBalance?: "gradient" | "loss" };
 }
 
 /** Trains an optical student with no transfer, KD, or NTKD. */

@@ -73,6 +73,10 @@ function alignGrads(grads: NamedTensorMap, vars: Variable[]): Tensor[] {
   return vars.map((v) => grads[v.name] ?? tf.zerosLike(v));
 }
 
+function globalNorm(ts: Tensor[]): number {
+  return tf.tidy(() => tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
+}
+
 /** Cross-entropy on the hard labels ("no transfer", and teacher training). */
 export function taskObjective(): Objective {
   return {
@@ -123,15 +127,23 @@ export interface NtkdObjectiveOptions extends NtkMatchOptions {
   /** Weight α of the task (cross-entropy) term (default 1). */
   alpha?: number;
   /**
-   * Weight β of the NTK term, or "auto" (default): β = betaScale · mean over the first
-   * `autoBetaBatches` batches of L_task / L_NTKD, then frozen (and checkpointed), so that
-   * β·L_NTKD ≈ betaScale·L_task at the start of training (digest §10.4's suggestion).
+   * Weight β of the NTK term, or "auto" (default): β = betaScale · the mean, over the first
+   * `autoBetaBatches` batches, of the task-to-NTK ratio chosen by `betaBalance`; then frozen
+   * (and checkpointed). During calibration β is the running mean.
    */
   beta?: number | "auto";
   /** Multiplier of the automatic β (default 1). */
   betaScale?: number;
   /** Batches over which the automatic β is calibrated (default 5). */
   autoBetaBatches?: number;
+  /**
+   * What the automatic β balances: "gradient" (default) makes ‖β·∇L_NTKD‖ ≈ betaScale·‖α·∇L_task‖
+   * (global L2 norms); "loss" makes β·L_NTKD ≈ betaScale·α·L_task (the digest's suggestion).
+   * Why "gradient" is the default: the NTK term's gradient is a finite difference of Jacobians
+   * divided by ε, far larger than its loss value suggests, so a loss-balanced β lets it swamp
+   * the task gradient (measured: the task loss stayed at chance on MNIST).
+   */
+  betaBalance?: "gradient" | "loss";
 }
 
 /** NTKD: α·CE + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch. */
@@ -141,6 +153,8 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
   const betaOpt = opts.beta ?? "auto";
   const betaScale = opts.betaScale ?? 1;
   const autoBatches = opts.autoBetaBatches ?? 5;
+  const balance = opts.betaBalance ?? "gradient";
+  if (balance !== "gradient" && balance !== "loss") throw new Error(`ntkdObjective: betaBalance must be "gradient" or "loss", got ${String(balance)}`);
   if (betaOpt !== "auto" && !(betaOpt >= 0)) throw new Error(`ntkdObjective: beta must be a number >= 0 or "auto", got ${String(betaOpt)}`);
   if (!(alpha >= 0)) throw new Error(`ntkdObjective: alpha must be >= 0, got ${alpha}`);
   if (!Number.isInteger(autoBatches) || autoBatches < 1) throw new Error(`ntkdObjective: autoBetaBatches must be an integer >= 1, got ${autoBatches}`);
@@ -162,17 +176,20 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
       }
       const ntkLoss = ntk.value.dataSync()[0];
       ntk.value.dispose();
+      const ntkGrads = alignGrads(ntk.grads, vars);
       let beta: number;
       if (betaOpt !== "auto") {
         beta = betaOpt;
       } else {
-        if (ratioCount < autoBatches && Number.isFinite(task.loss / ntkLoss) && ntkLoss > 0) {
-          ratioSum += task.loss / ntkLoss;
-          ratioCount++;
+        if (ratioCount < autoBatches) {
+          const ratio = balance === "loss" ? (alpha * task.loss) / ntkLoss : (alpha * globalNorm(task.grads)) / globalNorm(ntkGrads);
+          if (Number.isFinite(ratio) && ratio > 0) {
+            ratioSum += ratio;
+            ratioCount++;
+          }
         }
         beta = ratioCount > 0 ? (betaScale * ratioSum) / ratioCount : 0;
       }
-      const ntkGrads = alignGrads(ntk.grads, vars);
       const grads = task.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
       tf.dispose([...task.grads, ...ntkGrads]);
       tf.dispose(Object.values(ntk.grads).filter((t) => !ntkGrads.includes(t)));

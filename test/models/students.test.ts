@@ -49,3 +49,19 @@ test("AlexNet-small outputs logits, scales with widthMultiplier and validates it
   assert.throws(() => buildAlexNetSmall({ inputShape: [4, 4, 3], numClasses: 10 }), /at least 8x8/);
   assert.throws(() => buildAlexNetSmall({ inputShape: [32, 32, 3], numClasses: 10, widthMultiplier: 0 }), /widthMultiplier must be a positive number/);
 });
+
+test("the default frontend is the optics' PsfConvFrontend: ~0.05 M parameters, non-negative unit-energy PSFs", () => {
+  const s = buildCompressedMetaOnn({ seed: 2 });
+  assert.equal(s.frontend.getClassName(), "PsfConvFrontend");
+  assert.equal(s.countParams("frontend"), 8 * 7 * 7);
+  assert.ok(Math.abs(s.countParams() - 50_000) < 5_000, `${s.countParams()} parameters`);
+  // Unit-energy non-negative kernels on images in [0, 1] give sensor values in [0, 1].
+  const y = s.sense(tf.randomUniform([2, 28, 28, 1], 0, 1, "float32", 5));
+  assert.ok(tf.min(y).dataSync()[0] >= 0 && tf.max(y).dataSync()[0] <= 1 + 1e-5);
+  s.dispose();
+  const p = buildPolychromaticMetaOnn({ seed: 2 });
+  assert.equal(p.countParams("frontend"), 16 * 7 * 7 * 3);
+  assert.deepEqual(p.sense(tf.zeros([1, 32, 32, 3])).shape, [1, 32, 32, 16]);
+  assert.ok(Math.abs(p.countParams() - 1.62e6) < 0.1e6, `${p.countParams()} parameters`);
+  p.dispose();
+});
