@@ -9,7 +9,7 @@ import { initBackend, runtimeInfo, RuntimeInfo } from "../src/runtime/backend";
 import { profileKernels, KernelTime } from "../src/runtime/profile";
 import { useWasmKernelOverrides } from "../src/runtime/wasm-kernels";
 import { ALL_CASES } from "./cases/index";
-import { BenchResult, BenchSkip } from "./cases/types";
+import { BenchCase, BenchResult, BenchSkip } from "./cases/types";
 import { lenetStepForProfile } from "./lenet-epoch";
 
 interface Row {
@@ -61,24 +61,33 @@ async function main(): Promise<void> {
   const onlyAt = args.indexOf("--only");
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
   const cases = ALL_CASES.filter((c) => only === undefined || c.name.includes(only) || c.group.includes(only));
-  const rows: Row[] = [];
-  for (const c of cases) {
-    process.stderr.write(`bench: ${c.name} ...\n`);
-    try {
-      const repeats = Math.max(1, c.repeats ?? 1);
-      let best: BenchResult | null = null;
-      for (let i = 0; i < repeats; i++) {
+  // Repeats run round-robin across cases, so that rows compared with each other see the same
+  // (shared, fluctuating) machine load; each row keeps its fastest run.
+  const best = new Map<BenchCase, BenchResult>();
+  const skipped = new Map<BenchCase, string>();
+  const rounds = Math.max(1, ...cases.map((c) => c.repeats ?? 1));
+  for (let round = 0; round < rounds; round++) {
+    for (const c of cases) {
+      if (round >= Math.max(1, c.repeats ?? 1) || skipped.has(c)) continue;
+      process.stderr.write(`bench: ${c.name} (run ${round + 1}) ...\n`);
+      try {
         const r = await c.run();
         if (!Number.isFinite(r.seconds)) throw new Error(`${c.name} returned seconds=${r.seconds}`);
-        if (best === null || r.seconds < best.seconds) best = r;
+        const prev = best.get(c);
+        if (prev === undefined || r.seconds < prev.seconds) best.set(c, r);
+      } catch (err) {
+        if (!(err instanceof BenchSkip)) throw err;
+        skipped.set(c, err.message);
       }
-      const notes = [repeats > 1 ? `best of ${repeats}` : "", best!.notes ?? ""].filter((n) => n !== "").join("; ");
-      rows.push({ name: c.name, group: c.group, seconds: best!.seconds, ratio: null, notes });
-    } catch (err) {
-      if (!(err instanceof BenchSkip)) throw err;
-      rows.push({ name: c.name, group: c.group, seconds: null, ratio: null, notes: `skipped: ${err.message}` });
     }
   }
+  const rows: Row[] = cases.map((c) => {
+    const r = best.get(c);
+    const repeats = Math.max(1, c.repeats ?? 1);
+    if (r === undefined) return { name: c.name, group: c.group, seconds: null, ratio: null, notes: `skipped: ${skipped.get(c)}` };
+    const notes = [repeats > 1 ? `best of ${repeats}` : "", r.notes ?? ""].filter((n) => n !== "").join("; ");
+    return { name: c.name, group: c.group, seconds: r.seconds, ratio: null, notes };
+  });
   for (const row of rows) {
     const ref = cases.find((c) => c.group === row.group && c.reference);
     const refRow = ref && rows.find((r) => r.name === ref.name);
