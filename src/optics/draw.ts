@@ -24,3 +24,15 @@ export function drawTensors(tensors: tf.Tensor[], titles: string[], opts: { titl
   const grids = tensors.map(tensorToGrid);
   return heatmapChart(grids, { titles, title: opts.title, diverging: opts.diverging, colorTitle: opts.colorTitle, scheme: opts.scheme, columns: Math.min(grids.length, 4) });
 }
+
+/** Stacks charts vertically (each keeps its own scales), e.g. height maps above PSFs. */
+export function stackCharts(specs: VegaLiteSpec[], title?: string): VegaLiteSpec {
+  const inner = specs.map((s) => {
+    const { $schema: _schema, ...rest } = s;
+    void _schema;
+    return rest;
+  });
+  const out: VegaLiteSpec = { $schema: specs[0]?.$schema ?? "https://vega.github.io/schema/vega-lite/v5.json", vconcat: inner, resolve: { scale: { color: "independent" } } };
+  if (title !== undefined) out.title = title;
+  return out;
+}

@@ -11,4 +11,4 @@ export * from "./psf";
 export * from "./fourf";
 export * from "./warnings";
 export * from "./layout";
-export { tensorToGrid, arrayToGrid, drawTensors } from "./draw";
+export { tensorToGrid, arrayToGrid, drawTensors, stackCharts } from "./draw";

@@ -19,7 +19,7 @@ import { tf } from "../../runtime/tf";
 import { dft2d, fftshift2d, ifftshift2d } from "../../optics/dft";
 import { cmap, type ComplexTensor } from "../../optics/complex";
 import { psfToConv2dKernel } from "../../optics/psf";
-import { drawTensors } from "../../optics/draw";
+import { drawTensors, stackCharts } from "../../optics/draw";
 import { GREEN_WAVELENGTH_M } from "../../optics/units";
 import type { VegaLiteSpec } from "../../viz/types";
 import {
@@ -159,18 +159,16 @@ export class FourierFrontend extends tf.layers.Layer {
     });
   }
 
-  /** Amplitude and phase of the Fourier masks on a 4k grid. */
+  /** Amplitude and phase of the Fourier masks on the passivity grid, as two stacked rows. */
   draw(): VegaLiteSpec {
-    const p = Math.max(16, 4 * this.base.kernelSize);
-    const m = this.fourierMasks(p);
-    const panels = tf.tidy(() => [
-      ...tf.unstack(tf.sqrt(tf.add(tf.square(m.re), tf.square(m.im)))),
-      ...tf.unstack(tf.atan2(m.im, m.re)),
-    ]);
-    const n = this.base.kernels;
-    const titles = [...Array.from({ length: n }, (_, j) => `|M${j}|`), ...Array.from({ length: n }, (_, j) => `arg M${j} (rad)`)];
-    const spec = drawTensors(panels, titles, { title: `${this.name}: Fourier-plane masks` });
-    tf.dispose([m.re, m.im, ...panels]);
+    const m = this.fourierMasks(this.passivityGridSize);
+    const amp = tf.tidy(() => tf.unstack(tf.sqrt(tf.add(tf.square(m.re), tf.square(m.im)))));
+    const phase = tf.tidy(() => tf.unstack(tf.atan2(m.im, m.re)));
+    const spec = stackCharts([
+      drawTensors(amp, amp.map((_, j) => `|M${j}|`), { colorTitle: "|M|" }),
+      drawTensors(phase, phase.map((_, j) => `arg M${j}`), { colorTitle: "rad", diverging: true }),
+    ], `${this.name}: Fourier-plane masks (centred spectrum)`);
+    tf.dispose([m.re, m.im, ...amp, ...phase]);
     return spec;
   }
 

@@ -20,7 +20,7 @@ import { integratePixels } from "../../optics/sensor";
 import { abs2 } from "../../optics/complex";
 import { psfToConv2dKernel } from "../../optics/psf";
 import { evaluateOnGrid } from "../../optics/field";
-import { drawTensors } from "../../optics/draw";
+import { drawTensors, stackCharts } from "../../optics/draw";
 import { formatLength, RGB_WAVELENGTHS_M, GREEN_WAVELENGTH_M } from "../../optics/units";
 import { OpticsWarnings } from "../../optics/warnings";
 import type { VegaLiteSpec } from "../../viz/types";
@@ -190,19 +190,19 @@ export class MetasurfaceFrontend extends tf.layers.Layer {
     });
   }
 
-  /** Heights (µm) and PSFs (first colour) of every kernel. */
+  /** Heights (µm) and PSFs (first colour) of every kernel, as two stacked heatmap rows. */
   draw(): VegaLiteSpec {
     const h = this.heightsM();
     const p = this.psfs();
     const n = this.base.kernels;
     const [k1, k2] = p.shape;
-    const panels = tf.tidy(() => [
-      ...tf.unstack(tf.mul(h, 1e6)),
-      ...tf.unstack(tf.transpose(tf.slice(p, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])),
-    ]);
-    const titles = [...Array.from({ length: n }, (_, j) => `height ${j} (µm)`), ...Array.from({ length: n }, (_, j) => `PSF ${j}`)];
-    const spec = drawTensors(panels, titles, { title: `${this.name}: metasurface heights and PSFs` });
-    tf.dispose([h, p, ...panels]);
+    const heights = tf.tidy(() => tf.unstack(tf.mul(h, 1e6)));
+    const kernels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(p, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])));
+    const spec = stackCharts([
+      drawTensors(heights, heights.map((_, j) => `height ${j}`), { colorTitle: "µm" }),
+      drawTensors(kernels, kernels.map((_, j) => `PSF ${j}`), { colorTitle: "PSF" }),
+    ], `${this.name}: metasurface heights and PSFs (${formatLength(this.geometry.wavelengthsM[0])})`);
+    tf.dispose([h, p, ...heights, ...kernels]);
     return spec;
   }
 
