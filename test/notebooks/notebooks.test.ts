@@ -1,0 +1,111 @@
+/**
+ * The two notebook layers, on every notebook in notebooks/ in quick mode:
+ *   1. our Python-free runner (`ntkd-lab run`'s engine);
+ *   2. real Jupyter: Debian's `jupyter nbconvert --execute` with the installed kernel spec.
+ * Notebooks import the package by name, so dist/ is built first when it is missing or stale.
+ * One file, run in sequence: both layers share the dist/ build and the machine's two cores.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { runNotebook } from "../../src/notebook/runner";
+import { installKernelSpec, KERNEL_NAME } from "../../src/notebook/kernel-spec";
+import { packageRoot, ensureSelfLink } from "../../src/notebook/self-link";
+import type { Notebook } from "../../src/notebook/ipynb";
+import { code, writeFixture } from "../notebook/fixtures";
+
+const ROOT = packageRoot();
+const NOTEBOOKS = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
+const JUPYTER = "/usr/bin/jupyter";
+/** Seconds one notebook may take in quick mode, per layer. */
+const NOTEBOOK_TIMEOUT_S = Number(process.env.NTKD_NOTEBOOK_TIMEOUT_S ?? 900);
+
+function newestMtime(dir: string, ext: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p, ext));
+    else if (entry.name.endsWith(ext)) newest = Math.max(newest, fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Builds dist/ with the package's own build script unless it is newer than every source file. */
+function ensureDist(): void {
+  const index = path.join(ROOT, "dist", "index.js");
+  if (fs.existsSync(index) && newestMtime(path.join(ROOT, "dist"), ".js") >= newestMtime(path.join(ROOT, "src"), ".ts")) return;
+  const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
+  assert.ok(fs.existsSync(index), `npm run build did not produce dist/index.js:\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, `npm run build failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+function checkOutputs(nb: Notebook, name: string): void {
+  for (const [i, cell] of nb.cells.entries()) {
+    for (const out of cell.outputs ?? []) {
+      assert.notEqual(out.output_type, "error", `${name} cell ${i} has an error output`);
+      if (out.output_type === "display_data" && "application/vnd.vegalite.v5+json" in out.data) {
+        assert.match(String(out.data["image/svg+xml"] ?? ""), /^<svg/, `${name} cell ${i}: a chart without its SVG`);
+      }
+    }
+  }
+}
+
+test("notebooks/ holds the tour", () => {
+  assert.ok(NOTEBOOKS.includes("00-tour.ipynb"), `notebooks: ${NOTEBOOKS.join(", ")}`);
+  ensureDist();
+  ensureSelfLink(ROOT);
+});
+
+test("layer 1: every notebook runs through the Python-free runner in quick mode", async (t) => {
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-nbrun-"));
+  try {
+    for (const name of NOTEBOOKS) {
+      await t.test(name, async () => {
+        const result = await runNotebook(path.join(ROOT, "notebooks", name), {
+          out: path.join(runs, "executed", name),
+          timeoutS: NOTEBOOK_TIMEOUT_S,
+          env: { NTKD_MODE: "quick", NTKD_RUNS_DIR: runs },
+        });
+        assert.equal(result.ok, true, result.failure?.message);
+        checkOutputs(result.notebook, name);
+      });
+    }
+  } finally {
+    fs.rmSync(runs, { recursive: true, force: true });
+  }
+});
+
+test("layer 2: every notebook runs under real Jupyter (nbconvert --execute) with the installed kernel spec", async (t) => {
+  const probe = spawnSync(JUPYTER, ["nbconvert", "--version"], { encoding: "utf8" });
+  if (probe.status !== 0) {
+    t.skip(`${JUPYTER} nbconvert is not installed (apt install jupyter-nbconvert python3-nbclient python3-ipykernel)`);
+    return;
+  }
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-jupyter-"));
+  try {
+    const { jupyterPath } = installKernelSpec({ prefix: path.join(work, "prefix") });
+    const env = { ...process.env, JUPYTER_PATH: jupyterPath!, NTKD_MODE: "quick", NTKD_RUNS_DIR: path.join(work, "runs") };
+    const nbconvert = (file: string, outDir: string) =>
+      spawnSync(JUPYTER, ["nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, `--ExecutePreprocessor.timeout=${NOTEBOOK_TIMEOUT_S}`, "--output-dir", outDir, file], { env, encoding: "utf8" });
+
+    await t.test("a failing cell fails nbconvert", () => {
+      const failing = writeFixture("failing.ipynb", [code('console.log("fine")'), code('throw new Error("deliberate failure")'), code('console.log("unreached")')]);
+      const r = nbconvert(failing, path.dirname(failing));
+      assert.notEqual(r.status, 0, "nbconvert must fail on an error");
+      assert.match(r.stderr, /deliberate failure/);
+    });
+    for (const name of NOTEBOOKS) {
+      await t.test(name, () => {
+        const outDir = path.join(work, "executed");
+        const r = nbconvert(path.join(ROOT, "notebooks", name), outDir);
+        assert.equal(r.status, 0, `nbconvert failed on ${name}:\n${r.stderr.slice(-4000)}`);
+        checkOutputs(JSON.parse(fs.readFileSync(path.join(outDir, name), "utf8")) as Notebook, name);
+      });
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
