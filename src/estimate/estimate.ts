@@ -6,6 +6,7 @@
 import { mixSeed, permutation } from "../data/rng";
 import { subset } from "../data/splits";
 import type { ImageDataset } from "../data/types";
+import { kernelLayout, type KernelLayout, type KernelLayoutOptions } from "../optics/layout";
 import { argmaxAccuracy, fitKernelRegression, type LambdaTrial } from "./kernel-regression";
 import { infiniteWidthNtk, type NtkProgress } from "./infinite-width-ntk";
 import { randomOpticalKernels, type OpticalKernelBank, type RandomKernelDistribution, type ReferenceNetwork } from "./reference-network";
@@ -161,4 +162,21 @@ export function estimateAccuracy(opts: EstimateAccuracyOptions): AccuracyEstimat
     kernelMatrixSeconds,
     solveSeconds: (performance.now() - solveStart) / 1000,
   };
+}
+
+/** Options of {@link estimateFromMetasurface}: a physical layout instead of a kernel count. */
+export interface MetasurfaceEstimateOptions extends Omit<EstimateAccuracyOptions, "kernels"> {
+  /** Metasurface size, kernel size, spacing (metres) and symmetry; its kernel count (paper Eq. 1) sets m. */
+  layout: KernelLayoutOptions;
+}
+
+/**
+ * The designer's question of paper §2.2-3.1 in one call: how many kernels fit on this
+ * metasurface, and what accuracy does that buy? Lays out the kernels (optics/layout.ts), then
+ * estimates with that many random kernels (see {@link estimateAccuracy}).
+ */
+export function estimateFromMetasurface(opts: MetasurfaceEstimateOptions): { layout: KernelLayout; estimate: AccuracyEstimate } {
+  const layout = kernelLayout(opts.layout);
+  const { layout: _ignored, ...rest } = opts;
+  return { layout, estimate: estimateAccuracy({ ...rest, kernels: layout.count }) };
 }

@@ -22,4 +22,11 @@ export {
 } from "./reference-network";
 export { type NtkImages, type NtkProgress, type InfiniteWidthKernels, infiniteWidthNtk } from "./infinite-width-ntk";
 export { type WideNetworkNtkOptions, wideNetworkNtk } from "./wide-network-ntk";
-export { type EstimateAccuracyOptions, type EstimateProgress, type AccuracyEstimate, estimateAccuracy } from "./estimate";
+export {
+  type EstimateAccuracyOptions,
+  type EstimateProgress,
+  type AccuracyEstimate,
+  type MetasurfaceEstimateOptions,
+  estimateAccuracy,
+  estimateFromMetasurface,
+} from "./estimate";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadMnist } from "../../src/data/mnist";
-import { estimateAccuracy, type EstimateProgress } from "../../src/estimate/estimate";
+import { estimateAccuracy, estimateFromMetasurface, type EstimateProgress } from "../../src/estimate/estimate";
 
 const mnist = loadMnist({ split: "train", limit: 1500 });
 
@@ -33,4 +33,19 @@ test("estimateAccuracy rejects impossible sample counts with a message", () => {
   assert.throws(() => estimateAccuracy({ dataset: mnist, kernels: "infinite", kernelSize: 7, trainPoints: 1400, validationPoints: 100, testPoints: 100, seed: 1 }), /has 1500 images, fewer than the 1600/);
   assert.throws(() => estimateAccuracy({ dataset: mnist, kernels: "infinite", kernelSize: 7, trainPoints: 0, validationPoints: 100, testPoints: 100, seed: 1 }), /trainPoints is 0/);
   assert.throws(() => estimateAccuracy({ dataset: mnist, kernels: 2, kernelSize: 7, trainPoints: 10, validationPoints: 10, testPoints: 10, seed: 1, network: { trainFrontend: true } }), /no deterministic infinite-width limit/);
+});
+
+test("estimateFromMetasurface uses the layout's kernel count (hand count: 2 x 3 grid)", () => {
+  // 1 mm x 1.6 mm, 0.4 mm kernels, 0.1 mm gaps: floor(1.1/0.5) = 2 rows, floor(1.7/0.5) = 3 columns.
+  const { layout, estimate } = estimateFromMetasurface({
+    layout: { metasurfaceHeightM: 1e-3, metasurfaceWidthM: 1.6e-3, kernelSizeM: 0.4e-3, spacingM: 0.1e-3 },
+    dataset: mnist, kernelSize: 5, trainPoints: 100, validationPoints: 50, testPoints: 100, seed: 4,
+  });
+  assert.equal(layout.count, 6);
+  assert.equal(estimate.kernelCount, 6);
+  assert.ok(estimate.accuracy > 0.5, `accuracy ${estimate.accuracy}`);
+  assert.throws(() => estimateFromMetasurface({
+    layout: { metasurfaceHeightM: 1e-4, metasurfaceWidthM: 1e-3, kernelSizeM: 0.4e-3, spacingM: 0 },
+    dataset: mnist, kernelSize: 5, trainPoints: 10, validationPoints: 10, testPoints: 10, seed: 4,
+  }), /not even one kernel fits/);
 });
