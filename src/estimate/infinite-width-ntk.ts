@@ -111,16 +111,8 @@ function denseFormGram(xa: Matrix64, xb: Matrix64 | undefined, form: Float64Arra
   // Q is symmetric, so row i of X Q holds xᵢᵀQ; then (X_a Q)·X_b rows gives xᵀ Q x'.
   const project = (x: Matrix64): Matrix64 => gramProduct(x, formMatrix);
   const fa = project(xa);
-  const cross = gramProduct(fa, xb ?? xa, onRow);
-  if (!xb) {
-    // Rounding makes Fa·Xaᵀ a hair asymmetric; average so Cholesky sees an exactly symmetric matrix.
-    const n = cross.rows;
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) {
-      const v = 0.5 * (cross.data[i * n + j]! + cross.data[j * n + i]!);
-      cross.data[i * n + j] = v;
-      cross.data[j * n + i] = v;
-    }
-  }
+  // Xa Q Xaᵀ is symmetric: compute the lower triangle and mirror it (exactly symmetric for Cholesky).
+  const cross = gramProduct(fa, xb ?? xa, onRow, !xb);
   const rowDots = (f: Matrix64, x: Matrix64): Float64Array => {
     const out = new Float64Array(f.rows);
     for (let i = 0; i < f.rows; i++) {

@@ -64,11 +64,14 @@ function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number,
 /**
  * Gram product A Bᵀ of two row-feature matrices (rows are samples, columns are features).
  * With `b` omitted it computes A Aᵀ, filling the lower triangle and mirroring it, so the result
- * is exactly symmetric. `onRow(done, total)` is called every few rows for progress reporting.
+ * is exactly symmetric. `mirrorLower` does the same for a `b` known to give a symmetric product
+ * (A = X Q, B = X with Q symmetric): half the work. `onRow(done, total)` is called every few
+ * rows for progress reporting.
  */
-export function gramProduct(a: Matrix64, b?: Matrix64, onRow?: (done: number, total: number) => void): Matrix64 {
-  const symmetric = b === undefined;
+export function gramProduct(a: Matrix64, b?: Matrix64, onRow?: (done: number, total: number) => void, mirrorLower = false): Matrix64 {
+  const symmetric = b === undefined || mirrorLower;
   const other = b ?? a;
+  if (symmetric && other.rows !== a.rows) throw new Error(`gramProduct: mirrorLower needs square output, got ${a.rows} x ${other.rows}`);
   if (other.cols !== a.cols) {
     throw new Error(`gramProduct: feature counts differ (${a.cols} vs ${other.cols})`);
   }
