@@ -8,3 +8,5 @@ export * from "./optics/index";
 export * from "./models/frontends/index";
 export * from "./models/segmentation/index";
 export * from "./estimate/index";
+export * from "./fabrication/index";
+export * from "./experiments/index";

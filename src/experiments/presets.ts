@@ -1,0 +1,58 @@
+/**
+ * Experiment sizes per mode. "quick" is CI scale (minutes on this 2-core machine); "full" is the
+ * paper's protocol: 5 seeds, the full training set (50,000 training + 10,000 validation images,
+ * the 10,000 test images), batch 128 (paper §4.1). Epochs and learning rates are ours: the paper
+ * puts them in a Supplementary we do not have (digest §8).
+ */
+import type { NotebookMode } from "../notebook/params";
+import type { ClassificationDatasetName, SplitSizes } from "./datasets";
+
+export type StudentMethod = "none" | "kd" | "ntkd";
+export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
+
+/** Sizes and settings of a distillation study. */
+export interface DistillationPreset {
+  sizes: SplitSizes;
+  /** One student per seed and method; the seed sets the student's initial weights and shuffles. */
+  seeds: number[];
+  teacherEpochs: number;
+  studentEpochs: number;
+  batchSize: number;
+  teacherLearningRate: number;
+  studentLearningRate: number;
+  /** Early-stopping patience on validation accuracy (epochs). */
+  patience: number;
+  kd: { temperature: number; alpha: number };
+  ntkd: { probes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number };
+}
+
+const common = {
+  batchSize: 128,
+  teacherLearningRate: 1e-3,
+  studentLearningRate: 3e-3,
+  kd: { temperature: 4, alpha: 0.9 },
+  ntkd: { probes: 4, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2 },
+};
+
+/** The preset of a data set and mode. */
+export function distillationPreset(dataset: ClassificationDatasetName, mode: NotebookMode): DistillationPreset {
+  const rgb = dataset === "cifar10";
+  if (mode === "quick") {
+    return {
+      ...common,
+      sizes: { trainCount: 3000, validationCount: 1000, testCount: 1000 },
+      seeds: [0],
+      teacherEpochs: rgb ? 3 : 3,
+      studentEpochs: 4,
+      patience: 10,
+    };
+  }
+  return {
+    ...common,
+    sizes: { validationCount: 10000 },
+    seeds: [0, 1, 2, 3, 4],
+    teacherEpochs: rgb ? 30 : 12,
+    studentEpochs: rgb ? 30 : 20,
+    patience: 5,
+  };
+}
