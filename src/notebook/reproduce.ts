@@ -184,10 +184,11 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
       const runRel = rel(out, c.dir);
       lines.push(`### ${c.results.stage} (\`${runRel}\`)`, "");
       const fragment = path.join(c.dir, "report.md");
+      let fragmentText = "";
       if (fs.existsSync(fragment)) {
         // A fragment links figures relative to its run folder; re-anchor them at the report.
-        const text = fs.readFileSync(fragment, "utf8").replace(/\]\((?!https?:|\/|#)([^)]+)\)/g, (_m, link: string) => `](${runRel}/${link})`);
-        lines.push(text.trimEnd(), "");
+        fragmentText = fs.readFileSync(fragment, "utf8").replace(/\]\((?!https?:|\/|#)([^)]+)\)/g, (_m, link: string) => `](${runRel}/${link})`);
+        lines.push(fragmentText.trimEnd(), "");
       }
       const rows = flattenResults(c.results.datasets);
       if (rows.length > 0) {
@@ -195,8 +196,10 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
       }
       const figures = path.join(c.dir, "figures");
       const svgs = fs.existsSync(figures) ? fs.readdirSync(figures).filter((f) => f.endsWith(".svg")).sort() : [];
-      for (const svg of svgs) lines.push(`![${svg.replace(/\.svg$/, "")}](${runRel}/figures/${svg})`);
-      if (svgs.length > 0) lines.push("");
+      // Figures the fragment did not already show.
+      const unshown = svgs.filter((svg) => !fragmentText.includes(`${runRel}/figures/${svg}`));
+      for (const svg of unshown) lines.push(`![${svg.replace(/\.svg$/, "")}](${runRel}/figures/${svg})`);
+      if (unshown.length > 0) lines.push("");
     }
   }
   return lines.join("\n");

@@ -328,7 +328,7 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], o
   });
   const maxShown = Math.max(...values.map((v) => v.shown as number));
   const step = Math.max(18, Math.floor((opts.width ?? 300) / k));
-  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: classNames, title });
+  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: classNames, title, axis: { labelAngle: 0 } });
   return {
     ...base(opts.title),
     width: { step },

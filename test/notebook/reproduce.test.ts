@@ -49,6 +49,9 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
   assert.match(report, /\| mnist\.beta\.accuracy \| 97\.3 \|/);
   assert.match(report, /beta broke after writing results/);
   assert.match(report, /\[01-alpha\.ipynb\]\(notebooks\/01-alpha\.ipynb\)/);
+  // The fragment already shows curve.svg; beta has no fragment, so its figure is listed.
+  assert.equal(report.match(/runs\/alpha\/r1\/figures\/curve\.svg/g)?.length, 1);
+  assert.match(report, /!\[curve\]\(runs\/beta\/r1\/figures\/curve\.svg\)/);
 });
 
 test("deepMerge merges nested objects key by key", () => {
