@@ -13,6 +13,7 @@ import { readCheckpoint } from "../../src/train/checkpoint";
 import { TrainingDivergedError } from "../../src/train/loop";
 import { ntkdLoss, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel } from "../../src/distill/ntkd";
 import { dice, meanIoU } from "../../src/train/segmentation-metrics";
+import { runSegmentationComparison } from "../../src/train/segmentation-experiment";
 import {
   binaryCrossEntropyWithLogits, evaluateSegmentation, flattenedSubject, segmentationKdLoss, segmentationTaskLoss, segmentationTaskObjective,
   softDiceLoss, trainSegmentationLoop, trainSegmentationStudent, trainSegmentationTeacher, type SegmentationObjective,
@@ -202,4 +203,22 @@ test("a resumed NTKD run continues bit-for-bit; a NaN loss stops with epoch and 
   assert.equal(ck.meta.epochsCompleted, 1);
   ck.tensors.weights.forEach((t, k) => assert.deepEqual(t.data, after0[k]));
   s.dispose();
+});
+
+test("runSegmentationComparison trains and evaluates each requested method on the same data", async () => {
+  const train = generateSegmentationSet({ count: 8, height: 16, width: 16, seed: 8 });
+  const testSet = generateSegmentationSet({ count: 4, height: 16, width: 16, seed: 9 });
+  const lines: string[] = [];
+  const r = await runSegmentationComparison({
+    train, test: testSet, teacher: { depth: 1, baseFilters: 4 }, student: { groups: [2, 4, 8], decoderWidths: [8, 4] },
+    teacherEpochs: 1, studentEpochs: 1, methods: ["none", "kd"], log: (m) => lines.push(m),
+  });
+  assert.deepEqual(Object.keys(r.students), ["none", "kd"]);
+  for (const e of [r.teacher, r.students.none!, r.students.kd!]) {
+    assert.ok(e.evaluation.meanIoU >= 0 && e.evaluation.meanIoU <= 1);
+    assert.equal(e.evaluation.count, 4);
+  }
+  assert.ok(lines.some((l) => l.startsWith("kd test mIoU")));
+  r.teacherModel.dispose();
+  await assert.rejects(runSegmentationComparison({ train, test: generateSegmentationSet({ count: 2, height: 8, width: 8 }) }), /expected the same shape/);
 });

@@ -2,3 +2,4 @@
 export * from "./unet";
 export * from "./segmentation-onn";
 export * from "../../train/segmentation";
+export * from "../../train/segmentation-experiment";
