@@ -1,5 +1,7 @@
 /** The benchmark registry: add a case file and spread its cases here. */
 import type { BenchCase } from "./types";
 import { lenetCases } from "./lenet";
+import { frontendCases } from "./frontends";
+import { ntkdCases } from "./ntkd";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases];

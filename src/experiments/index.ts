@@ -5,3 +5,4 @@ export * from "./architectures";
 export * from "./model-files";
 export * from "./distillation";
 export * from "./fabrication";
+export * from "./progress";
