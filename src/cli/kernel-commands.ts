@@ -1,6 +1,5 @@
 import { parseArgs } from "node:util";
 import { spawn, spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { installKernelSpec, defaultKernelPrefix, KERNEL_DISPLAY_NAME } from "../notebook/kernel-spec";
 import { ensureSelfLink, packageRoot } from "../notebook/self-link";
@@ -53,16 +52,15 @@ export const labCommand: Command = {
   summary: "open Jupyter on notebooks/ with the ntkd-lab kernel (or say how to install Jupyter)",
   usage: `ntkd-lab lab [-- extra jupyter arguments]
 
-Installs the project-local kernel spec if needed, sets JUPYTER_PATH and starts JupyterLab
+Installs the project-local kernel spec, sets JUPYTER_PATH and starts JupyterLab
 (or the classic Notebook) on notebooks/.`,
   async run(argv) {
     const root = packageRoot();
     const prefix = defaultKernelPrefix(root);
     const jupyterPath = path.join(prefix, "share", "jupyter");
-    if (!fs.existsSync(path.join(jupyterPath, "kernels", "ntkd-lab", "kernel.json"))) {
-      ensureSelfLink(root);
-      installKernelSpec({});
-    }
+    // Re-installed every time: the spec holds absolute paths (checkout, node) that may have moved.
+    ensureSelfLink(root);
+    installKernelSpec({ prefix });
     const env = { ...process.env, JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter) };
     const frontEnd = findJupyterFrontEnd(env);
     if (!frontEnd) {
