@@ -89,6 +89,8 @@ async function main(): Promise<void> {
       const acc = evaluate(student, test).accuracy;
       (results[method] ??= []).push(acc);
       const last = r.history[r.history.length - 1];
+      const first = r.history[0];
+      console.log(`  epoch 0 parts ${JSON.stringify(first.parts)}; per-epoch validation ${r.history.map((h) => (100 * (h.validationAccuracy ?? 0)).toFixed(1)).join(" ")}`);
       console.log(
         `seed ${s} ${method}: test ${(100 * acc).toFixed(2)} %, best val ${(100 * (r.bestValidationAccuracy ?? 0)).toFixed(2)} % @${r.bestEpoch}, ` +
           `parts ${JSON.stringify(Object.fromEntries(Object.entries(last.parts).map(([k, v]) => [k, Number(v.toPrecision(3))])))}, ` +

@@ -1,5 +1,5 @@
 export * from "./api";
-export * from "./batching";
+export { checkDataset, epochBatches, gatherBatch, holdOut } from "./batching";
 export * from "./checkpoint";
 export * from "./loop";
 export * from "./metrics";
