@@ -5,7 +5,7 @@
  *
  *   npx tsc -p tsconfig.json ... then
  *   NTKD_BACKEND=wasm node <build>/bench/experiments/ntkd-mnist.js --train 4000 --test 2000 \
- *     --teacher-epochs 8 --epochs 10 --seeds 1 [--methods none,kd,ntkd] [--beta auto] \
+ *     --teacher-epochs 8 --epochs 10 --seeds 1 [--seed-start 0] [--methods none,kd,ntkd] [--beta auto] \
  *     [--norm trace] [--probes 4] [--eps 0.01] [--lr 0.003] [--kd-t 4] [--kd-alpha 0.5]
  */
 import { initBackend } from "../../src/runtime/backend";
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   console.log(`teacher LeNet-5: test accuracy ${(100 * teacherAcc).toFixed(2)} % (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 
   const results: Record<string, number[]> = {};
-  for (let s = 0; s < seeds; s++) {
+  const seedStart = Number(arg("seed-start", "0"));
+  for (let s = seedStart; s < seedStart + seeds; s++) {
     for (const method of methods) {
       const t1 = Date.now();
       const fe = frontend(100 + s);

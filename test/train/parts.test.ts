@@ -3,13 +3,15 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { Tensor } from "@tensorflow/tfjs";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { readCheckpoint, writeCheckpoint } from "../../src/train/checkpoint";
 import { Optimizer, clipByGlobalNorm, learningRateAt } from "../../src/train/optimizers";
-import { evaluate } from "../../src/train/metrics";
+import { evaluate, extractFeatures } from "../../src/train/metrics";
+import { buildCompressedMetaOnn } from "../../src/models/students";
 import { epochBatches, holdOut } from "../../src/train/batching";
-import { smallMnist } from "./helpers";
+import { nonNegativeConv, smallMnist } from "./helpers";
 
 before(async () => {
   await initBackend({ backend: "cpu" });
@@ -73,4 +75,18 @@ test("epoch order depends only on (seed, epoch); hold-out splits are disjoint", 
   const { train, validation } = holdOut(smallMnist(20), 0.25, 1);
   assert.equal(train.count + validation.count, 20);
   assert.equal(validation.count, 5);
+});
+
+test("extractFeatures returns the backend's hidden features for a student and the last layer's input for a plain model", () => {
+  const ds = smallMnist(5);
+  const s = buildCompressedMetaOnn({ frontend: nonNegativeConv(4, 5, 7), inputShape: [14, 14, 1], poolSize: 2, hidden: 16, seed: 5 });
+  const f = extractFeatures(s, ds, { batchSize: 2 });
+  assert.equal(f.count, 5);
+  assert.equal(f.dims, 16);
+  const x = tf.tensor4d(ds.images.slice(4 * 196, 5 * 196), [1, 14, 14, 1]);
+  const direct = (s.featureModel.apply(s.sense(x)) as Tensor).dataSync();
+  assert.deepEqual(Array.from(f.values.slice(4 * 16)), Array.from(direct));
+  const plain = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [14, 14, 1] }), tf.layers.dense({ units: 7 }), tf.layers.dense({ units: 10 })] });
+  assert.equal(extractFeatures(plain, ds).dims, 7);
+  s.dispose();
 });
