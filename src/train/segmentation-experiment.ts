@@ -51,7 +51,7 @@ export interface SegmentationComparisonOptions {
   loss?: SegmentationTaskLossOptions;
   /** KD settings (default T = 4, α = 0.5). */
   kd?: { temperature?: number; alpha?: number };
-  /** NTKD settings (default sketch, 4 probes, trace normalisation, automatic β). */
+  /** NTKD settings (default sketch, 4 probes, trace normalisation, automatic β with betaScale 0.1). */
   ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number };
   /** Progress messages (e.g. console.log). */
   log?: (message: string) => void;

@@ -370,7 +370,7 @@ export interface TrainSegmentationStudentOptions extends CommonSegmentationTrain
   loss?: SegmentationTaskLossOptions;
   /** KD settings: temperature (default 4) and α (default 0.5). */
   kd?: { temperature?: number; alpha?: number };
-  /** NTKD settings (see `segmentationNtkdObjective` and `NtkMatchOptions` for defaults). */
+  /** NTKD settings (see `segmentationNtkdObjective` and `NtkMatchOptions` for defaults; β is automatic with betaScale 0.1). */
   ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number };
 }
 
