@@ -177,6 +177,13 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainResult> {
   if (opts.checkpointDir) removeStaleTemporaries(opts.checkpointDir);
   if (opts.resume && ckptFile && fs.existsSync(ckptFile)) {
     const ck = readCheckpoint(ckptFile);
+    // A resume only continues the same run: another objective or seed would silently mix two runs.
+    if (ck.meta.objective !== objective.name || ck.meta.seed !== seed) {
+      throw new Error(
+        `trainLoop: ${ckptFile} belongs to a run with objective "${String(ck.meta.objective)}" and seed ${String(ck.meta.seed)}; ` +
+          `this run has objective "${objective.name}" and seed ${seed}. Use another checkpointDir or resume: false.`,
+      );
+    }
     loadStoredWeights(model.weights, ck.tensors.weights, ckptFile);
     optimizer.setState({ step: Number(ck.meta.optimizerStep), slots: ck.tensors.optimizer });
     objective.setState((ck.meta.objectiveState ?? {}) as Record<string, unknown>);

@@ -50,6 +50,9 @@ test("a run resumed from a checkpoint continues bit-for-bit as an uninterrupted 
     /simulated kill/,
   );
   b.dispose();
+  const other = student();
+  await assert.rejects(trainStudent({ ...common, seed: 12, student: other, checkpointDir: dir, resume: true }), /belongs to a run with objective "ntkd" and seed 11/);
+  other.dispose();
   const c = student();
   const resumed = await trainStudent({ ...common, student: c, checkpointDir: dir, resume: true });
   assert.equal(resumed.resumedFrom, 1);
