@@ -18,6 +18,7 @@ import { distillationPreset, STUDENT_METHODS, type DistillationPreset, type Stud
 import { buildStudentFor, buildTeacherFor } from "./architectures";
 import { loadWeights, saveWeights } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
+import { trainStudentsInWorkers } from "./workers";
 
 /** What a study reports while it trains. */
 export interface StudyProgress {
@@ -46,6 +47,11 @@ export interface DistillationStudyOptions {
   onProgress?: (p: StudyProgress) => void;
   /** Called when one model is done (trained or loaded). */
   onModelDone?: (what: { phase: "teacher" | StudentMethod; seed: number; accuracy: number; loaded: boolean }) => void;
+  /**
+   * Worker processes for the students (default 1: train in this process, with live progress).
+   * With 2 or more, students train in parallel processes (both cores) and are then loaded here.
+   */
+  workers?: number;
 }
 
 /** One trained student. */
@@ -180,6 +186,16 @@ export async function runDistillationStudy(opts: DistillationStudyOptions): Prom
   const methods = opts.methods ?? [...STUDENT_METHODS];
   const splits = opts.splits ?? loadClassificationSplits(opts.dataset, preset.sizes);
   const teacher = await obtainTeacher(opts, splits, preset);
+  if ((opts.workers ?? 1) > 1) {
+    await trainStudentsInWorkers({
+      dataset: opts.dataset,
+      mode: opts.mode,
+      preset: opts.preset,
+      run: opts.run,
+      workers: opts.workers,
+      jobs: methods.flatMap((method) => preset.seeds.map((seed) => ({ method, seed }))),
+    });
+  }
   const students: DistillationStudyResult["students"] = {};
   let studentParameters = 0;
   for (const method of methods) {

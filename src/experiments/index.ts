@@ -6,3 +6,4 @@ export * from "./model-files";
 export * from "./distillation";
 export * from "./fabrication";
 export * from "./progress";
+export * from "./workers";

@@ -5,7 +5,7 @@
  */
 import type { Tensor, Tensor4D } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
-import { makeRng } from "../runtime/seed";
+import { makeRng, tfSeed } from "../runtime/seed";
 import type { ImageDataset } from "../data/types";
 import { resolveFabricationErrors, type FabricationErrors, type ResolvedFabricationErrors } from "./errors";
 import { applyWarp, isIdentityMisalignment, warpMatrix } from "./warp";
@@ -133,7 +133,7 @@ export class FabricatedDevice {
       const warp = this.warpFor(y.shape[1] as number, y.shape[2] as number);
       if (warp) y = applyWarp(y, warp);
       if (this.errors.gain !== 1) y = tf.mul(y, this.errors.gain);
-      if (this.errors.noiseStd > 0) y = tf.add(y, tf.randomNormal(y.shape, 0, this.errors.noiseStd, "float32", noiseSeed));
+      if (this.errors.noiseStd > 0) y = tf.add(y, tf.randomNormal(y.shape, 0, this.errors.noiseStd, "float32", tfSeed(noiseSeed)));
       if (this.errors.bitDepth !== null) {
         const levels = 2 ** this.errors.bitDepth - 1;
         const step = this.errors.fullScale / levels;

@@ -1,5 +1,6 @@
 import type { LayersModel, SymbolicTensor, Tensor, LayerVariable, layers } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
+import { tfSeed } from "../runtime/seed";
 
 /** A tfjs layer (the optical frontend is one). */
 export type FrontendLayer = layers.Layer;
@@ -115,7 +116,7 @@ export function buildDenseBackend(opts: DenseBackendOptions): { backend: LayersM
       .dense({
         units: width,
         activation: "relu",
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 101 * (i + 1) }),
+        kernelInitializer: tf.initializers.glorotUniform({ seed: tfSeed(seed + 101 * (i + 1)) }),
         biasInitializer: "zeros",
         name: i === hidden.length - 1 ? `${name}_features` : `${name}_hidden${i + 1}`,
       })
@@ -125,7 +126,7 @@ export function buildDenseBackend(opts: DenseBackendOptions): { backend: LayersM
   const logits = tf.layers
     .dense({
       units: numClasses,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 7919 }),
+      kernelInitializer: tf.initializers.glorotUniform({ seed: tfSeed(seed + 7919) }),
       biasInitializer: "zeros",
       name: `${name}_logits`,
     })

@@ -11,6 +11,7 @@
  * floor(N/2) when the shift is 0.
  */
 import { tf } from "../runtime/tf";
+import { tfSeed } from "../runtime/seed";
 import type { VegaLiteSpec } from "../viz/types";
 import { drawTensors } from "./draw";
 import { quantizeStraightThrough } from "./quantize";
@@ -161,9 +162,9 @@ export class Sensor {
         const seed = (o.seed ?? 0) * 1000003 + this.captures++;
         if (o.electronsPerUnit !== undefined) {
           const std = tf.sqrt(tf.add(tf.div(tf.relu(s), o.electronsPerUnit), 1e-12));
-          s = tf.add(s, tf.mul(std, tf.randomNormal(s.shape, 0, 1, "float32", seed)));
+          s = tf.add(s, tf.mul(std, tf.randomNormal(s.shape, 0, 1, "float32", tfSeed(seed))));
         }
-        if ((o.readNoiseStd ?? 0) > 0) s = tf.add(s, tf.randomNormal(s.shape, 0, o.readNoiseStd, "float32", seed + 7919));
+        if ((o.readNoiseStd ?? 0) > 0) s = tf.add(s, tf.randomNormal(s.shape, 0, o.readNoiseStd, "float32", tfSeed(seed + 7919)));
       }
       if (o.bitDepth !== undefined) {
         const full = o.fullScale ?? 1;

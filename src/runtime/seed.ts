@@ -25,9 +25,19 @@ export function makeRng(seed: number): () => number {
   };
 }
 
+/**
+ * The seed to hand tfjs: tfjs treats a seed of 0 as "no seed" and falls back to Math.random
+ * (`seed ? seed : Math.random()` in its random generators and initialisers), so 0 is mapped to
+ * another fixed value. Every `seed` passed to a tfjs initialiser or `tf.random*` goes through here.
+ */
+export function tfSeed(seed: number): number {
+  if (!Number.isFinite(seed)) throw new Error(`tfSeed: seed must be a finite number, got ${seed}`);
+  return seed === 0 ? 2147483647 : seed;
+}
+
 /** A stream of integer seeds for tfjs (initializer `seed`, tf.randomNormal(..., seed)). */
 export interface SeedStream {
-  /** The next seed, an integer in [0, 2^31). */
+  /** The next seed, an integer in [1, 2^31) (never 0, which tfjs reads as "unseeded"). */
   next(): number;
   /** An independent child stream, e.g. one per layer or per worker. */
   fork(): SeedStream;
@@ -36,7 +46,7 @@ export interface SeedStream {
 /** Deterministic integer seeds derived from one seed. */
 export function seedStream(seed: number): SeedStream {
   const rng = makeRng(checkSeed("seedStream", seed));
-  const next = () => Math.floor(rng() * 2147483648);
+  const next = () => 1 + Math.floor(rng() * 2147483647);
   return { next, fork: () => seedStream(next()) };
 }
 

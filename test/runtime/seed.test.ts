@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { makeRng, seedStream, shuffleIndices, withSeed } from "../../src/runtime/seed";
+import { makeRng, seedStream, shuffleIndices, tfSeed, withSeed } from "../../src/runtime/seed";
+import { buildCompressedMetaOnn } from "../../src/models/students";
+import { createFrontend } from "../../src/models/frontends/factory";
 import { initBackend } from "../../src/runtime/backend";
 import { tf } from "../../src/runtime/tf";
 
@@ -43,4 +45,22 @@ test("withSeed makes two runs of tfjs random work identical", async () => {
   assert.deepEqual(run(), run());
   const other = withSeed(12, ({ seeds }) => Array.from(tf.tidy(() => tf.randomNormal([64], 0, 1, "float32", seeds.next()).dataSync())));
   assert.notDeepEqual(run().noise, other);
+});
+
+test("seed 0 is a real seed: models built twice with seed 0 have identical initial weights", async () => {
+  await initBackend({ backend: "cpu" });
+  assert.notEqual(tfSeed(0), 0);
+  assert.equal(tfSeed(5), 5);
+  const weights = (ws: { read(): tf.Tensor }[]) => ws.map((w) => Array.from(w.read().dataSync()));
+  const a = buildCompressedMetaOnn({ seed: 0 });
+  const b = buildCompressedMetaOnn({ seed: 0 });
+  assert.deepEqual(weights(a.model.weights), weights(b.model.weights));
+  for (const kind of ["ideal", "psf", "fourier"] as const) {
+    const build = () => {
+      const f = createFrontend(kind, { kernels: 2, kernelSize: 3, inputChannels: 1, seed: 0 });
+      f.apply(tf.input({ shape: [8, 8, 1] }));
+      return f;
+    };
+    assert.deepEqual(weights(build().weights), weights(build().weights), `${kind} frontend`);
+  }
 });

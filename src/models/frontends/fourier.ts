@@ -16,6 +16,7 @@
  * mask per channel (outputs colour-major, c·n + j); the mask's dispersion is ignored.
  */
 import { tf } from "../../runtime/tf";
+import { tfSeed } from "../../runtime/seed";
 import { dft2d, fftshift2d, ifftshift2d } from "../../optics/dft";
 import { cmap, type ComplexTensor } from "../../optics/complex";
 import { psfToConv2dKernel } from "../../optics/psf";
@@ -77,8 +78,8 @@ export class FourierFrontend extends tf.layers.Layer {
       const c = Math.floor(k / 2);
       for (let j = 0; j < n; j++) delta[(c * k + c) * n + j] = 1;
       return [
-        tf.add(tf.tensor3d(delta, [k, k, n]), tf.randomNormal([k, k, n], 0, this.initNoise, "float32", seed)),
-        tf.randomNormal([k, k, n], 0, this.initNoise, "float32", seed + 1),
+        tf.add(tf.tensor3d(delta, [k, k, n]), tf.randomNormal([k, k, n], 0, this.initNoise, "float32", tfSeed(seed))),
+        tf.randomNormal([k, k, n], 0, this.initNoise, "float32", tfSeed(seed + 1)),
       ];
     });
     this.psfRe.write(re);

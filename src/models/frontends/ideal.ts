@@ -3,6 +3,7 @@
  * same shape contract as the optical frontends: the upper bound an optical frontend can reach.
  */
 import { tf } from "../../runtime/tf";
+import { tfSeed } from "../../runtime/seed";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
 import {
@@ -36,7 +37,7 @@ export class IdealConvFrontend extends tf.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as (number | null)[];
     checkInputShape(CLASS_NAME, shape, this.base);
     const { kernelSize: k, inputChannels: c, kernels: n, seed } = this.base;
-    this.kernelVar = this.addWeight("kernel", [k, k, c, n], "float32", tf.initializers.glorotUniform({ seed }));
+    this.kernelVar = this.addWeight("kernel", [k, k, c, n], "float32", tf.initializers.glorotUniform({ seed: tfSeed(seed) }));
     if (this.useBias) this.biasVar = this.addWeight("bias", [n], "float32", tf.initializers.zeros());
     this.built = true;
   }

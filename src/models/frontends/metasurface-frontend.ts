@@ -13,6 +13,7 @@
  * waves) so the kernels differ.
  */
 import { tf } from "../../runtime/tf";
+import { tfSeed } from "../../runtime/seed";
 import { CircularAperture } from "../../optics/elements";
 import { fabricatedHeights } from "../../optics/metasurface";
 import { propagate } from "../../optics/propagation";
@@ -135,7 +136,7 @@ export class MetasurfaceFrontend extends tf.layers.Layer {
     const init = tf.tidy(() => {
       const lensT = tf.tensor3d(Float32Array.from(lens), [1, g.gridSize, g.gridSize]);
       const wrapped = tf.sub(lensT, tf.floor(lensT));
-      return tf.add(wrapped, tf.randomNormal([n, g.gridSize, g.gridSize], 0, g.initNoise, "float32", this.base.seed));
+      return tf.add(wrapped, tf.randomNormal([n, g.gridSize, g.gridSize], 0, g.initNoise, "float32", tfSeed(this.base.seed)));
     });
     this.heights.write(init);
     init.dispose();

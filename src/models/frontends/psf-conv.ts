@@ -17,6 +17,7 @@
  * Each reduces to one conv2d with the effective (signed) kernel, since all parts are linear.
  */
 import { tf } from "../../runtime/tf";
+import { tfSeed } from "../../runtime/seed";
 import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
@@ -83,8 +84,8 @@ export class PsfConvFrontend extends tf.layers.Layer {
     checkInputShape(CLASS_NAME, shape, this.base);
     const { kernelSize: k, inputChannels: c, seed } = this.base;
     const init = this.parametrization === "softplus"
-      ? tf.initializers.randomNormal({ mean: 0, stddev: 0.5, seed })
-      : tf.initializers.randomUniform({ minval: 0.5, maxval: 1, seed });
+      ? tf.initializers.randomNormal({ mean: 0, stddev: 0.5, seed: tfSeed(seed) })
+      : tf.initializers.randomUniform({ minval: 0.5, maxval: 1, seed: tfSeed(seed) });
     this.rawPsf = this.addWeight("raw_psf", [k, k, c, this.physicalKernels], "float32", init);
     if (this.signed === "offset") {
       this.rawOffset = this.addWeight("raw_offset", [this.base.kernels], "float32", tf.initializers.constant({ value: inverseSoftplus(0.5) }));

@@ -1,5 +1,6 @@
 import type { LayersModel, SymbolicTensor } from "@tensorflow/tfjs";
 import { tf } from "../../runtime/tf";
+import { tfSeed } from "../../runtime/seed";
 
 /** Options of {@link buildAlexNetSmall}. */
 export interface AlexNetSmallOptions {
@@ -39,7 +40,7 @@ export function buildAlexNetSmall(opts: AlexNetSmallOptions): LayersModel {
   }
   const w = (n: number) => Math.max(4, Math.round(n * widthMultiplier));
   let layerIndex = 0;
-  const init = () => tf.initializers.glorotUniform({ seed: seed + 1009 * ++layerIndex });
+  const init = () => tf.initializers.glorotUniform({ seed: tfSeed(seed + 1009 * ++layerIndex) });
   const conv = (filters: number) =>
     tf.layers.conv2d({ filters: w(filters), kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: init() });
   const pool = () => tf.layers.maxPooling2d({ poolSize: 2, strides: 2 });

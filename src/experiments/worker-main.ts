@@ -1,0 +1,29 @@
+/** Entry point of a student-training worker process (see `workers.ts`). */
+import { initBackend } from "../runtime/backend";
+import { openRun } from "../notebook/run-store";
+import { loadClassificationSplits } from "./datasets";
+import { obtainStudent, obtainTeacher, resolvePreset, teacherFile } from "./distillation";
+import type { WorkerRequest, WorkerResult } from "./workers";
+import * as fs from "node:fs";
+
+async function main(): Promise<void> {
+  const raw = process.argv[2];
+  if (!raw) throw new Error("worker-main: expected one JSON argument (a WorkerRequest)");
+  const req = JSON.parse(raw) as WorkerRequest;
+  await initBackend();
+  const start = Date.now();
+  const run = openRun(req.experiment, req.run, { root: req.runsRoot });
+  if (!fs.existsSync(teacherFile(run))) throw new Error(`worker-main: no trained teacher at ${teacherFile(run)}; train it before starting workers`);
+  const preset = resolvePreset(req.dataset, req.mode, req.preset);
+  const splits = loadClassificationSplits(req.dataset, preset.sizes);
+  const teacher = await obtainTeacher({ dataset: req.dataset, run }, splits, preset);
+  const { student, run: result } = await obtainStudent({ dataset: req.dataset, run }, splits, preset, teacher.model, req.job.method, req.job.seed, req.job.kernels);
+  student.dispose();
+  const answer: WorkerResult = { job: req.job, accuracy: result.accuracy, seconds: (Date.now() - start) / 1000, loaded: result.loaded };
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { initBackend } from "../../src/runtime/backend";
+import { openRun } from "../../src/notebook/run-store";
+import { runDistillationStudy, studySummary } from "../../src/experiments/distillation";
+import { summarizeRuns } from "../../src/experiments/stats";
+import type { DistillationPreset } from "../../src/experiments/presets";
+
+const tiny: Partial<DistillationPreset> = {
+  sizes: { trainCount: 256, validationCount: 200, testCount: 200 },
+  seeds: [0, 1],
+  teacherEpochs: 1,
+  studentEpochs: 1,
+  batchSize: 64,
+};
+
+test("summarizeRuns gives the mean and the sample standard deviation, and rejects NaN", () => {
+  const s = summarizeRuns([0.9, 0.92, 0.94]);
+  assert.ok(Math.abs(s.mean - 0.92) < 1e-12);
+  assert.ok(Math.abs(s.std - 0.02) < 1e-12);
+  assert.throws(() => summarizeRuns([0.9, Number.NaN], "kd accuracies"), /kd accuracies\[1\] is NaN/);
+});
+
+test("a study in worker processes reproduces the in-process study exactly, and a rerun loads every model", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-"));
+  const inProcess = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
+  const summary = studySummary(inProcess) as { teacher: { accuracy: number }; students: Record<string, { runs: number[] }> };
+  assert.equal(summary.students.none.runs.length, 2);
+  assert.ok(summary.teacher.accuracy > 0.15, `teacher ${summary.teacher.accuracy} after one epoch on 256 images (chance is 0.1)`);
+
+  // Same settings in a second run folder, students trained by two worker processes.
+  fs.cpSync(path.join(root, "distill-mnist", "a", "checkpoints", "teacher.weights"), path.join(root, "distill-mnist", "b", "checkpoints", "teacher.weights"));
+  const parallel = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "b", { root }), workers: 2 });
+  for (const method of ["none", "ntkd"] as const) {
+    assert.deepEqual(parallel.students[method]!.runs, inProcess.students[method]!.runs, `${method}: workers and in-process differ`);
+    assert.ok(parallel.students[method]!.details.every((d) => d.loaded), `${method}: the parent retrained instead of loading`);
+  }
+
+  const rerun = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
+  assert.ok(rerun.teacher.loaded);
+  assert.deepEqual(rerun.students.ntkd!.runs, inProcess.students.ntkd!.runs);
+  // A changed student setting retrains the students but keeps the teacher.
+  const changed = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentLearningRate: 1e-2 }, methods: ["none"], run: openRun("distill-mnist", "a", { root }) });
+  assert.ok(changed.teacher.loaded);
+  assert.equal(changed.students.none!.details[0].loaded, false);
+});
