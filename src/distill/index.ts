@@ -1,3 +1,4 @@
 export * from "./losses";
 export * from "./ntk";
 export * from "./ntkd";
+export * from "./teacher-cache";

@@ -70,6 +70,30 @@ function checkOutputs(f: Tensor, where: string): void {
   if (f.rank !== 2) throw new Error(`${where}: the network must output [batch, outputs], got shape ${JSON.stringify(f.shape)}`);
 }
 
+/** Sets every variable to θ + ε·Δ_r (probe r of `seed`), θ being `originals`. */
+function assignProbe(variables: Variable[], originals: Tensor[], probe: number, seed: number, epsilon: number): void {
+  variables.forEach((v, k) => {
+    tf.tidy(() => v.assign(tf.add(originals[k], tf.mul(tf.randomNormal(v.shape, 0, 1, "float32", deriveSeed(seed, probe, k)), epsilon))));
+  });
+}
+
+/**
+ * Runs `fn(r)` for r = 0 … probes − 1 with every variable set to θ + ε·Δ_r, then restores θ
+ * bit-for-bit. θ is copied once for all probes (not once per probe) and written back once.
+ */
+export function forEachProbe(variables: Variable[], probes: number, seed: number, epsilon: number, fn: (probe: number) => void): void {
+  const originals = variables.map((v) => tf.clone(v));
+  try {
+    for (let r = 0; r < probes; r++) {
+      assignProbe(variables, originals, r, seed, epsilon);
+      fn(r);
+    }
+  } finally {
+    variables.forEach((v, k) => v.assign(originals[k]));
+    tf.dispose(originals);
+  }
+}
+
 /**
  * Runs `fn` with every variable set to θ + ε·Δ_r (probe r of `seed`), then restores θ
  * bit-for-bit (the original values are kept, not recomputed as θ + εΔ − εΔ).
@@ -77,13 +101,11 @@ function checkOutputs(f: Tensor, where: string): void {
 export function withProbe<T>(variables: Variable[], probe: number, seed: number, epsilon: number, fn: () => T): T {
   const originals = variables.map((v) => tf.clone(v));
   try {
-    variables.forEach((v, k) => {
-      tf.tidy(() => v.assign(tf.add(originals[k], tf.mul(tf.randomNormal(v.shape, 0, 1, "float32", deriveSeed(seed, probe, k)), epsilon))));
-    });
+    assignProbe(variables, originals, probe, seed, epsilon);
     return fn();
   } finally {
     variables.forEach((v, k) => v.assign(originals[k]));
-    originals.forEach((t) => t.dispose());
+    tf.dispose(originals);
   }
 }
 
@@ -109,8 +131,13 @@ function probeOutputs(subject: NtkSubject, x: Tensor, opts: SketchOptions, eps: 
   const f0 = tf.tidy(() => subject.forward(x));
   checkOutputs(f0, "NTK sketch");
   const perturbed: Tensor[] = [];
-  for (let r = 0; r < opts.probes; r++) {
-    perturbed.push(withProbe(subject.variables, r, opts.seed, eps, () => tf.tidy(() => subject.forward(x))));
+  try {
+    forEachProbe(subject.variables, opts.probes, opts.seed, eps, () => {
+      perturbed.push(tf.tidy(() => subject.forward(x)));
+    });
+  } catch (err) {
+    tf.dispose([f0, ...perturbed]);
+    throw err;
   }
   return { f0, perturbed };
 }
@@ -190,7 +217,15 @@ export interface KernelLossAndGrads {
 /**
  * Evaluates `lossOfKernel(Θ̂(θ))` for the sketch (or trace) estimate Θ̂ of the subject's NTK on
  * `x`, and its gradient with respect to θ by first-order autodiff (see the module comment):
- * 2(R + 1) forward and R + 1 backward passes.
+ * R + 1 forward passes and one backward pass through all of them.
+ *
+ * Why one tape is enough: the R + 1 forwards run inside a single `tf.variableGrads`, the
+ * variables being reassigned to θ + εΔ_r between them. tfjs saves a copy of every tensor a
+ * gradient needs when the op runs (`saveTensorsForBackwardMode`), so each forward's backward
+ * sees the weights that forward used, and the variables' gradients are accumulated over all
+ * forwards: Σ_r VJP at θ + εΔ_r, the same sum the module comment describes, without the R + 1
+ * extra forward passes that separate pull-backs would need. `extraLoss` adds terms of the
+ * outputs at θ to the loss (e.g. α·task), sharing that forward.
  */
 export function kernelLossAndGrads(
   subject: NtkSubject,
@@ -198,42 +233,27 @@ export function kernelLossAndGrads(
   kind: KernelKind,
   opts: SketchOptions,
   lossOfKernel: (kernel: Tensor) => Tensor,
+  extraLoss?: (outputsAtTheta: Tensor) => Tensor,
 ): KernelLossAndGrads {
   const eps = checkSketch(opts, "kernelLossAndGrads");
-  const { f0, perturbed } = probeOutputs(subject, x, opts, eps);
-  const outputs = [f0, ...perturbed];
-  let outputGrads: Tensor[] = [];
-  let value: Tensor | null = null;
-  const grads: NamedTensorMap = {};
+  const variables = subject.variables;
+  const originals = variables.map((v) => tf.clone(v));
   try {
-    const vg = tf.valueAndGrads((...outs: Tensor[]) => lossOfKernel(kernelFromOutputs(outs[0], outs.slice(1), eps, kind)) as Scalar);
-    const res = vg(outputs);
-    value = res.value;
-    outputGrads = res.grads;
-    const pullBack = (g: Tensor) => {
-      const r = tf.variableGrads(() => tf.sum(tf.mul(subject.forward(x), g)) as Scalar, subject.variables);
-      r.value.dispose();
-      for (const v of subject.variables) {
-        const gv = r.grads[v.name];
-        if (gv === undefined) continue;
-        const prev = grads[v.name];
-        grads[v.name] = prev === undefined ? gv : tf.tidy(() => tf.add(prev, gv));
-        if (prev !== undefined) {
-          prev.dispose();
-          gv.dispose();
-        }
+    const { value, grads } = tf.variableGrads(() => {
+      const f0 = subject.forward(x);
+      checkOutputs(f0, "NTK sketch");
+      const perturbed: Tensor[] = [];
+      for (let r = 0; r < opts.probes; r++) {
+        assignProbe(variables, originals, r, opts.seed, eps);
+        perturbed.push(subject.forward(x));
       }
-    };
-    pullBack(outputGrads[0]);
-    for (let r = 0; r < opts.probes; r++) {
-      withProbe(subject.variables, r, opts.seed, eps, () => pullBack(outputGrads[r + 1]));
-    }
+      variables.forEach((v, k) => v.assign(originals[k]));
+      const kernelLoss = lossOfKernel(kernelFromOutputs(f0, perturbed, eps, kind));
+      return (extraLoss ? tf.add(kernelLoss, extraLoss(f0)) : kernelLoss) as Scalar;
+    }, variables);
     return { value, grads };
-  } catch (err) {
-    if (value) value.dispose();
-    tf.dispose(Object.values(grads));
-    throw err;
   } finally {
-    tf.dispose([...outputs, ...outputGrads]);
+    variables.forEach((v, k) => v.assign(originals[k]));
+    tf.dispose(originals);
   }
 }

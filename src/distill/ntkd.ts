@@ -43,6 +43,16 @@ export interface NtkMatchOptions {
   epsilon?: number;
   /** ε of the teacher's probes (default: `epsilon`). */
   teacherEpsilon?: number;
+  /**
+   * Where the teacher's sketch comes from. "dataset" (default for the "sketch" and "trace"
+   * teacher estimators): its rows are precomputed once for the whole training set with fixed
+   * probes (`distill/teacher-cache`), and each batch's kernel is built from them; this is a
+   * fixed Johnson-Lindenstrauss sketch of the teacher's Jacobian shared by every batch, rather
+   * than fresh probes per batch, and it makes the teacher's cost per step negligible. "none":
+   * fresh probes and R + 1 teacher forward passes per batch (needed when batches are not
+   * samples of one fixed dataset). The "exact" teacher estimator always uses "none".
+   */
+  teacherCache?: "dataset" | "none";
 }
 
 /** Resolved options with every default filled in. */
@@ -65,6 +75,13 @@ export function resolveNtkMatchOptions(opts: NtkMatchOptions = {}): ResolvedNtkM
   if (!["none", "trace", "frobenius"].includes(normalisation)) {
     throw new Error(`NTKD options: normalisation must be "none", "trace" or "frobenius", got ${String(normalisation)}`);
   }
+  const teacherCache = opts.teacherCache ?? (teacherEstimator === "exact" ? "none" : "dataset");
+  if (teacherCache !== "dataset" && teacherCache !== "none") {
+    throw new Error(`NTKD options: teacherCache must be "dataset" or "none", got ${String(teacherCache)}`);
+  }
+  if (teacherCache === "dataset" && teacherEstimator === "exact") {
+    throw new Error(`NTKD options: teacherCache "dataset" caches sketch rows; the "exact" teacher estimator has none (use teacherCache "none")`);
+  }
   const probes = opts.probes ?? 4;
   const epsilon = opts.epsilon ?? 1e-2;
   return {
@@ -75,6 +92,7 @@ export function resolveNtkMatchOptions(opts: NtkMatchOptions = {}): ResolvedNtkM
     teacherProbes: opts.teacherProbes ?? probes,
     epsilon,
     teacherEpsilon: opts.teacherEpsilon ?? epsilon,
+    teacherCache,
   };
 }
 
@@ -119,7 +137,9 @@ export function teacherKernel(teacher: NtkSubject, x: Tensor, opts: ResolvedNtkM
 /**
  * The NTKD loss of one batch and its gradient with respect to the student's variables.
  * `teacherKernelValue` is the teacher's kernel from {@link teacherKernel} (computed once per
- * batch); `seed` fixes the student's probes.
+ * batch) or `cachedTeacherKernel`; `seed` fixes the student's probes. `extraLoss`, when given,
+ * is added to the loss as a function of the student's outputs at θ (sharing that forward pass):
+ * the value and gradients are then those of the sum.
  */
 export function ntkdLossAndGrads(
   student: NtkSubject,
@@ -127,10 +147,16 @@ export function ntkdLossAndGrads(
   teacherKernelValue: Tensor,
   opts: ResolvedNtkMatchOptions,
   seed: number,
+  extraLoss?: (outputsAtTheta: Tensor) => Tensor,
 ): KernelLossAndGrads {
   const kind: KernelKind = opts.estimator === "sketch" ? "matrix" : "trace";
-  return kernelLossAndGrads(student, x, kind, { probes: opts.probes, epsilon: opts.epsilon, seed }, (k) =>
-    kernelMismatch(teacherKernelValue, k, opts.normalisation),
+  return kernelLossAndGrads(
+    student,
+    x,
+    kind,
+    { probes: opts.probes, epsilon: opts.epsilon, seed },
+    (k) => kernelMismatch(teacherKernelValue, k, opts.normalisation),
+    extraLoss,
   );
 }
 

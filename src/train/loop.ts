@@ -202,6 +202,8 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainResult> {
 
   let stoppedEarly = false;
   let epoch = startEpoch;
+  // After a resume too: the objective's per-dataset precomputation depends only on (train, seed).
+  if (epoch < opts.epochs) objective.prepare?.({ train, seed });
   try {
     for (; epoch < opts.epochs && !stoppedEarly; epoch++) {
       const t0 = Date.now();
@@ -215,7 +217,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainResult> {
         const { x, y } = gatherBatch(train, batches[b]);
         let result;
         try {
-          result = objective.compute(model, trainable, { x, y, epoch, batch: b, step: optimizer.step, seed });
+          result = objective.compute(model, trainable, { x, y, indices: batches[b], epoch, batch: b, step: optimizer.step, seed });
         } finally {
           tf.dispose([x, y]);
         }

@@ -4,10 +4,12 @@
  * task term with the first-order NTK gradient of `distill/ntk`.
  */
 import type { LayersModel, LayerVariable, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
+import type { ImageDataset } from "../data/types";
 import { tf } from "../runtime/tf";
 import { crossEntropy, kdLoss } from "../distill/losses";
-import { ntkSubject, type NtkSubject } from "../distill/ntk";
-import { ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel, type NtkMatchOptions, type ResolvedNtkMatchOptions } from "../distill/ntkd";
+import { kernelLossAndGrads, ntkSubject, type KernelKind, type NtkSubject } from "../distill/ntk";
+import { kernelMismatch, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel, type NtkMatchOptions, type ResolvedNtkMatchOptions } from "../distill/ntkd";
+import { cachedTeacherKernel, precomputeTeacherSketch, type TeacherSketchCache } from "../distill/teacher-cache";
 import { deriveSeed } from "./rng";
 
 /** What the loop passes an objective for one batch. */
@@ -16,6 +18,8 @@ export interface BatchContext {
   x: Tensor;
   /** Labels [n], int32. */
   y: Tensor;
+  /** Indices of the batch's samples in the training set given to {@link Objective.prepare}. */
+  indices: Int32Array;
   /** Epoch (from 0). */
   epoch: number;
   /** Batch index within the epoch (from 0). */
@@ -38,10 +42,24 @@ export interface BatchResult {
   parts: Record<string, number>;
 }
 
+/** What the loop gives an objective once before training (see {@link Objective.prepare}). */
+export interface ObjectivePreparation {
+  /** The training set that {@link BatchContext.indices} index into. */
+  train: ImageDataset;
+  /** The run's seed. */
+  seed: number;
+}
+
 /** A per-batch training objective. */
 export interface Objective {
   /** Short name ("task", "kd", "ntkd"). */
   readonly name: string;
+  /**
+   * Called by the loop once before the first batch (also when resuming) with the training set,
+   * e.g. to precompute per-sample quantities that batches then look up by index. Must be
+   * deterministic in its arguments, so that a resumed run sees the same values.
+   */
+  prepare?(data: ObjectivePreparation): void;
   /** Loss and gradients of one batch for `weights`. */
   compute(model: LayersModel, weights: LayerVariable[], ctx: BatchContext): BatchResult;
   /** JSON state to checkpoint (e.g. a calibrated β). */
@@ -159,41 +177,96 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
   if (!(alpha >= 0)) throw new Error(`ntkdObjective: alpha must be >= 0, got ${alpha}`);
   if (!Number.isInteger(autoBatches) || autoBatches < 1) throw new Error(`ntkdObjective: autoBetaBatches must be an integer >= 1, got ${autoBatches}`);
   const teacherSubject: NtkSubject = ntkSubject(opts.teacher);
+  const kind: KernelKind = match.estimator === "sketch" ? "matrix" : "trace";
   let ratioSum = 0;
   let ratioCount = 0;
+  let cache: { train: ImageDataset; seed: number; sketch: TeacherSketchCache } | null = null;
+
+  function teacherKernelOf(ctx: BatchContext): Tensor {
+    if (match.teacherCache === "none") return teacherKernel(teacherSubject, ctx.x, match, deriveSeed(ctx.seed, 0x7eac, ctx.epoch, ctx.batch));
+    if (cache === null) {
+      throw new Error('ntkdObjective: teacherCache "dataset" needs prepare({ train, seed }) before compute (trainLoop calls it); use teacherCache "none" for batches that are not drawn from one dataset');
+    }
+    if (ctx.indices.length !== ctx.x.shape[0]) throw new Error(`ntkdObjective: ctx.indices has ${ctx.indices.length} entries for a batch of ${ctx.x.shape[0]} images`);
+    return cachedTeacherKernel(cache.sketch, ctx.indices, kind);
+  }
+
+  /** Separate task and NTK gradients: needed while β is calibrated from their ratio. */
+  function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number): BatchResult {
+    const task = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
+    const vars = variablesOf(weights);
+    const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
+    const ntk = ntkdLossAndGrads(student, ctx.x, kT, match, studentSeed);
+    const ntkLoss = ntk.value.dataSync()[0];
+    ntk.value.dispose();
+    const ntkGrads = alignGrads(ntk.grads, vars);
+    if (ratioCount < autoBatches) {
+      const ratio = balance === "loss" ? (alpha * task.loss) / ntkLoss : (alpha * globalNorm(task.grads)) / globalNorm(ntkGrads);
+      if (Number.isFinite(ratio) && ratio > 0) {
+        ratioSum += ratio;
+        ratioCount++;
+      }
+    }
+    const beta = ratioCount > 0 ? (betaScale * ratioSum) / ratioCount : 0;
+    const grads = task.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
+    tf.dispose([...task.grads, ...ntkGrads]);
+    tf.dispose(Object.values(ntk.grads).filter((t) => !ntkGrads.includes(t)));
+    return { loss: alpha * task.loss + beta * ntkLoss, grads, correct: task.correct, parts: { task: task.loss, ntk: ntkLoss, beta } };
+  }
+
+  /**
+   * α·CE + β·L_NTKD differentiated in one pass once β is known: the task term reuses the
+   * student's forward at θ that the NTK sketch needs anyway (same maths, one forward and one
+   * backward fewer than computing the two gradients apart).
+   */
+  function combined(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, beta: number): BatchResult {
+    const vars = variablesOf(weights);
+    const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
+    let ntkLoss = NaN;
+    let taskLoss = NaN;
+    let correct = 0;
+    const { value, grads } = kernelLossAndGrads(
+      student,
+      ctx.x,
+      kind,
+      { probes: match.probes, epsilon: match.epsilon, seed: studentSeed },
+      (k) => {
+        const mismatch = kernelMismatch(kT, k, match.normalisation);
+        ntkLoss = mismatch.dataSync()[0];
+        return tf.mul(mismatch, beta);
+      },
+      (logits) => {
+        correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(ctx.y, "int32")), "int32")).dataSync()[0]);
+        const ce = crossEntropy(logits, ctx.y);
+        taskLoss = ce.dataSync()[0];
+        return tf.mul(ce, alpha);
+      },
+    );
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const aligned = alignGrads(grads, vars);
+    tf.dispose(Object.values(grads).filter((t) => !aligned.includes(t)));
+    return { loss, grads: aligned, correct, parts: { task: taskLoss, ntk: ntkLoss, beta } };
+  }
+
   return {
     name: "ntkd",
+    prepare({ train, seed }) {
+      if (match.teacherCache === "none") return;
+      if (cache !== null && cache.train === train && cache.seed === seed) return;
+      const sketch = precomputeTeacherSketch(teacherSubject, train, { probes: match.teacherProbes, epsilon: match.teacherEpsilon, seed: deriveSeed(seed, 0x7eac, 0xcac4e) });
+      cache = { train, seed, sketch };
+    },
     compute(model, weights, ctx) {
-      const kT = teacherKernel(teacherSubject, ctx.x, match, deriveSeed(ctx.seed, 0x7eac, ctx.epoch, ctx.batch));
-      const task = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
-      const vars = variablesOf(weights);
-      const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
-      let ntk;
+      const studentSeed = deriveSeed(ctx.seed, 0x57d, ctx.epoch, ctx.batch);
+      const kT = teacherKernelOf(ctx);
       try {
-        ntk = ntkdLossAndGrads(student, ctx.x, kT, match, deriveSeed(ctx.seed, 0x57d, ctx.epoch, ctx.batch));
+        if (betaOpt !== "auto") return combined(model, weights, ctx, kT, studentSeed, betaOpt);
+        if (ratioCount < autoBatches) return separate(model, weights, ctx, kT, studentSeed);
+        return combined(model, weights, ctx, kT, studentSeed, (betaScale * ratioSum) / ratioCount);
       } finally {
         kT.dispose();
       }
-      const ntkLoss = ntk.value.dataSync()[0];
-      ntk.value.dispose();
-      const ntkGrads = alignGrads(ntk.grads, vars);
-      let beta: number;
-      if (betaOpt !== "auto") {
-        beta = betaOpt;
-      } else {
-        if (ratioCount < autoBatches) {
-          const ratio = balance === "loss" ? (alpha * task.loss) / ntkLoss : (alpha * globalNorm(task.grads)) / globalNorm(ntkGrads);
-          if (Number.isFinite(ratio) && ratio > 0) {
-            ratioSum += ratio;
-            ratioCount++;
-          }
-        }
-        beta = ratioCount > 0 ? (betaScale * ratioSum) / ratioCount : 0;
-      }
-      const grads = task.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
-      tf.dispose([...task.grads, ...ntkGrads]);
-      tf.dispose(Object.values(ntk.grads).filter((t) => !ntkGrads.includes(t)));
-      return { loss: alpha * task.loss + beta * ntkLoss, grads, correct: task.correct, parts: { task: task.loss, ntk: ntkLoss, beta } };
     },
     getState: () => ({ ratioSum, ratioCount }),
     setState(state) {

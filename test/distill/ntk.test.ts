@@ -77,3 +77,38 @@ test("NTK estimators reject bad options with a clear message", () => {
   x.dispose();
   model.dispose();
 });
+
+test("one-tape kernel gradient equals separate pull-backs at θ and at each probe (the reference method)", () => {
+  const model = tinyMlp(6, 10, 4, 31);
+  const subject = ntkSubject(model);
+  const x = tf.randomNormal([5, 6], 0, 1, "float32", 32);
+  const opts = { probes: 3, epsilon: 1e-2, seed: 17 };
+  const lossOfKernel = (k: tf.Tensor) => tf.mean(tf.square(tf.sub(k, tf.eye(5))));
+  const fast = kernelLossAndGrads(subject, x, "matrix", opts, lossOfKernel);
+  // Reference: outputs at θ and at each probe, d loss / d outputs, then one VJP per output at
+  // the weights that produced it (forward + backward each), summed.
+  const outs = [tf.tidy(() => subject.forward(x))];
+  for (let r = 0; r < opts.probes; r++) outs.push(withProbe(subject.variables, r, opts.seed, opts.epsilon, () => tf.tidy(() => subject.forward(x))));
+  const { value, grads: outGrads } = tf.valueAndGrads((...o: tf.Tensor[]) => {
+    const ds = o.slice(1).map((fr) => tf.div(tf.sub(fr, o[0]), opts.epsilon));
+    const k = tf.div(tf.addN(ds.map((d) => tf.matMul(d, d, false, true))), opts.probes);
+    return lossOfKernel(k) as tf.Scalar;
+  })(outs);
+  const vjp = (g: tf.Tensor) => {
+    const r = tf.variableGrads(() => tf.sum(tf.mul(subject.forward(x), g)) as tf.Scalar, subject.variables);
+    r.value.dispose();
+    return subject.variables.map((v) => r.grads[v.name]);
+  };
+  const parts = [vjp(outGrads[0])];
+  for (let r = 0; r < opts.probes; r++) parts.push(withProbe(subject.variables, r, opts.seed, opts.epsilon, () => vjp(outGrads[r + 1])));
+  assert.ok(Math.abs(fast.value.dataSync()[0] - value.dataSync()[0]) <= 1e-5 * Math.abs(value.dataSync()[0]));
+  // Compared as one vector: the output bias's gradient is zero in exact arithmetic (a kernel of
+  // differences does not see a shift of the outputs), so its own relative error is noise.
+  const expected = tf.concat(subject.variables.map((v, k) => tf.reshape(tf.addN(parts.map((p) => p[k])), [-1])));
+  const got = tf.concat(subject.variables.map((v) => tf.reshape(fast.grads[v.name], [-1])));
+  const err = relativeError(got.dataSync() as Float32Array, expected.dataSync() as Float32Array);
+  assert.ok(err < 1e-4, `relative error ${err}`);
+  tf.dispose([expected, got]);
+  tf.dispose([x, value, fast.value, ...outs, ...outGrads, ...parts.flat(), ...Object.values(fast.grads)]);
+  model.dispose();
+});

@@ -18,14 +18,15 @@ test("automatic β balances gradient norms (default) or loss values on the calib
   const s = buildCompressedMetaOnn({ frontend: nonNegativeConv(4, 5, 7), inputShape: [14, 14, 1], poolSize: 2, hidden: 16, seed: 5 });
   const teacher = tinyTeacher(3);
   const ds = smallMnist(16);
-  const { x, y } = gatherBatch(ds, Array.from({ length: 16 }, (_, i) => i));
-  const ctx: BatchContext = { x, y, epoch: 0, batch: 0, step: 0, seed: 4 };
+  const indices = Int32Array.from({ length: 16 }, (_, i) => i);
+  const { x, y } = gatherBatch(ds, indices);
+  const ctx: BatchContext = { x, y, indices, epoch: 0, batch: 0, step: 0, seed: 4 };
   const weights = s.model.trainableWeights;
   const task = taskObjective().compute(s.model, weights, ctx);
-  const unit = ntkdObjective({ teacher, beta: 1, probes: 2 }).compute(s.model, weights, ctx);
+  const unit = ntkdObjective({ teacher, beta: 1, probes: 2, teacherCache: "none" }).compute(s.model, weights, ctx);
   const ntkGrads = unit.grads.map((g, k) => tf.sub(g, task.grads[k]));
   for (const balance of ["gradient", "loss"] as const) {
-    const auto = ntkdObjective({ teacher, beta: "auto", betaBalance: balance, autoBetaBatches: 1, probes: 2 }).compute(s.model, weights, ctx);
+    const auto = ntkdObjective({ teacher, beta: "auto", betaBalance: balance, autoBetaBatches: 1, probes: 2, teacherCache: "none" }).compute(s.model, weights, ctx);
     const beta = auto.parts.beta;
     if (balance === "gradient") {
       assert.ok(Math.abs(beta * norm(ntkGrads) - norm(task.grads)) < 1e-3 * norm(task.grads), `β ${beta}`);
