@@ -158,6 +158,7 @@ export async function obtainStudent(
       epochs: preset.studentEpochs,
       batchSize: preset.batchSize,
       learningRate: preset.studentLearningRate,
+      schedule: preset.studentCosine ? { kind: "cosine", totalEpochs: preset.studentEpochs } : { kind: "constant" },
       seed,
       earlyStopping: { patience: preset.patience },
       checkpointDir: opts.run.checkpointPath(`student-${tag}-training`),

@@ -7,3 +7,5 @@ export * from "./distillation";
 export * from "./fabrication";
 export * from "./progress";
 export * from "./workers";
+export * from "./paper";
+export * from "./report";

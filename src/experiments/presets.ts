@@ -20,6 +20,8 @@ export interface DistillationPreset {
   batchSize: number;
   teacherLearningRate: number;
   studentLearningRate: number;
+  /** Students' learning rate follows a cosine from `studentLearningRate` to 0 over `studentEpochs`. */
+  studentCosine: boolean;
   /** Early-stopping patience on validation accuracy (epochs). */
   patience: number;
   kd: { temperature: number; alpha: number };
@@ -28,9 +30,12 @@ export interface DistillationPreset {
 
 const common = {
   batchSize: 128,
-  teacherLearningRate: 1e-3,
-  studentLearningRate: 3e-3,
-  kd: { temperature: 4, alpha: 0.9 },
+  teacherLearningRate: 2e-3,
+  // Tuned on 3,000 MNIST images (training engineer's sweep): 1e-2 with a cosine schedule beat 3e-3.
+  studentLearningRate: 1e-2,
+  studentCosine: true,
+  // T = 4, α = 0.5: the authors' earlier KD code used α = 0.5 (digest §11); T = 10 there.
+  kd: { temperature: 4, alpha: 0.5 },
   ntkd: { probes: 4, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2 },
 };
 
@@ -42,8 +47,8 @@ export function distillationPreset(dataset: ClassificationDatasetName, mode: Not
       ...common,
       sizes: { trainCount: 3000, validationCount: 1000, testCount: 1000 },
       seeds: [0],
-      teacherEpochs: rgb ? 3 : 3,
-      studentEpochs: 4,
+      teacherEpochs: rgb ? 4 : 6,
+      studentEpochs: 6,
       patience: 10,
     };
   }

@@ -10,6 +10,8 @@ import type { ImageDataset } from "../data/types";
 import { resolveFabricationErrors, type FabricationErrors, type ResolvedFabricationErrors } from "./errors";
 import { applyWarp, isIdentityMisalignment, warpMatrix } from "./warp";
 import { convolveWithPsf } from "../optics/psf";
+import { heatmapChart } from "../viz/charts";
+import type { Grid2D, VegaLiteSpec } from "../viz/types";
 
 /**
  * Anything that can report its physical PSFs, [k, k, inChannels, kernels] in optical
@@ -164,6 +166,30 @@ export class FabricatedDevice {
       if (!Number.isFinite(out[i])) throw new Error(`FabricatedDevice.capture: sensor value ${i} of ${ds.name} is ${out[i]}`);
     }
     return out;
+  }
+
+  /** PSF `kernel` (of input channel `channel`) as a grid, from `which` ("designed" or "fabricated"). */
+  psfGrid(which: "designed" | "fabricated", kernel: number, channel = 0): Grid2D {
+    const [k1, k2, c, n] = this.kernelShape;
+    if (!(kernel >= 0 && kernel < n) || !(channel >= 0 && channel < c)) throw new Error(`FabricatedDevice.psfGrid: kernel ${kernel} / channel ${channel} out of range (${n} kernels, ${c} channels)`);
+    const src = which === "designed" ? this.designed : this.fabricated;
+    const values = new Float64Array(k1 * k2);
+    for (let p = 0; p < k1 * k2; p++) values[p] = src[(p * c + channel) * n + kernel];
+    return { values, height: k1, width: k2 };
+  }
+
+  /** Designed (top row) and fabricated (bottom row) PSFs side by side, on one colour scale. */
+  draw(opts: { kernels?: number; title?: string } = {}): VegaLiteSpec {
+    const count = Math.min(opts.kernels ?? this.kernels, this.kernels);
+    const grids: Grid2D[] = [];
+    const titles: string[] = [];
+    for (const which of ["designed", "fabricated"] as const) {
+      for (let j = 0; j < count; j++) {
+        grids.push(this.psfGrid(which, j));
+        titles.push(`${which} ${j}`);
+      }
+    }
+    return heatmapChart(grids, { titles, columns: count, title: opts.title ?? "Designed vs fabricated PSFs", colorTitle: "intensity" });
   }
 
   /** Sensor pixels per channel for an H×W image. */

@@ -66,7 +66,14 @@ export class Optimizer {
     if (!(this.opts.weightDecay >= 0)) throw new Error(`Optimizer: weightDecay must be >= 0, got ${this.opts.weightDecay}`);
     const perWeight = kind === "adam" ? 2 : 1;
     this.slots = [];
-    for (let s = 0; s < perWeight; s++) for (const w of weights) this.slots.push(tf.variable(tf.zeros(w.shape as number[]), false));
+    for (let s = 0; s < perWeight; s++) {
+      for (const w of weights) {
+        // tf.variable copies its initial value, so the zeros are disposed at once (else 2 leak per weight per run).
+        const zeros = tf.zeros(w.shape as number[]);
+        this.slots.push(tf.variable(zeros, false));
+        zeros.dispose();
+      }
+    }
   }
 
   /** Number of updates applied so far. */
