@@ -9,6 +9,7 @@ import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import type { OpticalStudent } from "../models/optical-student";
 import { evaluate } from "../train/metrics";
+import { sampleFraction } from "../data/splits";
 import { FabricatedDevice } from "../fabrication/device";
 import type { FabricationErrors } from "../fabrication/errors";
 import { captureDataset, compensate, restoreBackend, snapshotBackend, type CompensationMethod } from "../fabrication/compensation";
@@ -85,7 +86,9 @@ export async function measureFabrication(
 ): Promise<FabricationSeedResult> {
   const device = FabricatedDevice.fromFrontend(student.frontend as never, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
-    const train = captureDataset(ctx.splits.train, device, { noiseSeed: 11 + seed });
+    // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and photographed).
+    const share = sampleFraction(ctx.splits.train, settings.fraction, 100 + seed);
+    const train = captureDataset(share, device, { noiseSeed: 11 + seed });
     const test = captureDataset(ctx.splits.test, device, { noiseSeed: 13 + seed });
     const simulated = evaluate(student, ctx.splits.test).accuracy;
     const start = snapshotBackend(student);
@@ -98,7 +101,7 @@ export async function measureFabrication(
         train,
         test,
         method,
-        fraction: settings.fraction,
+        fraction: 1,
         epochs: settings.epochs,
         learningRate: settings.learningRate,
         batchSize: settings.batchSize,
