@@ -37,7 +37,10 @@ export interface TrainStudentOptions extends CommonTrainOptions {
   part?: StudentPart;
   /** KD settings (method "kd"): temperature (default 4) and α (default 0.5). */
   kd?: { temperature?: number; alpha?: number };
-  /** NTKD settings (method "ntkd"); see `ntkdObjective` and `NtkMatchOptions` for defaults. */
+  /**
+   * NTKD settings (method "ntkd"); see `ntkdObjective` and `NtkMatchOptions` for defaults. The
+   * teacher's sketch is precomputed once for `train` by default (`teacherCache: "dataset"`).
+   */
   ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number; betaBalance?: "gradient" | "loss" };
 }
 

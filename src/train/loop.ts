@@ -8,6 +8,10 @@
  * and hold the weights, the optimizer state, the objective's state (e.g. a calibrated β), the
  * early-stopping state with the best weights, and the history.
  *
+ * Before the first batch (of a fresh or a resumed run) the objective's `prepare` gets the
+ * training set and seed, and every batch's context carries its sample indices into that set, so
+ * an objective can precompute per-sample values once (e.g. NTKD's teacher sketch cache).
+ *
  * A NaN or infinite loss or gradient stops the run before the update is applied, with a
  * {@link TrainingDivergedError} naming the epoch and batch; `last.ckpt` is left as it was.
  */
