@@ -12,11 +12,12 @@ export const reproduceCommand: Command = {
                      notebooks/ (executed), runs/ (the shared run store, NTKD_RUNS_DIR)
   --timeout seconds  per-cell limit (default 1800)
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
+  --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04
 The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" } },
+      options: { quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
     });
     if (values.quick && values.full) throw new UsageError("reproduce: give --quick or --full, not both");
     const mode = values.full ? "full" : "quick";
@@ -31,6 +32,7 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       timeoutS,
       backend,
       notebooksDir: values.notebooks,
+      only: values.only === undefined ? undefined : values.only.split(",").map((s) => s.trim()).filter((s) => s.length > 0),
       onEvent: (e) => {
         if (e.type === "notebook-start") process.stderr.write(`\n== [${e.index + 1}/${e.count}] ${e.notebook} (${mode}, ${backend})\n`);
         else if (e.type === "notebook-end") process.stderr.write(`== ${e.notebook}: ${e.ok ? "ok" : "FAILED"} in ${e.seconds.toFixed(1)} s\n${e.failure ? e.failure.message + "\n" : ""}`);

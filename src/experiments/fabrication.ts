@@ -37,7 +37,7 @@ export interface CompensationSettings {
 
 /** Default compensation settings per mode. */
 export function compensationSettings(mode: NotebookMode): CompensationSettings {
-  return mode === "quick" ? { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 64 } : { fraction: 0.1, epochs: 10, learningRate: 1e-3, batchSize: 128 };
+  return mode === "quick" ? { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 64 } : { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 128 };
 }
 
 /** The models and data a fabrication study works on. */
@@ -106,7 +106,9 @@ export async function measureFabrication(
         learningRate: settings.learningRate,
         batchSize: settings.batchSize,
         seed: 100 + seed,
-        ntkd: ctx.preset.ntkd,
+        // A lighter NTK weight than in training: on 10 % of the data with β balanced 1:1 the NTK term
+        // pulled the backend away from the task (quick MNIST: 78.5 % vs 82.8 % end-to-end; 0.3: 82.1 %).
+        ntkd: { ...ctx.preset.ntkd, betaScale: 0.3 },
       });
       out[method] = r.evaluation.accuracy;
     }

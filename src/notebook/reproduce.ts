@@ -19,6 +19,8 @@ export interface ReproduceOptions {
   timeoutS?: number;
   /** Backend name every notebook gets as NTKD_BACKEND (default: the caller's env, else the fastest). */
   backend?: string;
+  /** Run only the notebooks whose file names start with one of these prefixes (e.g. ["02", "03"]). */
+  only?: string[];
   /** Progress callback (notebook start and end, cell events). */
   onEvent?: (event: ReproduceEvent) => void;
 }
@@ -100,7 +102,9 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
   fs.mkdirSync(runsDir, { recursive: true });
   fs.rmSync(executedDir, { recursive: true, force: true });
   fs.mkdirSync(executedDir, { recursive: true });
-  const notebooks = stageNotebooks(opts.notebooksDir ?? path.join(packageRoot(), "notebooks"));
+  const all = stageNotebooks(opts.notebooksDir ?? path.join(packageRoot(), "notebooks"));
+  const notebooks = opts.only ? all.filter((f) => opts.only!.some((p) => path.basename(f).startsWith(p))) : all;
+  if (notebooks.length === 0) throw new Error(`reproduce: no notebook matches --only ${JSON.stringify(opts.only)} (have ${all.map((f) => path.basename(f)).join(", ")})`);
   if (notebooks.length === 0) throw new Error(`reproduce: no NN-*.ipynb notebooks in ${opts.notebooksDir ?? "notebooks/"}`);
   const backend = opts.backend ?? process.env.NTKD_BACKEND ?? "";
   const env: NodeJS.ProcessEnv = { NTKD_MODE: opts.mode, NTKD_RUNS_DIR: runsDir, ...(backend ? { NTKD_BACKEND: backend } : {}) };
