@@ -3,5 +3,6 @@ import type { BenchCase } from "./types";
 import { lenetCases } from "./lenet";
 import { frontendCases } from "./frontends";
 import { ntkdCases } from "./ntkd";
+import { workerCases } from "./workers";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases];
