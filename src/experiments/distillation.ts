@@ -80,7 +80,7 @@ export function teacherFile(run: RunStore): string {
 
 /** What a teacher's weights depend on: a change to any student setting keeps the teacher. */
 function teacherKey(dataset: string, p: DistillationPreset): string {
-  return JSON.stringify({ dataset, what: "teacher", sizes: p.sizes, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate, patience: p.patience });
+  return JSON.stringify({ dataset, what: "teacher", sizes: p.sizes, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate, cosine: p.teacherCosine, patience: p.patience });
 }
 
 /** What a student's weights depend on (the teacher's settings included, since KD and NTKD use it). */
@@ -118,6 +118,7 @@ export async function obtainTeacher(
       epochs: preset.teacherEpochs,
       batchSize: preset.batchSize,
       learningRate: preset.teacherLearningRate,
+      schedule: preset.teacherCosine ? { kind: "cosine", totalEpochs: preset.teacherEpochs } : { kind: "constant" },
       seed: 1000,
       earlyStopping: { patience: preset.patience },
       checkpointDir: opts.run.checkpointPath("teacher-training"),

@@ -9,3 +9,6 @@ export * from "./progress";
 export * from "./workers";
 export * from "./paper";
 export * from "./report";
+export * from "./segmentation-study";
+export * from "./segmentation-fabrication";
+export * from "./segmentation-report";

@@ -1,0 +1,129 @@
+/**
+ * Tables and figures of the segmentation stage: ours beside the paper's Carvana numbers (a
+ * different data set unless the study ran on Carvana), and images with masks overlaid.
+ */
+import type { LayersModel, Tensor } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
+import type { SegmentationDataset } from "../data/types";
+import type { RgbImage } from "../viz/charts";
+import { PAPER, paperCell } from "./paper";
+import { formatPercent, type SeedSummary } from "./stats";
+import type { SegmentationStudyResult } from "./segmentation-study";
+import type { SegmentationFabricationStudyResult } from "./segmentation-fabrication";
+
+/** One row of a segmentation table (percent strings). */
+export interface SegmentationTableRow {
+  method: string;
+  /** Our test mIoU, mean ± std over seeds. */
+  meanIoU: string;
+  /** Our test Dice of the object class. */
+  dice: string;
+  /** The paper's Carvana mIoU. */
+  paperCarvana: string;
+  seeds: number;
+}
+
+const LABELS = { none: "No transfer", kd: "KD", ntkd: "NTKD" } as const;
+
+/** Teacher and none/KD/NTKD students beside the paper's Table 3 Carvana column. */
+export function segmentationRows(r: SegmentationStudyResult): SegmentationTableRow[] {
+  const rows: SegmentationTableRow[] = [
+    { method: "Teacher (U-Net)", meanIoU: (100 * r.teacher.meanIoU).toFixed(1), dice: (100 * r.teacher.dice).toFixed(1), paperCarvana: paperCell({ mean: PAPER.teachers.carvanaMeanIoU }), seeds: 1 },
+  ];
+  for (const m of ["none", "kd", "ntkd"] as const) {
+    const s = r.students[m];
+    rows.push({ method: LABELS[m], meanIoU: formatPercent(s), dice: formatPercent(s.dice), paperCarvana: paperCell(PAPER.table3.carvana[m]), seeds: s.runs.length });
+  }
+  return rows;
+}
+
+/** Fabricated segmentation ONN beside the paper's Table 4 Carvana column. */
+export function segmentationFabricationRows(r: SegmentationFabricationStudyResult): SegmentationTableRow[] {
+  const n = r.details.length;
+  const row = (method: string, s: SeedSummary, paper: string): SegmentationTableRow => ({ method, meanIoU: formatPercent(s), dice: "n/a", paperCarvana: paper, seeds: n });
+  return [
+    row("Simulated (NTKD student, designed PSFs)", r.simulated, paperCell(PAPER.table3.carvana.ntkd)),
+    row("Fabricated, no compensation", r.none, paperCell(PAPER.table4.carvana.none)),
+    row("Compensation, end-to-end", r.e2e, paperCell(PAPER.table4.carvana.e2e)),
+    row("Compensation, NTKD", r.ntkd, paperCell(PAPER.table4.carvana.ntkd)),
+  ];
+}
+
+/** A markdown table of segmentation rows; `dataset` names our data so nobody mistakes it for Carvana. */
+export function segmentationMarkdown(rows: SegmentationTableRow[], title: string, dataset: string): string {
+  const lines = [
+    `**${title}** (test mIoU and Dice %, mean ± std over seeds; ours on ${dataset}, paper on Carvana)`,
+    "",
+    `| method | mIoU (ours, ${dataset}) | Dice (ours) | paper mIoU (Carvana) | seeds |`,
+    "|---|---|---|---|---|",
+  ];
+  for (const r of rows) lines.push(`| ${r.method} | ${r.meanIoU} | ${r.dice} | ${r.paperCarvana} | ${r.seeds} |`);
+  return lines.join("\n");
+}
+
+/** Options of {@link maskOverlayGrid}. */
+export interface MaskOverlayOptions {
+  /** Which test images (default the first 4). */
+  indices?: number[];
+  /** Overlay colour, RGB in [0, 1] (default red). */
+  color?: [number, number, number];
+  /** Opacity of the overlay (default 0.5). */
+  opacity?: number;
+}
+
+/** An image with a binary mask blended in `color`. */
+export function overlayMask(image: ArrayLike<number>, mask: ArrayLike<number>, height: number, width: number, channels: number, color: [number, number, number] = [1, 0, 0], opacity = 0.5): RgbImage {
+  if (channels !== 1 && channels !== 3) throw new Error(`overlayMask: channels must be 1 or 3, got ${channels}`);
+  if (image.length !== height * width * channels || mask.length !== height * width) {
+    throw new Error(`overlayMask: a ${height}x${width}x${channels} image needs ${height * width * channels} values and ${height * width} mask values, got ${image.length} and ${mask.length}`);
+  }
+  if (!(opacity >= 0 && opacity <= 1)) throw new Error(`overlayMask: opacity must be in [0, 1], got ${opacity}`);
+  const values = new Float32Array(height * width * 3);
+  for (let p = 0; p < height * width; p++) {
+    const on = mask[p] > 0.5;
+    for (let c = 0; c < 3; c++) {
+      const v = image[p * channels + (channels === 3 ? c : 0)];
+      values[p * 3 + c] = on ? (1 - opacity) * v + opacity * color[c] : v;
+    }
+  }
+  return { values, height, width, channels: 3 };
+}
+
+/**
+ * One row per test image: the image, the true mask overlaid, then each network's predicted
+ * mask (sigmoid > 0.5) overlaid. Feed to `imageGridChart(g.images, { labels: g.labels, columns: g.columns })`.
+ */
+export function maskOverlayGrid(
+  nets: { label: string; model: LayersModel }[],
+  ds: SegmentationDataset,
+  opts: MaskOverlayOptions = {},
+): { images: RgbImage[]; labels: string[]; columns: number } {
+  const indices = opts.indices ?? Array.from({ length: Math.min(4, ds.count) }, (_, i) => i);
+  indices.forEach((i) => {
+    if (!Number.isInteger(i) || i < 0 || i >= ds.count) throw new Error(`maskOverlayGrid: index ${i} is outside 0..${ds.count - 1} of ${ds.name}`);
+  });
+  const { height: h, width: w, channels: c } = ds;
+  const pix = h * w;
+  const batch = new Float32Array(indices.length * pix * c);
+  indices.forEach((i, j) => batch.set(ds.images.subarray(i * pix * c, (i + 1) * pix * c), j * pix * c));
+  const predictions = nets.map((n) =>
+    tf.tidy(() => {
+      const logits = n.model.apply(tf.tensor4d(batch, [indices.length, h, w, c]), { training: false }) as Tensor;
+      const values = tf.greater(logits, 0).dataSync();
+      if (values.length !== indices.length * pix) throw new Error(`maskOverlayGrid: "${n.label}" outputs ${JSON.stringify(logits.shape)}, expected [${indices.length}, ${h}, ${w}, 1]`);
+      return Uint8Array.from(values);
+    }),
+  );
+  const images: RgbImage[] = [];
+  const labels: string[] = [];
+  indices.forEach((i, j) => {
+    const image = ds.images.subarray(i * pix * c, (i + 1) * pix * c);
+    images.push(overlayMask(image, new Uint8Array(pix), h, w, c), overlayMask(image, ds.masks.subarray(i * pix, (i + 1) * pix), h, w, c, opts.color, opts.opacity));
+    labels.push(`#${i}`, "truth");
+    nets.forEach((n, k) => {
+      images.push(overlayMask(image, predictions[k].subarray(j * pix, (j + 1) * pix), h, w, c, opts.color, opts.opacity));
+      labels.push(n.label);
+    });
+  });
+  return { images, labels, columns: 2 + nets.length };
+}

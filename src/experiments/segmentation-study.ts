@@ -1,0 +1,304 @@
+/**
+ * The segmentation stage as a study for notebook 05: a U-Net teacher and the segmentation ONN
+ * trained with no transfer, KD and NTKD over seeds, on the generated car set (default) or
+ * Carvana. Every trained model is saved in a run store with the configuration it was trained
+ * with, so a rerun with the same settings loads instead of retraining.
+ */
+import * as fs from "node:fs";
+import type { LayersModel } from "@tensorflow/tfjs";
+import type { RunStore } from "../notebook/run-store";
+import type { NotebookMode } from "../notebook/params";
+import type { SegmentationDataset } from "../data/types";
+import { generateSegmentationSet } from "../data/generated-segmentation";
+import { carvanaAvailable, loadCarvana } from "../data/carvana";
+import { subset } from "../data/splits";
+import { readCheckpoint } from "../train/checkpoint";
+import { buildUNet } from "../models/segmentation/unet";
+import { buildSegmentationOnn, type SegmentationOnn, type SegmentationOnnOptions } from "../models/segmentation/segmentation-onn";
+import {
+  evaluateSegmentation, trainSegmentationStudent, trainSegmentationTeacher,
+  type SegmentationEpochRecord, type SegmentationEvaluation,
+} from "../train/segmentation";
+import type { NtkMatchOptions } from "../distill/ntkd";
+import { loadWeights, saveWeights } from "./model-files";
+import { summarizeRuns, type SeedSummary } from "./stats";
+
+/** Which segmentation data a study uses. */
+export type SegmentationDatasetName = "generated-cars" | "carvana";
+
+/** Segmentation student methods (paper Table 3, last column). */
+export type SegmentationStudentMethod = "none" | "kd" | "ntkd";
+
+/** Everything a segmentation study's results depend on. */
+export interface SegmentationPreset {
+  /** Image side in pixels (square images; divisible by 4 for the ONN and 2^teacherDepth for the U-Net). */
+  size: number;
+  /** Training images. */
+  trainCount: number;
+  /** Test images. */
+  testCount: number;
+  /** U-Net down-sampling steps. */
+  teacherDepth: number;
+  /** U-Net channels of the first level. */
+  teacherBaseFilters: number;
+  teacherEpochs: number;
+  studentEpochs: number;
+  /** Minibatch size (the paper's is 8). */
+  batchSize: number;
+  teacherLearningRate: number;
+  studentLearningRate: number;
+  /** Student seeds (one student per method and seed). */
+  seeds: number[];
+  /** Kernels of each optical group (the paper's 8, 16, 32). */
+  groups: number[];
+  /** Channels of the ONN decoder's up-convolutions, coarse to fine (one fewer than groups). */
+  decoderWidths: number[];
+  /** KD temperature and weight of the distillation term. */
+  kd: { temperature: number; alpha: number };
+  /** NTKD settings (sketch probes, β scale). */
+  ntkd: NtkMatchOptions & { alpha?: number; betaScale?: number };
+}
+
+/**
+ * The preset of a mode. Quick fits a CI run of about a minute on two cores, so its ONN has half
+ * the paper's kernels per group (4/8/16); full uses the paper's 8/16/32 at 64×64.
+ */
+export function segmentationPreset(mode: NotebookMode, overrides: Partial<SegmentationPreset> = {}): SegmentationPreset {
+  const base: SegmentationPreset =
+    mode === "quick"
+      ? {
+          size: 32, trainCount: 128, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 3,
+          batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 1e-2, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],
+          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1 },
+        }
+      : {
+          size: 64, trainCount: 2000, testCount: 256, teacherDepth: 3, teacherBaseFilters: 16, teacherEpochs: 8, studentEpochs: 8,
+          batchSize: 8, teacherLearningRate: 1e-3, studentLearningRate: 2e-3, seeds: [0, 1, 2], groups: [8, 16, 32], decoderWidths: [64, 32],
+          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 4, betaScale: 0.1 },
+        };
+  const p = { ...base, ...overrides };
+  for (const k of ["size", "trainCount", "testCount", "teacherDepth", "teacherBaseFilters", "teacherEpochs", "studentEpochs", "batchSize"] as const) {
+    if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`segmentationPreset: ${k} must be a positive integer, got ${String(p[k])}`);
+  }
+  if (!Array.isArray(p.seeds) || p.seeds.length === 0 || p.seeds.some((s) => !Number.isInteger(s))) {
+    throw new Error(`segmentationPreset: seeds must be a non-empty list of integers, got ${JSON.stringify(p.seeds)}`);
+  }
+  const multiple = Math.max(2 ** p.teacherDepth, 2 ** (p.groups.length - 1));
+  if (p.size % multiple !== 0) throw new Error(`segmentationPreset: size ${p.size} must be divisible by ${multiple} (U-Net depth ${p.teacherDepth}, ${p.groups.length} optical groups)`);
+  return p;
+}
+
+/** Training and test images of a segmentation study. */
+export interface SegmentationSplits {
+  dataset: SegmentationDatasetName;
+  train: SegmentationDataset;
+  test: SegmentationDataset;
+}
+
+/**
+ * The study's data: the generated car set (train seed 0, test seed 1, so no test image is a
+ * training image), or Carvana resized to `size`² (the first `trainCount` ids train, the next
+ * `testCount` test).
+ */
+export async function loadSegmentationSplits(dataset: SegmentationDatasetName, preset: SegmentationPreset): Promise<SegmentationSplits> {
+  const { size, trainCount, testCount } = preset;
+  if (dataset === "generated-cars") {
+    return {
+      dataset,
+      train: generateSegmentationSet({ count: trainCount, height: size, width: size, seed: 0 }),
+      test: generateSegmentationSet({ count: testCount, height: size, width: size, seed: 1 }),
+    };
+  }
+  if (dataset === "carvana") {
+    if (!carvanaAvailable()) throw new Error("loadSegmentationSplits: Carvana is not present (set NTKD_CARVANA_DIR or place it in data/cache/carvana)");
+    const all = await loadCarvana({ height: size, width: size, limit: trainCount + testCount });
+    if (all.count < 2) throw new Error(`loadSegmentationSplits: Carvana holds ${all.count} image(s); need at least 2`);
+    const nTrain = Math.min(trainCount, all.count - 1);
+    const idx = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+    return { dataset, train: subset(all, idx(0, nTrain)), test: subset(all, idx(nTrain, all.count)) };
+  }
+  throw new Error(`loadSegmentationSplits: dataset must be "generated-cars" or "carvana", got ${JSON.stringify(dataset)}`);
+}
+
+/** Carvana when it is present, else the generated car set. */
+export function defaultSegmentationDataset(): SegmentationDatasetName {
+  return carvanaAvailable() ? "carvana" : "generated-cars";
+}
+
+/** A U-Net built to the preset (seed 1000, as the classification teachers). */
+export function buildSegmentationTeacherFor(preset: SegmentationPreset, channels: number): LayersModel {
+  return buildUNet({ inputShape: [preset.size, preset.size, channels], depth: preset.teacherDepth, baseFilters: preset.teacherBaseFilters, seed: 1000 });
+}
+
+/** The options a study builds its segmentation ONN with (the fabricated copy needs the same). */
+export function segmentationStudentOptions(preset: SegmentationPreset, channels: number, seed: number): SegmentationOnnOptions {
+  return { inputShape: [preset.size, preset.size, channels], groups: preset.groups, decoderWidths: preset.decoderWidths, seed };
+}
+
+/** A segmentation ONN built to the preset. */
+export function buildSegmentationStudentFor(preset: SegmentationPreset, channels: number, seed: number): SegmentationOnn {
+  return buildSegmentationOnn(segmentationStudentOptions(preset, channels, seed));
+}
+
+function teacherKey(dataset: string, p: SegmentationPreset): string {
+  return JSON.stringify({ dataset, what: "seg-teacher", size: p.size, trainCount: p.trainCount, depth: p.teacherDepth, base: p.teacherBaseFilters, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate });
+}
+
+function studentKey(dataset: string, p: SegmentationPreset, method: SegmentationStudentMethod, seed: number): string {
+  return JSON.stringify({ dataset, what: "seg-student", method, seed, preset: { ...p, seeds: [], testCount: 0 } });
+}
+
+/** Loads saved weights when their config key matches; the saved history, or null. */
+function tryLoad(file: string, model: LayersModel, key: string): SegmentationEpochRecord[] | null {
+  if (!fs.existsSync(file)) return null;
+  try {
+    if (readCheckpoint(file).meta.configKey !== key) return null;
+    return (loadWeights(file, model.weights).history as SegmentationEpochRecord[]) ?? [];
+  } catch {
+    return null;
+  }
+}
+
+/** Progress of a segmentation study (one call per finished epoch or model). */
+export interface SegmentationStudyProgress {
+  phase: "teacher" | SegmentationStudentMethod;
+  seed: number;
+  /** Epoch just finished (absent when a model is done or loaded). */
+  epoch?: number;
+  epochs: number;
+  loss?: number;
+  /** Test mIoU once the model is done. */
+  meanIoU?: number;
+  /** True when the model came from the run store. */
+  loaded?: boolean;
+}
+
+/** Where a study keeps its models and how it reports. */
+export interface SegmentationModelsContext {
+  dataset: SegmentationDatasetName;
+  /** Run store of the models (e.g. `openRun("models-seg-generated-cars", mode)`). */
+  run: RunStore;
+  onProgress?: (p: SegmentationStudyProgress) => void;
+}
+
+/** Trains (or loads) the U-Net teacher. */
+export async function obtainSegmentationTeacher(
+  ctx: SegmentationModelsContext,
+  splits: SegmentationSplits,
+  preset: SegmentationPreset,
+): Promise<{ model: LayersModel; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean }> {
+  const model = buildSegmentationTeacherFor(preset, splits.train.channels);
+  const key = teacherKey(ctx.dataset, preset);
+  const file = ctx.run.checkpointPath("seg-teacher.weights");
+  let history = tryLoad(file, model, key);
+  const loaded = history !== null;
+  if (history === null) {
+    const r = await trainSegmentationTeacher({
+      model, train: splits.train, epochs: preset.teacherEpochs, batchSize: preset.batchSize, learningRate: preset.teacherLearningRate, seed: 1000,
+      onEpochEnd: (e) => {
+        ctx.run.appendMetrics({ phase: "seg-teacher", ...e });
+        ctx.onProgress?.({ phase: "teacher", seed: 0, epoch: e.epoch, epochs: preset.teacherEpochs, loss: e.trainLoss });
+      },
+    });
+    history = r.history;
+    saveWeights(file, model.weights, { configKey: key, history });
+  }
+  const evaluation = evaluateSegmentation(model, splits.test);
+  ctx.onProgress?.({ phase: "teacher", seed: 0, epochs: preset.teacherEpochs, meanIoU: evaluation.meanIoU, loaded });
+  return { model, evaluation, history, loaded };
+}
+
+/** Trains (or loads) one segmentation student. */
+export async function obtainSegmentationStudent(
+  ctx: SegmentationModelsContext,
+  splits: SegmentationSplits,
+  preset: SegmentationPreset,
+  teacher: LayersModel,
+  method: SegmentationStudentMethod,
+  seed: number,
+): Promise<{ student: SegmentationOnn; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean }> {
+  const student = buildSegmentationStudentFor(preset, splits.train.channels, seed + 1);
+  try {
+    const key = studentKey(ctx.dataset, preset, method, seed);
+    const file = ctx.run.checkpointPath(`seg-student-${method}-seed${seed}.weights`);
+    let history = tryLoad(file, student.model, key);
+    const loaded = history !== null;
+    if (history === null) {
+      const r = await trainSegmentationStudent({
+        student, method, teacher, train: splits.train, epochs: preset.studentEpochs, batchSize: preset.batchSize,
+        learningRate: preset.studentLearningRate, seed, kd: preset.kd, ntkd: preset.ntkd,
+        onEpochEnd: (e) => {
+          ctx.run.appendMetrics({ phase: `seg-${method}`, seed, ...e });
+          ctx.onProgress?.({ phase: method, seed, epoch: e.epoch, epochs: preset.studentEpochs, loss: e.trainLoss });
+        },
+      });
+      history = r.history;
+      saveWeights(file, student.model.weights, { configKey: key, history });
+    }
+    const evaluation = evaluateSegmentation(student, splits.test);
+    ctx.onProgress?.({ phase: method, seed, epochs: preset.studentEpochs, meanIoU: evaluation.meanIoU, loaded });
+    return { student, evaluation, history, loaded };
+  } catch (e) {
+    student.dispose();
+    throw e;
+  }
+}
+
+/** One student's outcome. */
+export interface SegmentationStudentRun {
+  seed: number;
+  meanIoU: number;
+  dice: number;
+  history: SegmentationEpochRecord[];
+  loaded: boolean;
+}
+
+/** Result of {@link runSegmentationStudy}. */
+export interface SegmentationStudyResult {
+  dataset: SegmentationDatasetName;
+  preset: SegmentationPreset;
+  splits: SegmentationSplits;
+  teacher: { meanIoU: number; dice: number; history: SegmentationEpochRecord[]; loaded: boolean };
+  /** Test mIoU (fractions) per method over seeds, with Dice and per-seed details. */
+  students: Record<SegmentationStudentMethod, SeedSummary & { dice: SeedSummary; details: SegmentationStudentRun[] }>;
+}
+
+/** Options of {@link runSegmentationStudy}. */
+export interface SegmentationStudyOptions extends SegmentationModelsContext {
+  mode: NotebookMode;
+  /** Changes to the mode's preset. */
+  preset?: Partial<SegmentationPreset>;
+  /** Data already loaded (default: {@link loadSegmentationSplits}). */
+  splits?: SegmentationSplits;
+}
+
+/** Teacher + none/KD/NTKD students over seeds, each trained once and then loaded from the run store. */
+export async function runSegmentationStudy(opts: SegmentationStudyOptions): Promise<SegmentationStudyResult> {
+  const preset = segmentationPreset(opts.mode, opts.preset);
+  const splits = opts.splits ?? (await loadSegmentationSplits(opts.dataset, preset));
+  const teacher = await obtainSegmentationTeacher(opts, splits, preset);
+  try {
+    const details: Record<SegmentationStudentMethod, SegmentationStudentRun[]> = { none: [], kd: [], ntkd: [] };
+    for (const seed of preset.seeds) {
+      for (const method of ["none", "kd", "ntkd"] as const) {
+        const s = await obtainSegmentationStudent(opts, splits, preset, teacher.model, method, seed);
+        s.student.dispose();
+        details[method].push({ seed, meanIoU: s.evaluation.meanIoU, dice: s.evaluation.dice, history: s.history, loaded: s.loaded });
+      }
+    }
+    const summary = (m: SegmentationStudentMethod) => ({
+      ...summarizeRuns(details[m].map((d) => d.meanIoU), `${m} mIoU`),
+      dice: summarizeRuns(details[m].map((d) => d.dice), `${m} Dice`),
+      details: details[m],
+    });
+    return {
+      dataset: opts.dataset,
+      preset,
+      splits,
+      teacher: { meanIoU: teacher.evaluation.meanIoU, dice: teacher.evaluation.dice, history: teacher.history, loaded: teacher.loaded },
+      students: { none: summary("none"), kd: summary("kd"), ntkd: summary("ntkd") },
+    };
+  } finally {
+    teacher.model.dispose();
+  }
+}
