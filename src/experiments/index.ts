@@ -12,3 +12,4 @@ export * from "./report";
 export * from "./segmentation-study";
 export * from "./segmentation-fabrication";
 export * from "./segmentation-report";
+export * from "./estimation";

@@ -1,0 +1,328 @@
+/**
+ * The pre-training estimation study of paper §2.2-3.1 and Table 5 (notebook 01): how many
+ * kernels fit on a metasurface of a given size, what accuracy the NTK kernel-regression estimate
+ * predicts for that many kernels, how close that comes to students actually trained with that
+ * many kernels, and the random-PSF ablation (random non-negative kernels, only the backend trained).
+ *
+ * The estimates themselves live in src/estimate/; this module sizes them per mode, runs the
+ * series the notebook plots, and shapes the results for summary.json and the report.
+ */
+import type { ImageDataset } from "../data/types";
+import { estimateAccuracy, type AccuracyEstimate } from "../estimate/estimate";
+import type { RandomKernelDistribution, ReferenceNetwork } from "../estimate/reference-network";
+import { kernelLayout, type KernelLayout } from "../optics/layout";
+import type { NotebookMode } from "../notebook/params";
+import type { RunStore } from "../notebook/run-store";
+import { buildTeacherFor } from "./architectures";
+import type { ClassificationDatasetName, ClassificationSplits } from "./datasets";
+import { obtainStudent, type StudyProgress } from "./distillation";
+import { PAPER } from "./paper";
+
+export * from "./estimation-layout-chart";
+import type { DistillationPreset } from "./presets";
+
+/** Sizes of the estimation study in one mode. */
+export interface EstimationPreset {
+  /** Training points of every kernel regression (kernel cost grows with its square). */
+  trainPoints: number;
+  /** Validation points of the λ grid search. */
+  validationPoints: number;
+  /** Test points each estimate is scored on (drawn from the official test split). */
+  testPoints: number;
+  /** Training-point counts of the "estimate against data size" curve (infinite kernels, cheap). */
+  trainPointsSweep: number[];
+  /** Finite random-kernel counts of the Table 5 ablation (the infinite row is always added). */
+  table5Kernels: number[];
+  /** Overrides of the distillation preset for the students trained beside the estimates. */
+  student: Partial<DistillationPreset>;
+}
+
+/** The study's sizes: quick is CI scale (about a minute here), full uses 5,000 training points. */
+export function estimationPreset(mode: NotebookMode): EstimationPreset {
+  if (mode === "quick") {
+    return {
+      trainPoints: 400,
+      validationPoints: 200,
+      testPoints: 500,
+      trainPointsSweep: [100, 200, 400],
+      table5Kernels: [8, 500, 1000],
+      student: { sizes: { trainCount: 2000, validationCount: 1000, testCount: 500 }, studentEpochs: 3, seeds: [0] },
+    };
+  }
+  if (mode === "full") {
+    return {
+      trainPoints: 5000,
+      validationPoints: 1000,
+      testPoints: 1000,
+      trainPointsSweep: [500, 1000, 2000, 5000],
+      table5Kernels: [8, 500, 1000],
+      // 10,000 training images and 4 epochs keep four students within ~10 minutes on 2 cores.
+      student: { sizes: { trainCount: 10000, validationCount: 5000 }, studentEpochs: 4, seeds: [0] },
+    };
+  }
+  throw new Error(`estimationPreset: mode must be "quick" or "full", got ${JSON.stringify(mode)}`);
+}
+
+/** Options of {@link metasurfaceLayouts}. */
+export interface MetasurfaceSweepOptions {
+  /** Sides of the square metasurfaces to lay out, metres. */
+  sidesM: number[];
+  /** Physical side of one kernel (sub-aperture), metres. */
+  kernelSizeM: number;
+  /** Minimum edge-to-edge spacing between kernels, metres. */
+  spacingM: number;
+  /** Grid symmetry of paper Eq. 1 (default "square": n² kernels). */
+  symmetry?: "rectangular" | "square";
+}
+
+/** One metasurface of the sweep and its kernel layout. */
+export interface MetasurfaceLayout {
+  /** Side of the square metasurface, metres. */
+  sideM: number;
+  /** Physical kernel side and spacing the layout used, metres. */
+  kernelSizeM: number;
+  spacingM: number;
+  layout: KernelLayout;
+}
+
+/** Kernel layouts (paper Eq. 1) of square metasurfaces of several sizes. */
+export function metasurfaceLayouts(opts: MetasurfaceSweepOptions): MetasurfaceLayout[] {
+  if (!Array.isArray(opts.sidesM) || opts.sidesM.length === 0) throw new Error("metasurfaceLayouts: sidesM must be a non-empty array of metasurface sides in metres");
+  return opts.sidesM.map((sideM) => ({
+    sideM,
+    kernelSizeM: opts.kernelSizeM,
+    spacingM: opts.spacingM,
+    layout: kernelLayout({
+      metasurfaceHeightM: sideM,
+      metasurfaceWidthM: sideM,
+      kernelSizeM: opts.kernelSizeM,
+      spacingM: opts.spacingM,
+      symmetry: opts.symmetry ?? "square",
+    }),
+  }));
+}
+
+/** What every estimate of a series shares. */
+export interface EstimationSettings {
+  /** Pool of training and validation points (the students' training split, so both see the same data). */
+  dataset: ImageDataset;
+  /** Images the estimates are scored on (the official test split). */
+  testDataset: ImageDataset;
+  /** Side k of the optical kernels in sensor pixels (the students use 7). */
+  kernelSize: number;
+  /** Distribution of finite random kernels (default "nonnegative": incoherent PSFs, as in Table 5). */
+  randomKernels?: RandomKernelDistribution;
+  /** Reference network without its optical layer (hidden layers, whether the frontend trains). */
+  network: Omit<ReferenceNetwork, "kernelSize" | "kernels">;
+  trainPoints: number;
+  validationPoints: number;
+  testPoints: number;
+  /** Integer seed of the sample choice and the random kernels. */
+  seed: number;
+  /** Called after each estimate (they are synchronous, so this is the only progress there is). */
+  onEstimate?: (row: EstimateRow) => void;
+}
+
+/** One estimate of a series. */
+export interface EstimateRow {
+  /** Kernel count, or "infinite" for the NTK regime. */
+  kernels: number | "infinite";
+  /** Training points of the regression. */
+  trainPoints: number;
+  /** Estimated test accuracy, fraction in [0, 1]. */
+  estimated: number;
+  /** The full estimate (λ, validation accuracy, timings). */
+  detail: AccuracyEstimate;
+}
+
+function runEstimate(s: EstimationSettings, kernels: number | "infinite", trainPoints: number): EstimateRow {
+  const detail = estimateAccuracy({
+    dataset: s.dataset,
+    testDataset: s.testDataset,
+    kernels,
+    kernelSize: s.kernelSize,
+    randomKernels: s.randomKernels ?? "nonnegative",
+    network: s.network,
+    trainPoints,
+    validationPoints: s.validationPoints,
+    testPoints: s.testPoints,
+    seed: s.seed,
+  });
+  const row: EstimateRow = { kernels, trainPoints, estimated: detail.accuracy, detail };
+  s.onEstimate?.(row);
+  return row;
+}
+
+/** Estimated accuracy for each kernel count (finite counts are random kernels held fixed). */
+export function estimateAcrossKernelCounts(s: EstimationSettings, counts: Array<number | "infinite">): EstimateRow[] {
+  if (!Array.isArray(counts) || counts.length === 0) throw new Error("estimateAcrossKernelCounts: counts must be a non-empty array of kernel counts or \"infinite\"");
+  return counts.map((k) => runEstimate(s, k, s.trainPoints));
+}
+
+/** Estimated accuracy for each number of training points, at one kernel count. */
+export function estimateAcrossTrainPoints(s: EstimationSettings, trainPoints: number[], kernels: number | "infinite"): EstimateRow[] {
+  if (!Array.isArray(trainPoints) || trainPoints.length === 0) throw new Error("estimateAcrossTrainPoints: trainPoints must be a non-empty array of counts");
+  return trainPoints.map((n) => runEstimate(s, kernels, n));
+}
+
+/** One trained student of the comparison. */
+export interface TrainedStudentRow {
+  kernels: number;
+  /** Test accuracy, fraction in [0, 1]. */
+  accuracy: number;
+  /** Whether the weights came from the run store instead of training. */
+  loaded: boolean;
+}
+
+/** Options of {@link trainStudentsForKernelCounts}. */
+export interface KernelCountStudentsOptions {
+  dataset: ClassificationDatasetName;
+  /** Run store of the models (shared with the other notebooks: `openRun("models-<dataset>", mode)`). */
+  run: RunStore;
+  splits: ClassificationSplits;
+  /** The resolved distillation preset (its first seed is used). */
+  preset: DistillationPreset;
+  /** Kernel counts, one student each. */
+  counts: number[];
+  onProgress?: (p: StudyProgress) => void;
+  onModelDone?: (row: TrainedStudentRow) => void;
+}
+
+/**
+ * Trains (or loads) one student per kernel count with no knowledge transfer (method "none"),
+ * the accuracy a designer would get without a teacher, which the estimate predicts.
+ */
+export async function trainStudentsForKernelCounts(opts: KernelCountStudentsOptions): Promise<TrainedStudentRow[]> {
+  const seed = opts.preset.seeds[0];
+  if (seed === undefined) throw new Error("trainStudentsForKernelCounts: preset.seeds is empty; expected at least one seed");
+  // obtainStudent takes a teacher, but method "none" never calls it: an untrained one is enough.
+  const unusedTeacher = buildTeacherFor(opts.splits.train, 1000);
+  const rows: TrainedStudentRow[] = [];
+  try {
+    for (const kernels of opts.counts) {
+      if (!Number.isInteger(kernels) || kernels < 1) throw new Error(`trainStudentsForKernelCounts: counts contains ${kernels}; expected integers >= 1`);
+      const { student, run } = await obtainStudent({ dataset: opts.dataset, run: opts.run, onProgress: opts.onProgress }, opts.splits, opts.preset, unusedTeacher, "none", seed, kernels);
+      student.dispose();
+      const row = { kernels, accuracy: run.accuracy, loaded: run.loaded };
+      opts.onModelDone?.(row);
+      rows.push(row);
+    }
+  } finally {
+    unusedTeacher.dispose();
+  }
+  return rows;
+}
+
+/** How well the estimate tracks trained accuracy. */
+export interface EstimateAgreement {
+  /** Points compared. */
+  count: number;
+  /** Pearson correlation of estimated and trained accuracy; null when either is constant. */
+  correlation: number | null;
+  /** Mean |estimated − trained|, fraction. */
+  meanAbsoluteGap: number;
+  /** Mean (estimated − trained), fraction: positive when the estimate is optimistic. */
+  meanSignedGap: number;
+}
+
+/** Correlation and gaps of estimated against trained accuracy (fractions in [0, 1]). */
+export function estimateAgreement(points: ReadonlyArray<{ estimated: number; trained: number }>): EstimateAgreement {
+  if (!Array.isArray(points) || points.length < 2) throw new Error(`estimateAgreement: points must hold at least 2 { estimated, trained } pairs, got ${Array.isArray(points) ? points.length : typeof points}`);
+  points.forEach((p, i) => {
+    for (const key of ["estimated", "trained"] as const) {
+      const v = p[key];
+      if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > 1) throw new Error(`estimateAgreement: points[${i}].${key} is ${String(v)}; expected a fraction in [0, 1]`);
+    }
+  });
+  const n = points.length;
+  const meanE = points.reduce((a, p) => a + p.estimated, 0) / n;
+  const meanT = points.reduce((a, p) => a + p.trained, 0) / n;
+  let sEE = 0;
+  let sTT = 0;
+  let sET = 0;
+  for (const p of points) {
+    sEE += (p.estimated - meanE) ** 2;
+    sTT += (p.trained - meanT) ** 2;
+    sET += (p.estimated - meanE) * (p.trained - meanT);
+  }
+  // A constant series has no defined correlation; say so rather than return NaN.
+  const correlation = sEE > 0 && sTT > 0 ? sET / Math.sqrt(sEE * sTT) : null;
+  return {
+    count: n,
+    correlation,
+    meanAbsoluteGap: points.reduce((a, p) => a + Math.abs(p.estimated - p.trained), 0) / n,
+    meanSignedGap: meanE - meanT,
+  };
+}
+
+/** A row of the random-kernel ablation beside the paper's Table 5. */
+export interface RandomKernelRow {
+  /** Kernel count, or "infinite". */
+  kernels: number | "infinite";
+  /** Our estimated accuracy, fraction. */
+  accuracy: number;
+  /** The paper's accuracy for this count (MNIST, mono), fraction, or null when it reports none. */
+  paper: number | null;
+}
+
+/** Our Table 5 estimates beside the paper's MNIST column. */
+export function table5Rows(rows: ReadonlyArray<EstimateRow>): RandomKernelRow[] {
+  return rows.map((r) => {
+    const paper = PAPER.table5.mnist.find((p) => (r.kernels === "infinite" ? p.kernels === Infinity : p.kernels === r.kernels));
+    return { kernels: r.kernels, accuracy: r.estimated, paper: paper?.accuracy ?? null };
+  });
+}
+
+/** One kernel count with its estimate and its trained student. */
+export interface EstimatedTrainedPoint {
+  kernels: number;
+  estimated: number;
+  trained: number;
+}
+
+/** Pairs estimates with trained students by kernel count; every student needs its estimate. */
+export function pairEstimatesWithStudents(estimates: ReadonlyArray<EstimateRow>, students: ReadonlyArray<TrainedStudentRow>): EstimatedTrainedPoint[] {
+  return students.map((s) => {
+    const e = estimates.find((r) => r.kernels === s.kernels);
+    if (!e) throw new Error(`pairEstimatesWithStudents: no estimate for the student with ${s.kernels} kernels; estimates cover ${estimates.map((r) => r.kernels).join(", ")}`);
+    return { kernels: s.kernels, estimated: e.estimated, trained: s.accuracy };
+  });
+}
+
+function pct(v: number | null): string {
+  return v === null ? "n/a" : `${(100 * v).toFixed(2)}`;
+}
+
+/** Inputs of {@link estimationReport}. */
+export interface EstimationReportInput {
+  points: EstimatedTrainedPoint[];
+  agreement: EstimateAgreement;
+  randomKernels: RandomKernelRow[];
+  /** Training points of the estimates. */
+  trainPoints: number;
+  testPoints: number;
+  /** Figure file names (without extension) in the run's figures/ folder to embed. */
+  figures?: string[];
+}
+
+/** The markdown the stage puts in the report: estimate vs trained, agreement, Table 5 beside the paper's. */
+export function estimationReport(r: EstimationReportInput): string {
+  const lines = [
+    `### Estimated vs trained accuracy (MNIST, ${r.trainPoints} regression points, ${r.testPoints} test images)`,
+    "",
+    "| kernels | estimated (%) | trained, no transfer (%) | gap (pp) |",
+    "|---|---|---|---|",
+    ...r.points.map((p) => `| ${p.kernels} | ${pct(p.estimated)} | ${pct(p.trained)} | ${(100 * (p.estimated - p.trained)).toFixed(2)} |`),
+    "",
+    `Correlation ${r.agreement.correlation === null ? "undefined (a constant series)" : r.agreement.correlation.toFixed(3)}, ` +
+      `mean absolute gap ${(100 * r.agreement.meanAbsoluteGap).toFixed(2)} pp, mean signed gap ${(100 * r.agreement.meanSignedGap).toFixed(2)} pp over ${r.agreement.count} kernel counts.`,
+    "",
+    "### Random non-negative kernels, only the backend trained (paper Table 5, mono)",
+    "",
+    "| kernels | ours: NTK estimate (%) | paper (%) |",
+    "|---|---|---|",
+    ...r.randomKernels.map((row) => `| ${row.kernels === "infinite" ? "∞" : row.kernels} | ${pct(row.accuracy)} | ${pct(row.paper)} |`),
+    ...(r.figures ?? []).flatMap((f) => ["", `![${f}](figures/${f}.svg)`]),
+  ];
+  return lines.join("\n");
+}
