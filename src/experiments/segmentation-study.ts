@@ -67,8 +67,8 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
   const base: SegmentationPreset =
     mode === "quick"
       ? {
-          size: 32, trainCount: 128, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 3,
-          batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 1e-2, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],
+          size: 32, trainCount: 256, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 4,
+          batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 3e-3, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],
           kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1 },
         }
       : {
