@@ -6,7 +6,16 @@ import { obtainStudent, obtainTeacher, resolvePreset, teacherFile } from "./dist
 import type { WorkerRequest, WorkerResult } from "./workers";
 import * as fs from "node:fs";
 
+/** A worker whose parent died is re-parented: stop instead of training for nobody. */
+function exitWithParent(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(1);
+  }, 2000).unref();
+}
+
 async function main(): Promise<void> {
+  exitWithParent();
   const raw = process.argv[2];
   if (!raw) throw new Error("worker-main: expected one JSON argument (a WorkerRequest)");
   const req = JSON.parse(raw) as WorkerRequest;

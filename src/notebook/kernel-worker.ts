@@ -93,8 +93,16 @@ function main(): void {
     send({ type: "stream", id: currentId, name: "stderr", text: `Unhandled promise rejection: ${(reason as Error)?.stack ?? reason}\n` });
   });
 
+  // The runner owns this kernel: when it goes away (killed, crashed), so does the kernel, instead of
+  // running the rest of a long cell as an orphan (the IPC channel closes with the parent).
+  let shuttingDown = false;
+  process.on("disconnect", () => {
+    if (!shuttingDown) process.exit(1);
+  });
+
   process.on("message", (msg: ToKernel) => {
     if (msg.type === "shutdown") {
+      shuttingDown = true;
       executor.close();
       process.disconnect?.();
       return;
