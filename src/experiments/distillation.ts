@@ -88,6 +88,19 @@ function studentKey(dataset: string, p: DistillationPreset, method: StudentMetho
   return JSON.stringify({ dataset, what: "student", method, seed, kernels, preset: { ...p, seeds: [] } });
 }
 
+/**
+ * A short hash of a config key (FNV-1a, 32 bit). It names the training-checkpoint folder, so a
+ * run resumes only from checkpoints of the same configuration, never from a different one's.
+ */
+export function configHash(key: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
 /** Loads saved weights when they were trained with the same configuration; true when loaded. */
 function tryLoad(file: string, model: LayersModel, key: string): { loaded: boolean; history: EpochRecord[] } {
   if (!fs.existsSync(file)) return { loaded: false, history: [] };
@@ -121,7 +134,7 @@ export async function obtainTeacher(
       schedule: preset.teacherCosine ? { kind: "cosine", totalEpochs: preset.teacherEpochs } : { kind: "constant" },
       seed: 1000,
       earlyStopping: { patience: preset.patience },
-      checkpointDir: opts.run.checkpointPath("teacher-training"),
+      checkpointDir: opts.run.checkpointPath(`teacher-training-${configHash(key)}`),
       resume: true,
       onBatchEnd: (p) => opts.onProgress?.({ phase: "teacher", seed: 0, epoch: p.epoch, epochs: preset.teacherEpochs, batch: p.batch, batches: p.batches, loss: p.loss }),
       onEpochEnd: (r) => opts.run.appendMetrics({ phase: "teacher", ...r }),
@@ -162,7 +175,7 @@ export async function obtainStudent(
       schedule: preset.studentCosine ? { kind: "cosine", totalEpochs: preset.studentEpochs } : { kind: "constant" },
       seed,
       earlyStopping: { patience: preset.patience },
-      checkpointDir: opts.run.checkpointPath(`student-${tag}-training`),
+      checkpointDir: opts.run.checkpointPath(`student-${tag}-training-${configHash(key)}`),
       resume: true,
       kd: preset.kd,
       ntkd: preset.ntkd,

@@ -49,3 +49,16 @@ test("a study in worker processes reproduces the in-process study exactly, and a
   assert.ok(changed.teacher.loaded);
   assert.equal(changed.students.none!.details[0].loaded, false);
 });
+
+test("a changed configuration never resumes from another configuration's training checkpoint", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-resume-"));
+  const run = openRun("distill-mnist", "a", { root });
+  const longer = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentEpochs: 2 }, methods: ["none"], run });
+  assert.equal(longer.students.none!.details[0].history.length, 2);
+  // Same run store, fewer epochs: the 2-epoch training checkpoint must not count as "done".
+  const shorter = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentEpochs: 1 }, methods: ["none"], run });
+  assert.equal(shorter.students.none!.details[0].loaded, false);
+  assert.equal(shorter.students.none!.details[0].history.length, 1);
+});
