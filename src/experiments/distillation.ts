@@ -208,7 +208,8 @@ export async function runDistillationStudy(opts: DistillationStudyOptions): Prom
       preset: opts.preset,
       run: opts.run,
       workers: opts.workers,
-      jobs: methods.flatMap((method) => preset.seeds.map((seed) => ({ method, seed }))),
+      // Seed-major order: the three methods of a seed finish together, so a partial run compares them.
+      jobs: preset.seeds.flatMap((seed) => methods.map((method) => ({ method, seed }))),
     });
   }
   const students: DistillationStudyResult["students"] = {};
