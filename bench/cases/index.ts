@@ -4,5 +4,7 @@ import { lenetCases } from "./lenet";
 import { frontendCases } from "./frontends";
 import { ntkdCases } from "./ntkd";
 import { workerCases } from "./workers";
+import { modelCases } from "./models";
+import { estimationCases } from "./estimation";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases, ...modelCases, ...estimationCases];

@@ -1,0 +1,48 @@
+/**
+ * Runs one of the PyTorch reference scripts in bench/torch/ and reads the one JSON line it
+ * prints last. The interpreter is env BENCH_PYTHON, else Debian's /usr/bin/python3 (whose
+ * python3-torch package is the reference); a Python that cannot import torch makes the row a
+ * BenchSkip instead of an error.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BenchSkip } from "./cases/types";
+
+/** What every reference script prints (scripts add their own fields). */
+export interface TorchReport {
+  seconds: number;
+  torch_version: string;
+  threads: number;
+  [field: string]: unknown;
+}
+
+/** The repository root (bench/ is compiled to dist-test/bench or .build/<x>/bench; the scripts stay in bench/torch). */
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, "package.json"))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** Runs bench/torch/<script> with `args`; throws BenchSkip without torch, Error when the script fails. */
+export function runTorchScript(script: string, args: string[], timeoutMs = 900_000): TorchReport {
+  const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+  const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+  if (probe.status !== 0) throw new BenchSkip(`${python} cannot import torch (install Debian's python3-torch)`);
+  const file = path.join(repoRoot(), "bench", "torch", script);
+  const r = spawnSync(python, [file, ...args], { encoding: "utf8", timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`bench/torch/${script} failed (status ${r.status}, signal ${r.signal}): ${r.stderr}`);
+  const lastLine = r.stdout.trim().split("\n").pop() ?? "";
+  let out: TorchReport;
+  try {
+    out = JSON.parse(lastLine) as TorchReport;
+  } catch {
+    throw new Error(`bench/torch/${script}: expected a JSON line last, got ${JSON.stringify(lastLine)}`);
+  }
+  if (!Number.isFinite(out.seconds)) throw new Error(`bench/torch/${script}: seconds is ${String(out.seconds)}`);
+  return out;
+}
