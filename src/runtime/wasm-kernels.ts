@@ -3,7 +3,8 @@
  *
  * tfjs-backend-wasm 4.22 lacks the filter gradients of conv2d and depthwise conv2d, the input
  * gradient of depthwise conv2d and UnsortedSegmentSum (gather's gradient), and its own
- * Conv2DBackpropInput and MaxPoolGrad are slow naive loops. Here each of them is rebuilt
+ * Conv2DBackpropInput, MaxPoolGrad and AvgPoolGrad are slow naive loops (and its transposed
+ * matmuls and wide single-channel Conv2D run well below XNNPACK's speed). Each is rebuilt
  * either on wasm's XNNPACK kernels (conv2d / depthwise conv2d over rearranged tensors) or,
  * for the scatter-like ones, as a direct loop over the wasm heap. Nothing goes through the
  * JS cpu backend and no tensor data is copied out of the wasm heap.
@@ -29,7 +30,7 @@ interface WasmBackendLike {
 }
 
 /** Kernels whose wasm originals we replace (originals kept for the cases we delegate). */
-const OVERRIDDEN = ["Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "_FusedMatMul"] as const;
+const OVERRIDDEN = ["Conv2D", "Conv2DBackpropInput", "MaxPoolGrad", "AvgPoolGrad", "BatchMatMul", "_FusedMatMul"] as const;
 
 /** Kernels wasm lacks that we add. */
 const ADDED = [
@@ -44,7 +45,17 @@ const USED = ["Conv2D", "DepthwiseConv2dNative", "Transpose", "Reshape", "Revers
   "Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"] as const;
 
 const original = new Map<string, KernelFunc>();
+/**
+ * The setup functions of the replaced kernels (wasm's bind their C++ entry points there). They
+ * stay registered with our replacements, so that the originals we delegate to (and Conv2D, which
+ * the other kernels call) are set up even when registration precedes the backend's initialisation.
+ */
+const originalSetup = new Map<string, tf.KernelConfig["setupFunc"]>();
 let registered = false;
+
+function registerAs(name: (typeof OVERRIDDEN)[number] | (typeof ADDED)[number], kernelFunc: KernelFunc): void {
+  tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc, setupFunc: originalSetup.get(name) });
+}
 
 function originalKernel(name: string): KernelFunc {
   const f = original.get(name);
@@ -231,6 +242,51 @@ function patchesTransposed(backend: WasmBackendLike, x: TensorInfo, g: ConvGeome
   return out;
 }
 
+/**
+ * Conv2D of a single-channel image with a kernel 7 or more wide (the optical frontends'
+ * sensor convolution). With one input channel XNNPACK's indirect GEMM reads one float per
+ * kernel tap, at about half its multi-channel speed. Here the kW horizontal taps become
+ * channels first, xs[b, y, ox, j] = xpad[b, y, ox·sW + j·dW] (a conv with the kW×kW identity
+ * as filter: kW² MACs per output pixel against the main conv's kH·kW·O), then a kH×1 conv with
+ * kW input channels over xs does the rest (a [kH, kW, 1, O] filter is already laid out as
+ * [kH, 1, kW, O]). Measured on 128x28x28x1 * 7x7x1x8 "same": 6.3 ms -> 1.3 + 3.6 ms; at 3x3
+ * and 5x5 both routes took the same time, so narrower kernels are not rewritten.
+ * One difference to a direct conv: an infinite input pixel meets the identity filter's zeros,
+ * so the outputs whose window holds it become NaN rather than ±Infinity.
+ * Several input channels, narrower kernels, non-float32 and NCHW go to wasm's own kernel.
+ */
+function conv2DSingleChannel(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { x, filter } = args.inputs as { x: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs ?? {};
+  const delegate = () => originalKernel("Conv2D")(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  if (x.shape.length !== 4 || x.shape[3] !== 1 || filter.shape[1] < 7 || x.dtype !== "float32" || filter.dtype !== "float32") return delegate();
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== "NHWC" && attrs.dataFormat !== "channelsLast") return delegate();
+  const [kH, kW, , outC] = filter.shape;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    attrs.strides as [number, number] | number, (attrs.dilations ?? 1) as [number, number] | number, attrs.pad as "same",
+    attrs.dimRoundingMode as "floor" | undefined, false, "channelsLast");
+  const { top, left } = info.padInfo;
+  const { strideHeight: sH, strideWidth: sW, dilationHeight: dH, dilationWidth: dW, batchSize: B, inHeight: H, inWidth: W } = info;
+  // With ceil rounding the last window may hang over the bottom/right padding; it reads zeros,
+  // as on tfjs's cpu backend, so the explicit pads are grown to cover it.
+  const bottom = Math.max(info.padInfo.bottom, (info.outHeight - 1) * sH + (kH - 1) * dH + 1 - H - top);
+  const right = Math.max(info.padInfo.right, (info.outWidth - 1) * sW + (kW - 1) * dW + 1 - W - left);
+  const shiftInfo = tf.backend_util.computeConv2DInfo([B, H, W, 1], [1, kW, 1, kW], [1, sW], [1, dW], [[0, 0], [0, 0], [left, right], [0, 0]], undefined, false, "channelsLast");
+  const rowInfo = tf.backend_util.computeConv2DInfo([B, H, shiftInfo.outWidth, kW], [kH, 1, kW, outC], [sH, 1], [dH, 1], [[0, 0], [top, bottom], [0, 0], [0, 0]], undefined, false, "channelsLast");
+  if (!tf.util.arraysEqual(rowInfo.outShape, info.outShape)) return delegate();
+  const ops = new Ops(args.backend as WasmBackendLike);
+  const eye = ops.backend.makeOutput([1, kW, 1, kW], "float32");
+  const e = ops.backend.typedArrayFromHeap(eye) as Float32Array;
+  e.fill(0);
+  for (let j = 0; j < kW; j++) e[j * kW + j] = 1;
+  const shifted = ops.conv2d(x, eye, [1, sW], [1, dW], [[0, 0], [0, 0], [left, right], [0, 0]]);
+  ops.free(eye);
+  const rows = ops.reshape(filter, [kH, 1, kW, outC]);
+  const out = ops.conv2d(shifted, rows, [sH, 1], [dH, 1], [[0, 0], [top, bottom], [0, 0], [0, 0]]);
+  ops.free(shifted, rows);
+  return out;
+}
+
 function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs ?? {};
@@ -397,6 +453,55 @@ function maxPoolGrad2x2(x: Float32Array, g: Float32Array, dx: Float32Array, batc
   }
 }
 
+/**
+ * AvgPoolGrad for non-overlapping windows (stride equal to the window, no padding, every
+ * window inside the input): each input pixel of window (oy, ox) gets dy[oy, ox] / (fH·fW), and
+ * pixels no window covers (the rows and columns "valid" pooling drops) get 0. This is the
+ * sensor binning at the head of the optical students' backends. One pass over dx: the first
+ * row of each window band is written from dy, the band's other rows are copies of it. wasm's
+ * own kernel scatters window by window and was ~15x slower on 128x28x28x8 with 4x4 windows;
+ * every other geometry (overlapping windows, padding) is delegated to it.
+ */
+function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const attrs = args.attrs ?? {};
+  const delegate = () => originalKernel("AvgPoolGrad")(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  if (dy.dtype !== "float32" || input.dtype !== "float32" || input.shape.length !== 4) return delegate();
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number], attrs.filterSize as [number, number] | number, attrs.strides as [number, number] | number,
+    1, attrs.pad as "valid", attrs.dimRoundingMode as "floor" | undefined);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: sH, strideWidth: sW } = info;
+  const fH = info.effectiveFilterHeight, fW = info.effectiveFilterWidth;
+  const { top, bottom, left, right } = info.padInfo;
+  const nonOverlapping = fH === sH && fW === sW && top === 0 && bottom === 0 && left === 0 && right === 0 && OH * sH <= H && OW * sW <= W;
+  if (!nonOverlapping) return delegate();
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput(input.shape, "float32");
+  // Views after makeOutput: it may grow the wasm heap, which detaches earlier views.
+  const g = backend.typedArrayFromHeap(dy) as Float32Array;
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  const scale = 1 / (fH * fW);
+  const rowLen = W * C;
+  const bandLen = OW * sW * C; // the part of a row that windows cover
+  let gi = 0;
+  for (let b = 0; b < B; b++) {
+    const image = b * H * rowLen;
+    for (let oy = 0; oy < OH; oy++) {
+      const first = image + oy * sH * rowLen;
+      let o = first;
+      for (let ox = 0; ox < OW; ox++, gi += C) {
+        for (let q = 0; q < sW; q++) {
+          for (let c = 0; c < C; c++) dx[o++] = g[gi + c] * scale;
+        }
+      }
+      if (bandLen < rowLen) dx.fill(0, first + bandLen, first + rowLen);
+      for (let r = 1; r < sH; r++) dx.copyWithin(first + r * rowLen, first, first + rowLen);
+    }
+    if (OH * sH < H) dx.fill(0, image + OH * sH * rowLen, image + H * rowLen);
+  }
+  return out;
+}
+
 /** UnsortedSegmentSum (gather's gradient) as one scatter-add over the wasm heap; ids outside [0, numSegments) are dropped, as in tfjs cpu. */
 function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }): TensorInfo {
   const { x, segmentIds } = args.inputs as { x: TensorInfo; segmentIds: TensorInfo };
@@ -477,10 +582,12 @@ function transposeFreeMatMul(kernel: "BatchMatMul" | "_FusedMatMul"): KernelFunc
 
 const IMPLEMENTATIONS: Record<(typeof OVERRIDDEN)[number] | (typeof ADDED)[number], KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
+  Conv2D: conv2DSingleChannel as unknown as KernelFunc,
   Conv2DBackpropInput: conv2DBackpropInput as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as KernelFunc,
   MaxPoolGrad: maxPoolGrad as unknown as KernelFunc,
+  AvgPoolGrad: avgPoolGrad as unknown as KernelFunc,
   BatchMatMul: transposeFreeMatMul("BatchMatMul"),
   _FusedMatMul: transposeFreeMatMul("_FusedMatMul"),
   UnsortedSegmentSum: unsortedSegmentSum as unknown as KernelFunc,
@@ -488,6 +595,9 @@ const IMPLEMENTATIONS: Record<(typeof OVERRIDDEN)[number] | (typeof ADDED)[numbe
 
 /** Names of the wasm kernels ntkd-lab registers or replaces. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [...ADDED, ...OVERRIDDEN];
+
+/** The replaced ones: those {@link useWasmKernelOverrides} switches back to wasm's own. */
+export const WASM_OVERRIDDEN_KERNELS: readonly string[] = [...OVERRIDDEN];
 
 /**
  * Registers our training kernels on the wasm backend. Idempotent. Requires the wasm backend
@@ -499,26 +609,26 @@ export function registerWasmTrainingKernels(): void {
     const config = tf.getKernel(name, "wasm");
     if (config === undefined) throw new Error(`registerWasmTrainingKernels: wasm kernel ${name} is missing; is @tensorflow/tfjs-backend-wasm 4.22 installed?`);
     original.set(name, config.kernelFunc);
+    originalSetup.set(name, config.setupFunc);
   }
   for (const name of OVERRIDDEN) tf.unregisterKernel(name, "wasm");
   for (const name of ADDED) {
     if (tf.getKernel(name, "wasm") !== undefined) tf.unregisterKernel(name, "wasm");
   }
-  for (const [name, kernelFunc] of Object.entries(IMPLEMENTATIONS)) {
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc });
-  }
+  for (const [name, kernelFunc] of Object.entries(IMPLEMENTATIONS)) registerAs(name as keyof typeof IMPLEMENTATIONS, kernelFunc);
   registered = true;
 }
 
 /**
- * Switches between our replacements of Conv2DBackpropInput and MaxPoolGrad (true, the
- * default after registration) and wasm's own kernels (false), for before/after benchmarks.
+ * Switches between our replacements ({@link WASM_OVERRIDDEN_KERNELS}: Conv2D, Conv2DBackpropInput,
+ * MaxPoolGrad, AvgPoolGrad, BatchMatMul, _FusedMatMul; true, the default after registration)
+ * and wasm's own kernels (false), for before/after benchmarks. The added kernels stay.
  */
 export function useWasmKernelOverrides(enabled: boolean): void {
   registerWasmTrainingKernels();
   for (const name of OVERRIDDEN) {
     tf.unregisterKernel(name, "wasm");
-    tf.registerKernel({ kernelName: name, backendName: "wasm", kernelFunc: enabled ? IMPLEMENTATIONS[name] : originalKernel(name) });
+    registerAs(name, enabled ? IMPLEMENTATIONS[name] : originalKernel(name));
   }
 }
 

@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { registerWasmTrainingKernels, setConv2DFilterGradStrategy } from "../../src/runtime/wasm-kernels";
+import { registerWasmTrainingKernels, setConv2DFilterGradStrategy, useWasmKernelOverrides } from "../../src/runtime/wasm-kernels";
 import { randomTensor, runOn, relativeMaxError, HostTensor } from "./parity";
 
 const TOL = 1e-4;
@@ -213,4 +213,123 @@ test("BatchMatMul and _FusedMatMul with transposed operands on wasm match cpu", 
     const to3 = (t: HostTensor): HostTensor => (t.shape.length === 3 ? t : { ...t, shape: [1, ...t.shape] });
     await expectParity("_FusedMatMul", { a: to3(a), b: to3(b), bias }, { transposeA, transposeB, activation: "relu" }, label + " +bias relu");
   }
+});
+
+interface AvgPoolCase { batch: number; h: number; w: number; c: number; f: [number, number]; s: [number, number]; pad: Pad; note: string }
+
+// Non-overlapping windows take our loop; the rest must reach wasm's own kernel unchanged.
+const AVG_POOL_CASES: AvgPoolCase[] = [
+  { batch: 3, h: 28, w: 28, c: 8, f: [4, 4], s: [4, 4], pad: "valid", note: "sensor binning" },
+  { batch: 2, h: 9, w: 11, c: 3, f: [2, 2], s: [2, 2], pad: "valid", note: "odd sizes: last row and column uncovered" },
+  { batch: 2, h: 7, w: 9, c: 2, f: [3, 2], s: [3, 2], pad: "valid", note: "rectangular windows" },
+  { batch: 1, h: 5, w: 4, c: 3, f: [1, 1], s: [1, 1], pad: "valid", note: "1x1 windows" },
+  { batch: 2, h: 8, w: 8, c: 4, f: [2, 2], s: [2, 2], pad: "same", note: "'same' that needs no padding" },
+  { batch: 2, h: 7, w: 9, c: 3, f: [2, 2], s: [2, 2], pad: "same", note: "delegated: 'same' padding" },
+  { batch: 2, h: 9, w: 9, c: 2, f: [3, 3], s: [2, 2], pad: "valid", note: "delegated: overlapping windows" },
+  { batch: 2, h: 8, w: 8, c: 2, f: [2, 2], s: [1, 1], pad: "valid", note: "delegated: stride 1" },
+  { batch: 1, h: 8, w: 9, c: 2, f: [3, 3], s: [3, 3], pad: 1, note: "delegated: explicit padding" },
+  { batch: 2, h: 6, w: 10, c: 2, f: [2, 3], s: [3, 2], pad: "valid", note: "delegated: gaps between windows" },
+];
+
+async function avgPoolOutputShape(p: AvgPoolCase, input: HostTensor): Promise<number[]> {
+  await tf.setBackend("cpu");
+  return tf.tidy(() => tf.avgPool(tf.tensor4d(input.values, input.shape as [number, number, number, number]), p.f, p.s, p.pad as "same").shape);
+}
+
+test("AvgPoolGrad on wasm matches cpu (non-overlapping windows and delegated geometries)", async () => {
+  for (const [i, p] of AVG_POOL_CASES.entries()) {
+    const input = randomTensor([p.batch, p.h, p.w, p.c], 1500 + i);
+    const dy = randomTensor(await avgPoolOutputShape(p, input), 1600 + i);
+    await expectParity("AvgPoolGrad", { dy, input }, { filterSize: p.f, strides: p.s, pad: p.pad },
+      `${p.note}: x[${input.shape}] f${p.f} s${p.s} pad=${JSON.stringify(p.pad)}`);
+  }
+});
+
+test("the gradient of avgPool through tf.grad on wasm matches cpu", async () => {
+  for (const [i, p] of AVG_POOL_CASES.entries()) {
+    const input = randomTensor([p.batch, p.h, p.w, p.c], 1700 + i);
+    const weights = randomTensor(await avgPoolOutputShape(p, input), 1800 + i);
+    const gradOn = async (backend: "cpu" | "wasm"): Promise<HostTensor> => {
+      await tf.setBackend(backend);
+      const before = tf.memory().numTensors;
+      const dx = tf.tidy(() => {
+        const w = tf.tensor(weights.values, weights.shape);
+        return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(x as tf.Tensor4D, p.f, p.s, p.pad as "same"), w)))(tf.tensor(input.values, input.shape));
+      });
+      const result: HostTensor = { shape: dx.shape, values: (await dx.data()) as Float32Array, dtype: "float32" };
+      dx.dispose();
+      assert.equal(tf.memory().numTensors, before, `avgPool gradient on ${backend} leaked tensors`);
+      return result;
+    };
+    const err = relativeMaxError(await gradOn("wasm"), await gradOn("cpu"));
+    assert.ok(err <= TOL, `avgPool gradient, ${p.note}: relative max error ${err.toExponential(2)} > ${TOL}`);
+  }
+});
+
+// Single-channel convs from 7 wide take the "taps as channels" route; the others are delegated.
+const SINGLE_CHANNEL_CONV_CASES: Array<ConvCase & { note: string }> = [
+  { batch: 4, h: 28, w: 28, inC: 1, kH: 7, kW: 7, outCOrMult: 8, strides: [1, 1], dilations: [1, 1], pad: "same", note: "optical frontend" },
+  { batch: 2, h: 13, w: 11, inC: 1, kH: 5, kW: 7, outCOrMult: 3, strides: [1, 1], dilations: [1, 1], pad: "valid", note: "rectangular kernel" },
+  { batch: 2, h: 15, w: 16, inC: 1, kH: 7, kW: 9, outCOrMult: 4, strides: [2, 3], dilations: [1, 1], pad: "same", note: "strides" },
+  { batch: 1, h: 20, w: 22, inC: 1, kH: 3, kW: 7, outCOrMult: 2, strides: [1, 1], dilations: [2, 2], pad: "same", note: "dilations" },
+  { batch: 2, h: 12, w: 14, inC: 1, kH: 7, kW: 7, outCOrMult: 5, strides: [1, 1], dilations: [1, 1], pad: explicit(1, 3, 2, 0), note: "explicit pads" },
+  { batch: 2, h: 12, w: 13, inC: 1, kH: 7, kW: 7, outCOrMult: 2, strides: [2, 2], dilations: [1, 1], pad: 2, dimRoundingMode: "ceil", note: "ceil rounding" },
+  { batch: 2, h: 12, w: 12, inC: 1, kH: 5, kW: 5, outCOrMult: 6, strides: [1, 1], dilations: [1, 1], pad: "same", note: "delegated: 5 wide" },
+  { batch: 2, h: 12, w: 12, inC: 2, kH: 7, kW: 7, outCOrMult: 3, strides: [1, 1], dilations: [1, 1], pad: "same", note: "delegated: 2 channels" },
+];
+
+test("Conv2D of single-channel images on wasm matches cpu", async () => {
+  for (const [i, c] of SINGLE_CHANNEL_CONV_CASES.entries()) {
+    const x = randomTensor([c.batch, c.h, c.w, c.inC], 1900 + i);
+    const filter = randomTensor([c.kH, c.kW, c.inC, c.outCOrMult], 2000 + i);
+    await expectParity("Conv2D", { x, filter },
+      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dilations: c.dilations, dimRoundingMode: c.dimRoundingMode }, `${c.note}: ${describe(c)}`);
+  }
+});
+
+test("useWasmKernelOverrides(false) restores wasm's own AvgPoolGrad and Conv2D, and true brings ours back", async () => {
+  await tf.setBackend("wasm");
+  const ours = ["AvgPoolGrad", "Conv2D"].map((k) => tf.getKernel(k, "wasm")?.kernelFunc);
+  useWasmKernelOverrides(false);
+  try {
+    const theirs = ["AvgPoolGrad", "Conv2D"].map((k) => tf.getKernel(k, "wasm")?.kernelFunc);
+    theirs.forEach((f, k) => assert.notEqual(f, ours[k]));
+    // wasm's own kernels still run (their setup survived the re-registration).
+    const c = SINGLE_CHANNEL_CONV_CASES[0];
+    await expectParity("Conv2D", { x: randomTensor([2, 12, 12, 1], 2100), filter: randomTensor([7, 7, 1, 8], 2101) },
+      { strides: c.strides, pad: c.pad, dataFormat: "NHWC", dilations: c.dilations }, "tfjs's own Conv2D");
+  } finally {
+    useWasmKernelOverrides(true);
+  }
+  assert.deepEqual(["AvgPoolGrad", "Conv2D"].map((k) => tf.getKernel(k, "wasm")?.kernelFunc), ours);
+});
+
+test("gradients of a Compressed-Meta-shaped network (7x7 single-channel conv, 4x4 binning, dense) on wasm match cpu", async () => {
+  // The student's kernels in sequence: our Conv2D forward, AvgPoolGrad, and the filter gradient.
+  const host = {
+    x: randomTensor([3, 28, 28, 1], 2200, (v) => (v + 1) / 2),
+    w: randomTensor([7, 7, 1, 8], 2201, (v) => (v + 1) / 20),
+    fc: randomTensor([7 * 7 * 8, 10], 2202, (v) => v / 10),
+  };
+  const gradsOn = async (backend: "cpu" | "wasm"): Promise<HostTensor[]> => {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const [x, w, fc] = [host.x, host.w, host.fc].map((h) => tf.tensor(h.values, h.shape));
+    const loss = (wv: tf.Tensor, fcv: tf.Tensor) => {
+      const sensed = tf.conv2d(x as tf.Tensor4D, wv as tf.Tensor4D, 1, "same");
+      const binned = tf.avgPool(sensed, 4, 4, "valid");
+      return tf.sum(tf.square(tf.matMul(tf.reshape(binned, [3, -1]), fcv as tf.Tensor2D))) as tf.Scalar;
+    };
+    const grads = tf.grads(loss)([w, fc]);
+    const out = await Promise.all(grads.map(async (g) => ({ shape: g.shape, values: (await g.data()) as Float32Array, dtype: "float32" as const })));
+    tf.dispose([...grads, x, w, fc]);
+    assert.equal(tf.memory().numTensors, before, `gradients on ${backend} leaked tensors`);
+    return out;
+  };
+  const reference = await gradsOn("cpu");
+  const actual = await gradsOn("wasm");
+  ["filter", "dense"].forEach((name, k) => {
+    const err = relativeMaxError(actual[k], reference[k]);
+    assert.ok(err <= TOL, `${name} gradient: relative max error ${err.toExponential(2)} > ${TOL}`);
+  });
 });
