@@ -35,7 +35,7 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       only: values.only === undefined ? undefined : values.only.split(",").map((s) => s.trim()).filter((s) => s.length > 0),
       onEvent: (e) => {
         if (e.type === "notebook-start") process.stderr.write(`\n== [${e.index + 1}/${e.count}] ${e.notebook} (${mode}, ${backend})\n`);
-        else if (e.type === "notebook-end") process.stderr.write(`== ${e.notebook}: ${e.ok ? "ok" : "FAILED"} in ${e.seconds.toFixed(1)} s\n${e.failure ? e.failure.message + "\n" : ""}`);
+        else if (e.type === "notebook-end") process.stderr.write(`== ${e.notebook}: ${e.ok ? "ok" : "FAILED"} in ${e.seconds.toFixed(1)} s${e.peakRssMiB === undefined ? "" : `, peak memory ${e.peakRssMiB.toFixed(0)} MiB`}\n${e.failure ? e.failure.message + "\n" : ""}`);
         else if (e.type === "cell-start") process.stderr.write(`   cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
       },
     });

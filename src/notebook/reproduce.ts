@@ -27,7 +27,7 @@ export interface ReproduceOptions {
 
 export type ReproduceEvent =
   | { type: "notebook-start"; notebook: string; index: number; count: number }
-  | { type: "notebook-end"; notebook: string; ok: boolean; seconds: number; failure?: RunFailure }
+  | { type: "notebook-end"; notebook: string; ok: boolean; seconds: number; peakRssMiB?: number; failure?: RunFailure }
   | ({ notebook: string } & RunEvent);
 
 /** One stage notebook's outcome in summary.json. */
@@ -41,6 +41,8 @@ export interface StageRecord {
   runs: string[];
   /** Stage names those results declared. */
   stages: string[];
+  /** Peak resident memory of the stage's kernel and its workers together, MiB (absent without /proc). */
+  peakRssMiB?: number;
   failure?: { cellIndex: number; line?: number; message: string };
 }
 
@@ -138,9 +140,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
       executed: rel(out, result.outPath),
       runs: fresh.map(([dir]) => rel(out, dir)),
       stages: [...new Set(fresh.map(([, r]) => r.stage))],
+      ...(result.peakRssMiB === undefined ? {} : { peakRssMiB: result.peakRssMiB }),
       ...(result.failure ? { failure: { cellIndex: result.failure.cellIndex, line: result.failure.line, message: result.failure.message } } : {}),
     });
-    opts.onEvent?.({ type: "notebook-end", notebook: name, ok: result.ok, seconds: result.seconds, failure: result.failure });
+    opts.onEvent?.({ type: "notebook-end", notebook: name, ok: result.ok, seconds: result.seconds, peakRssMiB: result.peakRssMiB, failure: result.failure });
   }
 
   const datasets: Record<string, Record<string, unknown>> = {};
@@ -174,9 +177,10 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
   const lines: string[] = [];
   lines.push(`# ntkd-lab reproduction (${summary.mode})`, "");
   lines.push(`Commit \`${summary.commit}\`, backend ${summary.backend}, started ${summary.startedAt}, ${formatNumber(summary.seconds, 3)} s.`, "");
-  lines.push("| notebook | status | seconds | executed notebook |", "|:-|:-|-:|:-|");
+  lines.push("| notebook | status | seconds | peak memory (MiB) | executed notebook |", "|:-|:-|-:|-:|:-|");
   for (const r of summary.notebooks) {
-    lines.push(`| ${r.notebook} | ${r.ok ? "ok" : "FAILED"} | ${formatNumber(r.seconds, 3)} | [${r.notebook}](${r.executed}) |`);
+    const memory = r.peakRssMiB === undefined ? "-" : r.peakRssMiB.toFixed(0);
+    lines.push(`| ${r.notebook} | ${r.ok ? "ok" : "FAILED"} | ${formatNumber(r.seconds, 3)} | ${memory} | [${r.notebook}](${r.executed}) |`);
   }
   lines.push("");
   for (const r of summary.notebooks) {

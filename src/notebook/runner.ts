@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
 import { cellSource, cellTags, readNotebook, toLines, type CellOutput, type Notebook, type NotebookCell } from "./ipynb";
 import { paramEnvName } from "./params";
+import { watchPeakMemory } from "./process-memory";
 import { writeFileAtomic } from "./run-store";
 import { ensureSelfLink } from "./self-link";
 
@@ -52,6 +53,11 @@ export interface RunNotebookResult {
   seconds: number;
   /** Seconds per executed code cell, by source cell index. */
   cellSeconds: { cellIndex: number; seconds: number }[];
+  /**
+   * Largest resident memory of the kernel and the processes it started (study workers), summed
+   * over processes alive at the same time, in MiB; sampled every 0.5 s; undefined without /proc.
+   */
+  peakRssMiB?: number;
 }
 
 /** Parses a `--param` value: JSON when it parses (numbers, booleans, arrays), otherwise the string. */
@@ -143,6 +149,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   const save = () => writeFileAtomic(outPath, JSON.stringify(nb, null, 1) + "\n");
 
   const kernel = fork(kernelWorkerPath(), [], { cwd: nbDir, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  const memory = kernel.pid === undefined ? undefined : watchPeakMemory(kernel.pid);
   let kernelStderr = "";
   kernel.stderr?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
   kernel.stdout?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
@@ -173,6 +180,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   });
 
   let failure: RunFailure | undefined;
+  let peakBytes: number | undefined;
   const cellSeconds: { cellIndex: number; seconds: number }[] = [];
   try {
     await waitReady(kernel, () => kernelStderr);
@@ -207,11 +215,13 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
     failure = { kind: "kernel-died", cellIndex: -1, ename: "KernelStartError", evalue: (err as Error).message, message: `kernel failed to start for ${path.basename(file)}: ${(err as Error).message}` };
   } finally {
     current = null;
+    peakBytes = memory?.stop();
     await stopKernel(kernel);
     nb.metadata = { ...nb.metadata, ntkd_lab: { executedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, params, ok: failure === undefined } };
     save();
   }
-  return { ok: failure === undefined, notebook: nb, outPath, failure, seconds: (Date.now() - started) / 1000, cellSeconds };
+  const peakRssMiB = peakBytes === undefined ? undefined : peakBytes / 2 ** 20;
+  return { ok: failure === undefined, notebook: nb, outPath, failure, seconds: (Date.now() - started) / 1000, cellSeconds, ...(peakRssMiB === undefined ? {} : { peakRssMiB }) };
 }
 
 type CellOutcome = { ok: true } | { ok: false; kind: RunFailure["kind"]; error: CellError };

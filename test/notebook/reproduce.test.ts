@@ -40,10 +40,14 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
     ["02-beta.ipynb", false, ["beta"], ["runs/beta/r1"]],
   ]);
   assert.equal(summary.notebooks[1]!.failure?.cellIndex, 1);
+  if (fs.existsSync("/proc/self/status")) {
+    // A tslab kernel process alone holds tens of MiB; a GiB would mean the units are wrong.
+    for (const n of summary.notebooks) assert.ok(n.peakRssMiB! > 20 && n.peakRssMiB! < 1024, `${n.notebook}: peak ${n.peakRssMiB} MiB`);
+  }
   const executed = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "01-alpha.ipynb"), "utf8"));
   assert.deepEqual(executed.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: "mode quick\n" }]);
   const report = fs.readFileSync(reportPath, "utf8");
-  assert.match(report, /\| 01-alpha\.ipynb \| ok \|/);
+  assert.match(report, /\| 01-alpha\.ipynb \| ok \| [\d.]+ \| \d+ \|/);
   assert.match(report, /\| 02-beta\.ipynb \| FAILED \|/);
   assert.match(report, /Alpha beats the paper\.\n\n!\[curve\]\(runs\/alpha\/r1\/figures\/curve\.svg\)/);
   assert.match(report, /\| mnist\.beta\.accuracy \| 97\.3 \|/);
