@@ -29,11 +29,12 @@ function frontend(): { layer: FrontendLayer; note: string } {
   }
 }
 
-type Variant = "none" | "kd" | "ntkd-cached" | "ntkd-uncached";
+type Variant = "none" | "kd" | "ntkd-cached" | "ntkd-cached-r2" | "ntkd-uncached";
 
 async function timeSteps(variant: Variant): Promise<{ seconds: number; notes: string }> {
   const method = variant.startsWith("ntkd") ? "ntkd" : (variant as "none" | "kd");
-  const cached = variant === "ntkd-cached";
+  const cached = variant.startsWith("ntkd-cached");
+  const probes = variant === "ntkd-cached-r2" ? 2 : 4;
   await initBackend({ backend: "wasm" });
   const train = loadMnist({ split: "train", limit: BATCH * (STEPS + 1) });
   const teacher = buildLeNet5({ inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
@@ -44,7 +45,7 @@ async function timeSteps(variant: Variant): Promise<{ seconds: number; notes: st
   try {
     await trainStudent({
       student, method, teacher, train, epochs: 1, batchSize: BATCH, seed: 1,
-      ntkd: cached ? { probes: 4, teacherProbes: 8, teacherCache: "dataset", autoBetaBatches: 1 } : { probes: 4, teacherCache: "none", autoBetaBatches: 1 },
+      ntkd: cached ? { probes, teacherProbes: 8, teacherCache: "dataset", autoBetaBatches: 1 } : { probes, teacherCache: "none", autoBetaBatches: 1 },
       onBatchEnd: () => stamps.push(performance.now()),
     });
   } finally {
@@ -62,5 +63,6 @@ export const ntkdCases: BenchCase[] = [
   { name: "compressed-meta plain step", group: GROUP, reference: true, repeats: 2, run: () => timeSteps("none") },
   { name: "compressed-meta KD step", group: GROUP, repeats: 2, run: () => timeSteps("kd") },
   { name: "compressed-meta NTKD step (R=4, teacher cache R_T=8)", group: GROUP, repeats: 2, run: () => timeSteps("ntkd-cached") },
+  { name: "compressed-meta NTKD step (R=2, teacher cache R_T=8; the full preset)", group: GROUP, repeats: 2, run: () => timeSteps("ntkd-cached-r2") },
   { name: "compressed-meta NTKD step (R=4, uncached teacher R_T=4)", group: GROUP, repeats: 2, run: () => timeSteps("ntkd-uncached") },
 ];
