@@ -4,7 +4,8 @@ import { lenetCases } from "./lenet";
 import { frontendCases } from "./frontends";
 import { ntkdCases } from "./ntkd";
 import { workerCases } from "./workers";
+import { npmStartCases } from "./npm-start";
 import { modelCases } from "./models";
 import { estimationCases } from "./estimation";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases, ...modelCases, ...estimationCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases, ...npmStartCases, ...modelCases, ...estimationCases];

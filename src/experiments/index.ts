@@ -9,6 +9,7 @@ export * from "./progress";
 export * from "./workers";
 export * from "./paper";
 export * from "./report";
+export * from "./ntk-agreement";
 export * from "./segmentation-study";
 export * from "./segmentation-fabrication";
 export * from "./segmentation-report";
