@@ -14,6 +14,7 @@ import { ALL_CASES } from "./cases/index";
 import { BenchCase, BenchResult, BenchSkip } from "./cases/types";
 import { lenetStepForProfile } from "./lenet-epoch";
 import { compressedMetaStepForProfile, type ProfiledStep } from "./ntkd-step";
+import { repoRoot } from "./repo-root";
 
 interface Row {
   name: string;
@@ -23,15 +24,6 @@ interface Row {
   notes: string;
 }
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);

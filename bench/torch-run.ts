@@ -5,9 +5,9 @@
  * BenchSkip instead of an error.
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { BenchSkip } from "./cases/types";
+import { repoRoot } from "./repo-root";
 
 /** What every reference script prints (scripts add their own fields). */
 export interface TorchReport {
@@ -17,16 +17,6 @@ export interface TorchReport {
   [field: string]: unknown;
 }
 
-/** The repository root (bench/ is compiled to dist-test/bench or .build/<x>/bench; the scripts stay in bench/torch). */
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
 
 /** Runs bench/torch/<script> with `args`; throws BenchSkip without torch, Error when the script fails. */
 export function runTorchScript(script: string, args: string[], timeoutMs = 900_000): TorchReport {

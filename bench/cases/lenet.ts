@@ -1,31 +1,18 @@
 /** LeNet-5, one training epoch on 2,048 real MNIST images, batch 128, Adam: wasm, cpu, PyTorch. */
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
-import * as fs from "node:fs";
 import { initBackend } from "../../src/runtime/backend";
 import { useWasmKernelOverrides } from "../../src/runtime/wasm-kernels";
 import { timeLeNetEpoch } from "../lenet-epoch";
 import { mnistDir } from "../mnist";
-import { BenchCase, BenchSkip } from "./types";
+import { runTorchScript } from "../torch-run";
+import type { BenchCase } from "./types";
 
 const SAMPLES = 2048;
 const BATCH = 128;
 const GROUP = "lenet5 epoch (2048 MNIST, batch 128, Adam)";
-/** cpu is ~100x slower than wasm: time this many batches and scale (env BENCH_CPU_BATCHES). */
 /** Fast rows run this many times, fastest kept (env BENCH_REPEATS). */
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+/** cpu is ~100x slower than wasm: time this many batches and scale (env BENCH_CPU_BATCHES). */
 const CPU_BATCHES = Number(process.env.BENCH_CPU_BATCHES ?? 2);
-
-function torchScript(): string {
-  // Compiled to dist-test/bench/cases or .build/<x>/bench/cases; the script stays in bench/torch.
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return path.join(dir, "bench", "torch", "lenet.py");
-}
 
 export const lenetCases: BenchCase[] = [
   {
@@ -69,12 +56,7 @@ export const lenetCases: BenchCase[] = [
     repeats: REPEATS,
     reference: true,
     async run() {
-      const python = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
-      const probe = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
-      if (probe.status !== 0) throw new BenchSkip(`${python} cannot import torch (install Debian's python3-torch)`);
-      const r = spawnSync(python, [torchScript(), mnistDir(), String(SAMPLES), String(BATCH)], { encoding: "utf8", timeout: 600_000 });
-      if (r.status !== 0) throw new Error(`bench/torch/lenet.py failed (${r.status}): ${r.stderr}`);
-      const out = JSON.parse(r.stdout.trim().split("\n").pop() as string) as { seconds: number; threads: number; torch_version: string; final_loss: number };
+      const out = runTorchScript("lenet.py", [mnistDir(), String(SAMPLES), String(BATCH)], 600_000) as { seconds: number; threads: number; torch_version: string; final_loss: number };
       return { seconds: out.seconds, notes: `torch ${out.torch_version}, ${out.threads} thread(s); final loss ${out.final_loss.toFixed(3)}` };
     },
   },

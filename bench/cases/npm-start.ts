@@ -9,16 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ReproduceSummary } from "../../src/notebook/reproduce";
 import { BenchCase, BenchSkip } from "./types";
+import { repoRoot } from "../repo-root";
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`bench: no package.json above ${__dirname}`);
-    dir = up;
-  }
-  return dir;
-}
 
 export const npmStartCases: BenchCase[] = [
   {
