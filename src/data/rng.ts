@@ -2,7 +2,7 @@
  * Seeded randomness for data handling (splits, sampling, shuffling, generated sets).
  * Seeds are plain integers, so callers can pass the same run seed everywhere.
  */
-import { makeRng } from "../runtime/seed";
+import { makeRng, shuffleIndices } from "../runtime/seed";
 
 /** Uniform [0, 1) generator for data handling: the runtime's seeded generator. */
 export function dataRng(seed: number): () => number {
@@ -33,9 +33,7 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
   return values;
 }
 
-/** A seeded permutation of 0..n-1. */
+/** A seeded permutation of 0..n-1 (the runtime's `shuffleIndices` over `dataRng(seed)`). */
 export function permutation(n: number, seed: number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  return shuffleInPlace(order, dataRng(seed));
+  return shuffleIndices(n, dataRng(seed));
 }

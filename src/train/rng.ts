@@ -6,6 +6,7 @@
  * only "RNG state" a checkpoint needs is the epoch counter, and no generator state has to be
  * serialised.
  */
+import { makeRng, shuffleIndices } from "../runtime/seed";
 
 /**
  * Mixes a base seed with any number of integer counters into a 31-bit non-negative seed
@@ -33,28 +34,12 @@ export function deriveSeed(base: number, ...parts: number[]): number {
   return (h >>> 0) & 0x7fffffff;
 }
 
-/** A small, fast uniform [0, 1) generator (mulberry32); deterministic for a given seed. */
+/** A uniform [0, 1) generator (mulberry32, the runtime's `makeRng`); deterministic for a given seed. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return makeRng(seed >>> 0);
 }
 
-/** A Fisher-Yates permutation of 0..n-1 determined by `seed`. */
+/** A Fisher-Yates permutation of 0..n-1 determined by `seed` (the runtime's `shuffleIndices`). */
 export function seededPermutation(n: number, seed: number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const rand = mulberry32(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+  return shuffleIndices(n, mulberry32(seed));
 }
