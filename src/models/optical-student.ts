@@ -9,6 +9,23 @@ export type FrontendLayer = layers.Layer;
 export type StudentPart = "all" | "frontend" | "backend";
 
 /**
+ * Trainable weights of one part of a hybrid network (optics in front of a digital backend), frontend
+ * first; shared by every student kind so that "all" always means the same order.
+ */
+export function partWeights(frontend: { trainableWeights: LayerVariable[] }, backend: { trainableWeights: LayerVariable[] }, part: StudentPart, owner: string): LayerVariable[] {
+  switch (part) {
+    case "frontend":
+      return frontend.trainableWeights;
+    case "backend":
+      return backend.trainableWeights;
+    case "all":
+      return [...frontend.trainableWeights, ...backend.trainableWeights];
+    default:
+      throw new Error(`${owner}.trainableWeights: part must be "all", "frontend" or "backend", got ${String(part)}`);
+  }
+}
+
+/**
  * A hybrid optical network: an optical frontend layer (the physics, e.g. a PSF convolution)
  * followed by a digital backend. The two halves are separately addressable because the
  * fabrication stage freezes the frontend, swaps in a fabricated one, and fine-tunes only the
@@ -45,16 +62,7 @@ export class OpticalStudent {
 
   /** Trainable weights of one part, in a fixed order (frontend first). */
   trainableWeights(part: StudentPart = "all"): LayerVariable[] {
-    switch (part) {
-      case "frontend":
-        return this.frontend.trainableWeights;
-      case "backend":
-        return this.backend.trainableWeights;
-      case "all":
-        return [...this.frontend.trainableWeights, ...this.backend.trainableWeights];
-      default:
-        throw new Error(`OpticalStudent.trainableWeights: part must be "all", "frontend" or "backend", got ${String(part)}`);
-    }
+    return partWeights(this.frontend, this.backend, part, "OpticalStudent");
   }
 
   /** Number of scalar parameters of one part (trainable and non-trainable). */

@@ -23,7 +23,7 @@
 import type { LayersModel, LayerVariable, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
 import { tf } from "../../runtime/tf";
 import { PsfConvFrontend } from "../frontends/psf-conv";
-import type { FrontendLayer, StudentPart } from "../optical-student";
+import { partWeights, type FrontendLayer, type StudentPart } from "../optical-student";
 
 /** What a frontend factory receives for one kernel group. */
 export interface SegmentationFrontendArgs {
@@ -97,16 +97,7 @@ export class SegmentationOnn {
 
   /** Trainable weights of one part, frontend first. */
   trainableWeights(part: StudentPart = "all"): LayerVariable[] {
-    switch (part) {
-      case "frontend":
-        return this.frontend.trainableWeights;
-      case "backend":
-        return this.backend.trainableWeights;
-      case "all":
-        return [...this.frontend.trainableWeights, ...this.backend.trainableWeights];
-      default:
-        throw new Error(`SegmentationOnn.trainableWeights: part must be "all", "frontend" or "backend", got ${String(part)}`);
-    }
+    return partWeights(this.frontend, this.backend, part, "SegmentationOnn");
   }
 
   /** Stops the optics from training (the fabrication stage). */
