@@ -115,3 +115,10 @@ export function singleInput(where: string, inputs: tf.Tensor | tf.Tensor[]): tf.
   if (x.rank !== 4) throw new Error(`${where}: input must be [batch, height, width, channels], got shape [${x.shape}]`);
   return x as tf.Tensor4D;
 }
+
+/** `value` (or `fallback` when undefined), checked to be a finite number > 0; errors name the layer and argument. */
+export function positiveArg(where: string, name: string, value: number | undefined, fallback: number): number {
+  const x = value ?? fallback;
+  if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`${where}: ${name} must be a finite number > 0, got ${String(x)}`);
+  return x;
+}

@@ -25,7 +25,7 @@ import { GREEN_WAVELENGTH_M } from "../../optics/units";
 import type { VegaLiteSpec } from "../../viz/types";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs,
+  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg,
 } from "./common";
 
 /** Arguments of FourierFrontend. */
@@ -55,11 +55,7 @@ export class FourierFrontend extends tf.layers.Layer {
   constructor(args: FourierFrontendArgs) {
     super(layerArgs(args));
     this.base = resolveBaseArgs(CLASS_NAME, args);
-    const pos = (name: string, v: number | undefined, def: number): number => {
-      const x = v ?? def;
-      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`${CLASS_NAME}: ${name} must be a finite number > 0, got ${String(x)}`);
-      return x;
-    };
+    const pos = (name: string, v: number | undefined, def: number): number => positiveArg(CLASS_NAME, name, v, def);
     this.focalLengthM = pos("focalLengthM", args.focalLengthM, 10e-3);
     this.wavelengthM = pos("wavelengthM", args.wavelengthM, GREEN_WAVELENGTH_M);
     this.inputPitchM = pos("inputPitchM", args.inputPitchM, 8e-6);

@@ -27,7 +27,7 @@ import { OpticsWarnings } from "../../optics/warnings";
 import type { VegaLiteSpec } from "../../viz/types";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs,
+  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg,
 } from "./common";
 
 /** Arguments of MetasurfaceFrontend. */
@@ -80,11 +80,7 @@ export class MetasurfaceFrontend extends tf.layers.Layer {
   constructor(args: MetasurfaceFrontendArgs) {
     super(layerArgs(args));
     this.base = resolveBaseArgs(CLASS_NAME, args);
-    const pos = (name: string, v: number | undefined, def: number): number => {
-      const x = v ?? def;
-      if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`${CLASS_NAME}: ${name} must be a finite number > 0, got ${String(x)}`);
-      return x;
-    };
+    const pos = (name: string, v: number | undefined, def: number): number => positiveArg(CLASS_NAME, name, v, def);
     const c = this.base.inputChannels;
     const wavelengthsM = args.wavelengthsM ?? (c === 1 ? [GREEN_WAVELENGTH_M] : c === 3 ? [...RGB_WAVELENGTHS_M] : []);
     if (!Array.isArray(wavelengthsM) || wavelengthsM.length !== c) {
