@@ -10,7 +10,7 @@ export const reproduceCommand: Command = {
   --quick / --full   scale of every stage (NTKD_MODE); default --quick
   --out dir          output folder (default results/<mode>): summary.json, report.md,
                      notebooks/ (executed), runs/ (the shared run store, NTKD_RUNS_DIR)
-  --timeout seconds  per-cell limit (default 1800)
+  --timeout seconds  per-cell limit (default 1800 with --quick, 21600 with --full)
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
   --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04
 The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,

@@ -15,7 +15,10 @@ export interface ReproduceOptions {
   out?: string;
   /** Folder of the stage notebooks `NN-*.ipynb`; default `<repo>/notebooks`. */
   notebooksDir?: string;
-  /** Per-cell timeout in seconds; default 1800. */
+  /**
+   * Per-cell timeout in seconds; default {@link defaultCellTimeoutS} of the mode (30 min quick,
+   * 6 h full: a full study's training cell runs for an hour or more on this 2-core machine).
+   */
   timeoutS?: number;
   /** Backend name every notebook gets as NTKD_BACKEND (default: the caller's env, else the fastest). */
   backend?: string;
@@ -56,6 +59,11 @@ export interface ReproduceSummary {
   /** Every stage's results, deep-merged per dataset. */
   datasets: Record<string, Record<string, unknown>>;
   notebooks: StageRecord[];
+}
+
+/** Default per-cell timeout of a reproduction, in seconds. */
+export function defaultCellTimeoutS(mode: NotebookMode): number {
+  return mode === "full" ? 6 * 3600 : 1800;
 }
 
 /** The stage notebooks of a folder: `NN-name.ipynb`, in order. */
@@ -124,7 +132,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
     const t0 = Date.now();
     const result = await runNotebook(file, {
       out: path.join(executedDir, name),
-      timeoutS: opts.timeoutS,
+      timeoutS: opts.timeoutS ?? defaultCellTimeoutS(opts.mode),
       env,
       onEvent: (e) => opts.onEvent?.({ notebook: name, ...e }),
     });

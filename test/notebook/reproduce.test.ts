@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reproduce, deepMerge, stageNotebooks } from "../../src/notebook/reproduce";
+import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS } from "../../src/notebook/reproduce";
 import { code, markdown, writeFixture } from "./fixtures";
 
 // Stage fixtures write their run store with plain fs, following the results.json contract.
@@ -60,4 +60,9 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
 
 test("deepMerge merges nested objects key by key", () => {
   assert.deepEqual(deepMerge({ a: { b: 1, c: { d: 2 } } }, { a: { c: { e: 3 }, f: [1] } }), { a: { b: 1, c: { d: 2, e: 3 }, f: [1] } });
+});
+
+test("a full reproduction allows hours per cell by default, a quick one half an hour", () => {
+  assert.equal(defaultCellTimeoutS("quick"), 1800);
+  assert.equal(defaultCellTimeoutS("full"), 21600);
 });
