@@ -21,13 +21,16 @@ export type ComparisonRow = {
   seeds: number;
 };
 
-/** Table 3 rows (simulation) for one data set. */
+/**
+ * Table 3 rows (simulation) for one data set. Ours carry two decimals: the methods differ by
+ * tenths of a point here, which one decimal (the paper's) would hide.
+ */
 export function distillationRows(r: DistillationStudyResult): ComparisonRow[] {
   const paper = (PAPER.table3 as Record<string, Record<string, { mean: number; std?: number }>>)[r.dataset];
-  const rows: ComparisonRow[] = [{ method: "Teacher", ours: (100 * r.teacher.accuracy).toFixed(1), paper: r.dataset === "mnist" ? paperCell({ mean: PAPER.teachers.mnist }) : r.dataset === "cifar10" ? paperCell({ mean: PAPER.teachers.cifar10 }) : "n/a", seeds: 1 }];
+  const rows: ComparisonRow[] = [{ method: "Teacher", ours: (100 * r.teacher.accuracy).toFixed(2), paper: r.dataset === "mnist" ? paperCell({ mean: PAPER.teachers.mnist }) : r.dataset === "cifar10" ? paperCell({ mean: PAPER.teachers.cifar10 }) : "n/a", seeds: 1 }];
   for (const method of ["none", "kd", "ntkd"] as const) {
     const s = r.students[method];
-    if (s) rows.push({ method: METHOD_LABELS[method], ours: formatPercent(s), paper: paperCell(paper?.[method]), seeds: s.runs.length });
+    if (s) rows.push({ method: METHOD_LABELS[method], ours: formatPercent(s, 2), paper: paperCell(paper?.[method]), seeds: s.runs.length });
   }
   return rows;
 }
