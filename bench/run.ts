@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --only <substring>] [-- --no-profile]: runs the registered cases, prints a
+ * npm run bench [-- --only <substring>] [-- --skip <substring>] [-- --no-profile]: runs the registered cases, prints a
  * table with ratios to each group's reference row (PyTorch), profiles per kernel one wasm
  * LeNet-5 training step and one Compressed Meta ONN NTKD step (R = 4, teacher cache; beside
  * its plain step), each with our kernel overrides and with tfjs's own, and writes
@@ -95,7 +95,10 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const onlyAt = args.indexOf("--only");
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
-  const cases = ALL_CASES.filter((c) => only === undefined || c.name.includes(only) || c.group.includes(only));
+  const skipAt = args.indexOf("--skip");
+  const skip = skipAt >= 0 ? args[skipAt + 1] : undefined;
+  const matches = (c: BenchCase, s: string) => c.name.includes(s) || c.group.includes(s);
+  const cases = ALL_CASES.filter((c) => (only === undefined || matches(c, only)) && (skip === undefined || !matches(c, skip)));
   // Repeats run round-robin across cases, so that rows compared with each other see the same
   // (shared, fluctuating) machine load; each row keeps its fastest run.
   const best = new Map<BenchCase, BenchResult>();
