@@ -83,9 +83,20 @@ function teacherKey(dataset: string, p: DistillationPreset): string {
   return JSON.stringify({ dataset, what: "teacher", sizes: p.sizes, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate, cosine: p.teacherCosine, patience: p.patience });
 }
 
-/** What a student's weights depend on (the teacher's settings included, since KD and NTKD use it). */
-function studentKey(dataset: string, p: DistillationPreset, method: StudentMethod, seed: number, kernels: number | undefined): string {
-  return JSON.stringify({ dataset, what: "student", method, seed, kernels, preset: { ...p, seeds: [] } });
+/**
+ * What a student's weights depend on: the teacher's settings included (KD and NTKD use it), and
+ * only its own method's settings, so that tuning NTKD keeps the no-transfer and KD students.
+ */
+export function studentKey(dataset: string, p: DistillationPreset, method: StudentMethod, seed: number, kernels: number | undefined): string {
+  return JSON.stringify({ dataset, what: "student", method, seed, kernels, preset: presetOfMethod(p, method) });
+}
+
+/** The preset without the seed list and without the settings of the other methods. */
+function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<DistillationPreset> {
+  const relevant: Partial<DistillationPreset> = { ...p, seeds: [] };
+  if (method !== "kd") delete relevant.kd;
+  if (method !== "ntkd") delete relevant.ntkd;
+  return relevant;
 }
 
 /**

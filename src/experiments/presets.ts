@@ -60,7 +60,9 @@ export function distillationPreset(dataset: ClassificationDatasetName, mode: Not
     ...common,
     // Two student probes in full mode: an NTKD step with R = 4 measured ~4.6x a plain step on wasm
     // (R + 1 student forward/backward passes), which put 5 seeds x 15 epochs out of reach here.
-    ntkd: { ...common.ntkd, probes: 2 },
+    // betaScale 0.3, chosen on the validation split (5 seeds, 15 epochs, MNIST): final validation
+    // accuracy 97.53 % at 0.3 against 97.33 % at 1 (KD 97.48 %, no transfer 97.44 %).
+    ntkd: { ...common.ntkd, probes: 2, betaScale: 0.3 },
     sizes: { validationCount: 10000 },
     seeds: [0, 1, 2, 3, 4],
     // Students train as long as the teacher. At 5 epochs (the first full run, commit 9afc62b) the

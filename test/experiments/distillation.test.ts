@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
-import { runDistillationStudy, studySummary } from "../../src/experiments/distillation";
+import { resolvePreset, runDistillationStudy, studentKey, studySummary } from "../../src/experiments/distillation";
 import { summarizeRuns } from "../../src/experiments/stats";
 import type { DistillationPreset } from "../../src/experiments/presets";
 
@@ -22,6 +22,21 @@ test("summarizeRuns gives the mean and the sample standard deviation, and reject
   assert.ok(Math.abs(s.mean - 0.92) < 1e-12);
   assert.ok(Math.abs(s.std - 0.02) < 1e-12);
   assert.throws(() => summarizeRuns([0.9, Number.NaN], "kd accuracies"), /kd accuracies\[1\] is NaN/);
+});
+
+test("a student's config key holds its own method's settings only: tuning NTKD keeps the other students", () => {
+  const base = resolvePreset("mnist", "full");
+  const tunedNtkd = { ...base, ntkd: { ...base.ntkd, betaScale: base.ntkd.betaScale * 2 } };
+  const tunedKd = { ...base, kd: { ...base.kd, temperature: base.kd.temperature + 1 } };
+  const longer = { ...base, studentEpochs: base.studentEpochs + 1 };
+  const key = (p: DistillationPreset, m: "none" | "kd" | "ntkd") => studentKey("mnist", p, m, 0, undefined);
+  assert.equal(key(tunedNtkd, "none"), key(base, "none"));
+  assert.equal(key(tunedNtkd, "kd"), key(base, "kd"));
+  assert.notEqual(key(tunedNtkd, "ntkd"), key(base, "ntkd"));
+  assert.equal(key(tunedKd, "ntkd"), key(base, "ntkd"));
+  assert.notEqual(key(tunedKd, "kd"), key(base, "kd"));
+  for (const m of ["none", "kd", "ntkd"] as const) assert.notEqual(key(longer, m), key(base, m), `${m}: epochs are part of every key`);
+  assert.notEqual(studentKey("mnist", base, "none", 0, undefined), studentKey("mnist", base, "none", 1, undefined));
 });
 
 test("a study in worker processes reproduces the in-process study exactly, and a rerun loads every model", async () => {
