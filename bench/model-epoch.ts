@@ -1,8 +1,8 @@
 /**
  * Times one training epoch of any tfjs LayersModel (Adam, a given loss) on in-memory data, and
  * writes that exact data to disk so the PyTorch reference (bench/torch/models.py) trains on the
- * same batches. The pattern is bench/lenet-epoch.ts's, generalised: build batches, one warm-up
- * step (optimizer slots, kernel setup), then the timed epoch.
+ * same batches: build batches, one warm-up step (optimizer slots, kernel setup), then the timed
+ * epoch. Every epoch row uses it, LeNet-5's (bench/lenet-epoch.ts) included.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -1,8 +1,10 @@
 /** LeNet-5, one training epoch on 2,048 real MNIST images, batch 128, Adam: wasm, cpu, PyTorch. */
 import { initBackend } from "../../src/runtime/backend";
-import { useWasmKernelOverrides } from "../../src/runtime/wasm-kernels";
+import { useWasmKernelOverrides, WASM_OVERRIDDEN_KERNELS } from "../../src/runtime/wasm-kernels";
+import { buildLeNet5 } from "../../src/models/teachers/lenet";
 import { timeLeNetEpoch } from "../lenet-epoch";
-import { mnistDir } from "../mnist";
+import { mnistEpochData } from "../mnist";
+import { removeEpochData, writeEpochData } from "../model-epoch";
 import { runTorchScript } from "../torch-run";
 import type { BenchCase } from "./types";
 
@@ -35,7 +37,7 @@ export const lenetCases: BenchCase[] = [
       useWasmKernelOverrides(false);
       try {
         const r = await timeLeNetEpoch({ samples: SAMPLES, batch: BATCH });
-        return { seconds: r.seconds, notes: `before: tfjs's Conv2DBackpropInput, MaxPoolGrad, BatchMatMul; final loss ${r.finalLoss.toFixed(3)}` };
+        return { seconds: r.seconds, notes: `before: tfjs's own ${WASM_OVERRIDDEN_KERNELS.join(", ")}; final loss ${r.finalLoss.toFixed(3)}` };
       } finally {
         useWasmKernelOverrides(true);
       }
@@ -56,8 +58,18 @@ export const lenetCases: BenchCase[] = [
     repeats: REPEATS,
     reference: true,
     async run() {
-      const out = runTorchScript("lenet.py", [mnistDir(), String(SAMPLES), String(BATCH)], 600_000) as { seconds: number; threads: number; torch_version: string; final_loss: number };
-      return { seconds: out.seconds, notes: `torch ${out.torch_version}, ${out.threads} thread(s); final loss ${out.final_loss.toFixed(3)}` };
+      // The exact arrays the tfjs rows train on, through the same PyTorch script as the other models.
+      const dir = writeEpochData(mnistEpochData(SAMPLES));
+      try {
+        const out = runTorchScript("models.py", ["lenet", dir, String(BATCH)], 600_000);
+        const expected = buildLeNet5({ inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+        const params = expected.countParams();
+        expected.dispose();
+        if (out.params !== params) throw new Error(`bench/torch/models.py lenet: ${String(out.params)} parameters, the tfjs LeNet-5 has ${params}`);
+        return { seconds: out.seconds, notes: `torch ${out.torch_version}, ${out.threads} thread(s); ${params.toLocaleString("en")} params (= tfjs); final loss ${(out.final_loss as number).toFixed(3)}` };
+      } finally {
+        removeEpochData(dir);
+      }
     },
   },
 ];

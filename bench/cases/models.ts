@@ -20,7 +20,7 @@ import { buildUNet } from "../../src/models/segmentation/unet";
 import { cifar10Available, loadCifar10 } from "../../src/data/cifar10";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
 import { segmentationTaskLoss } from "../../src/train/segmentation-losses";
-import { loadMnistTrain } from "../mnist";
+import { loadMnistTrain, mnistEpochData } from "../mnist";
 import { EpochData, oneHotRows, removeEpochData, timeModelEpoch, writeEpochData } from "../model-epoch";
 import { runTorchScript } from "../torch-run";
 import type { BenchCase } from "./types";
@@ -68,11 +68,6 @@ function cachedData(spec: ModelSpec): { data: EpochData; note: string } {
   return d;
 }
 
-function mnistData(): EpochData {
-  const m = loadMnistTrain(SAMPLES);
-  return { inputs: m.pixels, inputShape: [m.height, m.width, 1], targets: oneHotRows(m.labels, 10), targetShape: [10], count: SAMPLES };
-}
-
 /** CIFAR-10's first training images, or MNIST zero-padded to 32x32 and repeated on 3 channels. */
 function colourData(): { data: EpochData; note: string } {
   if (cifar10Available()) {
@@ -114,7 +109,7 @@ const SPECS: ModelSpec[] = [
     label: "compressed-meta ONN",
     group: "compressed-meta ONN epoch (2048 MNIST, batch 128, Adam)",
     build: () => buildCompressedMetaOnn({ frontend: defaultPsfFrontend({ kernels: 8, kernelSize: 7, inputChannels: 1, seed: 1 }), seed: 1 }).model,
-    data: () => ({ data: mnistData(), note: "MNIST" }),
+    data: () => ({ data: mnistEpochData(SAMPLES), note: "MNIST" }),
     loss: crossEntropy,
     repeats: REPEATS,
   },

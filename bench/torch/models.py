@@ -6,6 +6,8 @@ targets.f32, meta.json), with the same batch, optimizer (Adam, lr 1e-3, eps 1e-7
 loss. One warm-up step, then one timed epoch. Prints one JSON line with the parameter count,
 which the caller checks against the tfjs model's.
 
+  lenet            src/models/teachers/lenet.ts buildLeNet5: conv 5x5 6 "same" ReLU, max pool 2,
+                   conv 5x5 16 "valid" ReLU, max pool 2, dense 120 ReLU, 84 ReLU, 10. Cross-entropy.
   compressed-meta  src/models/students.ts buildCompressedMetaOnn with the default PsfConvFrontend:
                    8 softplus PSFs 7x7, each normalised to unit sum, flipped into conv2d's
                    orientation, "same" conv without bias; 4x4 average pooling (sensor binning),
@@ -42,6 +44,17 @@ class PsfConv(nn.Module):
         p = F.softplus(self.raw_psf)
         p = p / (p.sum(dim=(2, 3), keepdim=True) + 1e-12)
         return F.conv2d(x, torch.flip(p, dims=(2, 3)), padding=self.padding)
+
+
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
 
 
 def compressed_meta():
@@ -122,7 +135,7 @@ def main():
         y = y.permute(0, 3, 1, 2).contiguous()  # masks NHWC [n, H, W, 1] -> NCHW
         loss_fn = nn.BCEWithLogitsLoss()
     else:
-        model = {"compressed-meta": compressed_meta, "alexnet": alexnet_small}[which]()
+        model = {"lenet": lenet5, "compressed-meta": compressed_meta, "alexnet": alexnet_small}[which]()
         y = y.argmax(dim=1)  # one-hot rows -> class indices (same cross-entropy)
         loss_fn = nn.CrossEntropyLoss()
     params = sum(p.numel() for p in model.parameters())
