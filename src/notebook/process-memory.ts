@@ -77,10 +77,9 @@ export interface PeakMemoryOptions {
   intervalMs?: number;
 }
 
-/** A running sampler: `stop()` ends it and returns the peak in bytes (undefined when unmeasurable). */
+/** A running sampler. */
 export interface PeakMemoryWatch {
-  /** Largest total so far, in bytes. */
-  peakBytes(): number | undefined;
+  /** Ends the sampling (idempotent) and returns the peak in bytes, undefined when unmeasurable. */
   stop(): number | undefined;
 }
 
@@ -98,7 +97,6 @@ export function watchPeakMemory(root: number, opts: PeakMemoryOptions = {}): Pea
   // Sampling must not keep a finished program alive.
   timer.unref();
   return {
-    peakBytes: () => peak,
     stop() {
       clearInterval(timer);
       sample();
