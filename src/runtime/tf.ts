@@ -2,36 +2,27 @@
  * The single tfjs instance of ntkd-lab. Every module imports `tf` from here so that all
  * tensors, kernels and backends live on one `@tensorflow/tfjs-core` engine.
  *
- * `@tensorflow/tfjs-node` is required first when it is installed: it registers its native
- * "tensorflow" backend on the same core that `@tensorflow/tfjs` re-exports (npm dedupes the
- * core package). It is an optionalDependency whose install fails without internet, so a
- * missing module is normal and silently ignored; any other load failure is remembered and
- * reported by `initBackend` when the node backend is requested explicitly.
+ * Importing this module makes that engine ready to train, with no call to await: the wasm
+ * backend gets ntkd-lab's training kernels (the filter gradients wasm lacks, among others)
+ * and initialises synchronously on first use, so the first tensor op after
+ * `import ... from "ntkd-lab"` runs on the best backend tfjs finds (tfjs-node's "tensorflow"
+ * when installed, else wasm) with every kernel a gradient step needs. NTKD_BACKEND=cpu or
+ * =wasm selects that backend here already; `initBackend()` remains the explicit way, and the
+ * one that reports an unknown or unavailable NTKD_BACKEND.
  */
-import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
+import { tf, tfjsNodeError } from "./tfjs-packages";
+import { registerWasmTrainingKernels } from "./wasm-kernels";
+import { makeWasmInitSynchronous } from "./wasm-sync-init";
 
-let tfjsNodeLoadError: string | null = null;
-
-/** Why tfjs-node could not be loaded, or null when it loaded. */
-export function tfjsNodeError(): string | null {
-  return tfjsNodeLoadError;
+/** Applies NTKD_BACKEND when it names a backend that starts synchronously; others wait for initBackend. */
+function selectBackendFromEnvironment(): void {
+  const wanted = process.env.NTKD_BACKEND;
+  // Our names "cpu" and "wasm" are tfjs's names; "node" needs nothing: tfjs ranks "tensorflow" first.
+  if (wanted === "cpu" || wanted === "wasm") void tf.setBackend(wanted);
 }
 
-function tryLoadTfjsNode(): void {
-  try {
-    require("@tensorflow/tfjs-node");
-  } catch (err) {
-    tfjsNodeLoadError = err instanceof Error ? err.message.split("\n")[0] : String(err);
-  }
-}
+registerWasmTrainingKernels();
+makeWasmInitSynchronous();
+selectBackendFromEnvironment();
 
-// Skipped when NTKD_BACKEND forces another backend: loading libtensorflow costs ~1 s and
-// prints banners that a forced wasm/cpu run does not want.
-if (process.env.NTKD_BACKEND === undefined || process.env.NTKD_BACKEND === "node") {
-  tryLoadTfjsNode();
-} else {
-  tfjsNodeLoadError = `not loaded because NTKD_BACKEND=${process.env.NTKD_BACKEND}`;
-}
-
-export { tf };
+export { tf, tfjsNodeError };

@@ -15,7 +15,7 @@
  *   dx[i,c] = sum_{k,o} dyd[i + pt - k*d, o] w[k,c,o]   (dyd = dy with s-1 zeros between rows)
  *     = conv2d(dyd padded by (K-1)d - pt, filter = w flipped in space with in/out swapped, dilation d)
  */
-import { tf } from "./tf";
+import { tf } from "./tfjs-packages";
 
 type TensorInfo = tf.TensorInfo;
 type NamedAttrMap = tf.NamedAttrMap;
@@ -600,8 +600,9 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [...ADDED, ...OVERRIDDEN
 export const WASM_OVERRIDDEN_KERNELS: readonly string[] = [...OVERRIDDEN];
 
 /**
- * Registers our training kernels on the wasm backend. Idempotent. Requires the wasm backend
- * module to be loaded (src/runtime/tf does that); works before or after it is initialised.
+ * Registers our training kernels on the wasm backend. Idempotent; importing src/runtime/tf
+ * already calls it. Works before or after the wasm backend is initialised: tfjs keeps kernels
+ * per backend name, and the setup functions run when the backend is set.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
