@@ -12,13 +12,19 @@ export interface ChartSizeOptions {
   height?: number;
 }
 
-/** Options of {@link lineChart}. */
+/** Options of {@link lineChart}. Fields may be paths into nested objects: "accuracy.ntkd". */
 export interface LineChartOptions extends ChartSizeOptions {
   /** Row field on the x axis (quantitative). */
   x: string;
-  /** Row field on the y axis (quantitative). */
-  y: string;
-  /** Row field that splits rows into coloured series. */
+  /**
+   * Row field on the y axis (quantitative), or several fields drawn as one series each (e.g.
+   * `["estimated", "trained"]` of estimate/student pairs, `["accuracy.none", "accuracy.ntkd"]` of
+   * fabrication sweep points).
+   */
+  y: string | readonly string[];
+  /** Legend names of the series when `y` lists several fields; default the field paths. */
+  seriesLabels?: readonly string[];
+  /** Row field that splits rows into coloured series (only with a single `y`). */
   color?: string;
   /** x axis title; defaults to the field name. */
   xTitle?: string;
@@ -49,49 +55,90 @@ function base(title: string | undefined): VegaLiteSpec {
   return spec;
 }
 
-/** A line chart of `rows[x]` against `rows[y]`, one line per value of `rows[color]`. */
-export function lineChart(rows: Row[], opts: LineChartOptions): VegaLiteSpec {
+/** Reads `row[path]`, or follows a dotted path ("accuracy.ntkd") into nested objects. */
+function fieldValue(row: object, path: string): unknown {
+  const r = row as Row;
+  if (path in r) return r[path];
+  let v: unknown = row;
+  for (const key of path.split(".")) {
+    if (v === null || typeof v !== "object" || !(key in v)) return undefined;
+    v = (v as Row)[key];
+  }
+  return v;
+}
+
+/** vega-lite reads "a.b" as a nested path; a flat key that holds a dot needs it escaped. */
+function vegaField(rows: readonly object[], path: string): string {
+  return rows.length > 0 && path.includes(".") && path in (rows[0] as Row) ? path.replace(/\./g, "\\.") : path;
+}
+
+/**
+ * A line chart of `rows[x]` against `rows[y]`, one line per value of `rows[color]`, or one line
+ * per field when `y` lists several. Rows may be any records the library returns (estimates,
+ * epoch records, sweep points): interfaces are accepted as they are.
+ */
+export function lineChart(rows: readonly object[], opts: LineChartOptions): VegaLiteSpec {
   requireArray(rows, "lineChart", "rows");
-  if (!opts || typeof opts.x !== "string" || typeof opts.y !== "string") {
-    throw new Error("lineChart: opts.x and opts.y must name row fields");
+  const ys = typeof opts?.y === "string" ? [opts.y] : opts?.y;
+  if (!opts || typeof opts.x !== "string" || !Array.isArray(ys) || ys.length === 0 || !ys.every((f) => typeof f === "string")) {
+    throw new Error("lineChart: opts.x and opts.y must name row fields (opts.y: a field or a non-empty array of fields)");
+  }
+  if (ys.length > 1 && opts.color !== undefined) throw new Error("lineChart: opts.color splits a single opts.y; with several y fields each field is a series");
+  if (opts.seriesLabels !== undefined && opts.seriesLabels.length !== ys.length) {
+    throw new Error(`lineChart: opts.seriesLabels has ${opts.seriesLabels.length} entries for ${ys.length} y fields`);
   }
   rows.forEach((r, i) => {
-    if (!(opts.x in r) || !(opts.y in r)) throw new Error(`lineChart: rows[${i}] lacks field "${opts.x}" or "${opts.y}"`);
-    const yv = r[opts.y];
-    if (typeof yv === "number" && Number.isNaN(yv)) throw new Error(`lineChart: rows[${i}].${opts.y} is NaN`);
+    for (const f of [opts.x, ...ys]) {
+      if (fieldValue(r, f) === undefined) throw new Error(`lineChart: rows[${i}] lacks field "${f}"`);
+    }
+    for (const f of ys) {
+      const yv = fieldValue(r, f);
+      if (typeof yv === "number" && Number.isNaN(yv)) throw new Error(`lineChart: rows[${i}].${f} is NaN`);
+    }
   });
+  const yScale = opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } };
+  const single = ys.length === 1;
+  const values = single
+    ? rows
+    : rows.flatMap((r) => ys.map((f, k) => ({ x: fieldValue(r, opts.x), y: fieldValue(r, f), series: opts.seriesLabels?.[k] ?? f })));
   const encoding: Row = {
-    x: { field: opts.x, type: "quantitative", title: opts.xTitle ?? opts.x },
-    y: {
-      field: opts.y,
-      type: "quantitative",
-      title: opts.yTitle ?? opts.y,
-      ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }),
-    },
+    x: { field: single ? vegaField(rows, opts.x) : "x", type: "quantitative", title: opts.xTitle ?? opts.x },
+    y: { field: single ? vegaField(rows, ys[0]!) : "y", type: "quantitative", title: opts.yTitle ?? (single ? ys[0] : null), ...yScale },
   };
-  if (opts.color) encoding.color = { field: opts.color, type: "nominal" };
+  if (!single) encoding.color = { field: "series", type: "nominal", title: null, sort: opts.seriesLabels ?? ys };
+  else if (opts.color) encoding.color = { field: vegaField(rows, opts.color), type: "nominal" };
   return {
     ...base(opts.title),
     width: opts.width ?? 360,
     height: opts.height ?? 220,
-    data: { values: rows },
+    data: { values },
     mark: { type: "line", point: opts.points ?? false },
     encoding,
   };
 }
 
 /**
- * A training history: per-epoch records (`[{ epoch: 0, loss: 1.2, val_acc: 0.8 }, ...]`), a tfjs
- * `History` (`{ epoch: [...], history: { loss: [...] } }`) or bare metric arrays (`{ loss: [...] }`).
+ * A training history, in any of the shapes that produce one:
+ * - the library's epoch records: `TrainResult.history` (EpochRecord[]: `trainLoss`,
+ *   `trainAccuracy`, `validationAccuracy`, `validationLoss`, ...) or segmentation records
+ *   (`trainMeanIoU`, `validationMeanIoU`, `validationDice`, ...), or the TrainResult itself;
+ *   each `train<Metric>` / `validation<Metric>` field is one metric's train / validation curve,
+ *   and the other fields (learningRate, seconds, parts) are not plotted;
+ * - Keras-style records (`[{ epoch: 0, loss: 1.2, val_acc: 0.8 }, ...]`, `val_` marks validation);
+ * - a tfjs `History` (`{ epoch: [...], history: { loss: [...] } }`) or bare metric arrays (`{ loss: [...] }`).
  */
 export type HistoryLike =
-  | Array<Record<string, number>>
-  | { epoch?: number[]; history: Record<string, number[]> }
-  | Record<string, number[]>;
+  | readonly object[]
+  | { readonly history: readonly object[] }
+  | { epoch?: readonly number[]; history: Readonly<Record<string, readonly number[]>> }
+  | Readonly<Record<string, readonly number[]>>;
 
 /** Options of {@link trainingCurves}. */
 export interface TrainingCurvesOptions extends ChartSizeOptions {
-  /** Metric names to plot (without the `val_` prefix); default: every metric present. */
+  /**
+   * Metric names to plot, without the split: "loss", "accuracy", "meanIoU", "dice" for the
+   * library's records (trainLoss -> "loss"), "loss", "acc" for Keras-style ones; default: every metric present.
+   */
   metrics?: string[];
   /** Logarithmic y axis for every panel. */
   logY?: boolean;
@@ -105,30 +152,54 @@ interface CurvePoint {
   value: number;
 }
 
+/** The library's naming: trainLoss, validationMeanIoU, ... */
+const LIBRARY_METRIC = /^(train|validation)([A-Z]\w*)$/;
+
 function isNumberArray(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => typeof x === "number");
 }
 
+function recordPoints(records: readonly object[], run: string, push: (metric: string, split: string, epoch: number, value: number) => void): void {
+  const library = records.some((rec) => Object.keys(rec).some((k) => LIBRARY_METRIC.test(k)));
+  records.forEach((rec, i) => {
+    if (rec === null || typeof rec !== "object") throw new Error(`trainingCurves: run "${run}" record ${i} must be an object, got ${String(rec)}`);
+    const fields = rec as Row;
+    const epoch = typeof fields.epoch === "number" ? fields.epoch : i;
+    for (const [name, value] of Object.entries(fields)) {
+      if (name === "epoch" || typeof value !== "number") continue;
+      if (library) {
+        const m = LIBRARY_METRIC.exec(name);
+        if (m === null) continue;
+        push(m[2]!.charAt(0).toLowerCase() + m[2]!.slice(1), m[1] === "train" ? "train" : "validation", epoch, value);
+      } else {
+        const validation = name.startsWith("val_");
+        push(validation ? name.slice(4) : name, validation ? "validation" : "train", epoch, value);
+      }
+    }
+  });
+}
+
 function historyPoints(h: HistoryLike, run: string): CurvePoint[] {
   const points: CurvePoint[] = [];
-  const push = (name: string, epoch: number, value: number) => {
-    const validation = name.startsWith("val_");
-    if (Number.isNaN(value)) throw new Error(`trainingCurves: run "${run}" metric "${name}" is NaN at epoch ${epoch}`);
-    points.push({ run, epoch, metric: validation ? name.slice(4) : name, split: validation ? "validation" : "train", value });
+  const push = (metric: string, split: string, epoch: number, value: number) => {
+    if (Number.isNaN(value)) throw new Error(`trainingCurves: run "${run}" metric "${metric}" (${split}) is NaN at epoch ${epoch}`);
+    points.push({ run, epoch, metric, split, value });
   };
   if (Array.isArray(h)) {
-    h.forEach((rec, i) => {
-      const epoch = typeof rec.epoch === "number" ? rec.epoch : i;
-      for (const [k, v] of Object.entries(rec)) if (k !== "epoch" && typeof v === "number") push(k, epoch, v);
-    });
+    recordPoints(h, run, push);
     return points;
   }
-  const series = "history" in h && typeof h.history === "object" && !Array.isArray(h.history) ? (h.history as Record<string, number[]>) : (h as Record<string, number[]>);
+  if ("history" in h && Array.isArray(h.history)) {
+    recordPoints(h.history, run, push);
+    return points;
+  }
+  const series = "history" in h && typeof h.history === "object" ? (h.history as Record<string, unknown>) : (h as Record<string, unknown>);
   const epochs = "history" in h && isNumberArray((h as { epoch?: unknown }).epoch) ? (h as { epoch: number[] }).epoch : undefined;
   for (const [name, values] of Object.entries(series)) {
     if (name === "epoch") continue;
     if (!isNumberArray(values)) throw new Error(`trainingCurves: run "${run}" metric "${name}" must be an array of numbers`);
-    values.forEach((v, i) => push(name, epochs?.[i] ?? i, v));
+    const validation = name.startsWith("val_");
+    values.forEach((v, i) => push(validation ? name.slice(4) : name, validation ? "validation" : "train", epochs?.[i] ?? i, v));
   }
   return points;
 }
@@ -141,10 +212,11 @@ function looksLikeHistory(v: unknown): v is HistoryLike {
 }
 
 /**
- * Training curves: one panel per metric (loss, accuracy, ...), train solid and validation dashed,
- * one colour per run. Pass one history, or `{ runName: history, ... }` to compare runs.
+ * Training curves: one panel per metric (loss, accuracy, mIoU, ...), train solid and validation
+ * dashed, one colour per run. Pass one history (`result.history`, or the TrainResult itself), or
+ * `{ runName: history, ... }` to compare runs.
  */
-export function trainingCurves(history: HistoryLike | Record<string, HistoryLike>, opts: TrainingCurvesOptions = {}): VegaLiteSpec {
+export function trainingCurves(history: HistoryLike | Readonly<Record<string, HistoryLike>>, opts: TrainingCurvesOptions = {}): VegaLiteSpec {
   if (history === null || typeof history !== "object") throw new Error("trainingCurves: history must be an object or an array");
   const runs: [string, HistoryLike][] = looksLikeHistory(history)
     ? [["run", history]]
@@ -199,7 +271,7 @@ export interface BarChartOptions extends ChartSizeOptions {
 }
 
 /** Bars of means with +-1 std error bars; bars sharing a label are placed side by side by group. */
-export function barChart(rows: BarRow[], opts: BarChartOptions = {}): VegaLiteSpec {
+export function barChart(rows: readonly BarRow[], opts: BarChartOptions = {}): VegaLiteSpec {
   requireArray(rows, "barChart", "rows");
   const values = rows.map((r, i) => {
     if (typeof r.label !== "string") throw new Error(`barChart: rows[${i}].label must be a string`);
@@ -229,7 +301,7 @@ export function barChart(rows: BarRow[], opts: BarChartOptions = {}): VegaLiteSp
 /** Options of {@link heatmapChart}. */
 export interface HeatmapOptions extends ChartSizeOptions {
   /** One title per panel when several grids are given. */
-  titles?: string[];
+  titles?: readonly string[];
   /** A vega colour scheme name; default "viridis" ("redblue" when diverging). */
   scheme?: string;
   /** Centre the colour scale at 0 (phase masks, signed kernels). */
@@ -252,8 +324,8 @@ function checkGrid(g: Grid2D, caller: string, name: string): void {
 }
 
 /** Heatmaps of one or more grids (PSFs, phase masks, kernels): row 0 at the top, as in images. */
-export function heatmapChart(grid: Grid2D | Grid2D[], opts: HeatmapOptions = {}): VegaLiteSpec {
-  const grids = Array.isArray(grid) ? grid : [grid];
+export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOptions = {}): VegaLiteSpec {
+  const grids: readonly Grid2D[] = Array.isArray(grid) ? grid : [grid as Grid2D];
   if (grids.length === 0) throw new Error("heatmapChart: grid must not be an empty array");
   if (opts.titles && opts.titles.length !== grids.length) {
     throw new Error(`heatmapChart: opts.titles has ${opts.titles.length} entries for ${grids.length} grids`);
@@ -310,10 +382,38 @@ export interface ConfusionMatrixOptions extends ChartSizeOptions {
   normalize?: boolean;
 }
 
-/** A confusion matrix: rows are true classes, columns predicted classes, cells annotated. */
-export function confusionMatrixChart(matrix: number[][], classNames: string[], opts: ConfusionMatrixOptions = {}): VegaLiteSpec {
+/**
+ * Pixel counts of a two-class (object / background) prediction, as segmentation evaluations
+ * return them (`SegmentationEvaluation.confusion`).
+ */
+export interface BinaryConfusionCounts {
+  truePositive: number;
+  falsePositive: number;
+  falseNegative: number;
+  trueNegative: number;
+}
+
+function isBinaryConfusion(m: unknown): m is BinaryConfusionCounts {
+  return m !== null && typeof m === "object" && !Array.isArray(m) && "truePositive" in m && "trueNegative" in m;
+}
+
+/**
+ * A confusion matrix: rows are true classes, columns predicted classes, cells annotated. Takes
+ * `Evaluation.confusion` (count[true][predicted]) or a segmentation's binary pixel confusion;
+ * `classNames` default to the class indices ("background", "object" for a binary confusion).
+ */
+export function confusionMatrixChart(
+  confusion: ReadonlyArray<ReadonlyArray<number>> | BinaryConfusionCounts,
+  classNames?: readonly string[],
+  opts: ConfusionMatrixOptions = {},
+): VegaLiteSpec {
+  const matrix: ReadonlyArray<ReadonlyArray<number>> = isBinaryConfusion(confusion)
+    ? [[confusion.trueNegative, confusion.falsePositive], [confusion.falseNegative, confusion.truePositive]]
+    : confusion;
   requireArray(matrix, "confusionMatrixChart", "matrix");
+  if (classNames === undefined) classNames = isBinaryConfusion(confusion) ? ["background", "object"] : matrix.map((_, i) => String(i));
   requireArray(classNames, "confusionMatrixChart", "classNames");
+  const names = classNames;
   const k = classNames.length;
   if (matrix.length !== k) throw new Error(`confusionMatrixChart: matrix has ${matrix.length} rows for ${k} class names`);
   const values: Row[] = [];
@@ -323,12 +423,12 @@ export function confusionMatrixChart(matrix: number[][], classNames: string[], o
     row.forEach((count, p) => {
       finiteOrThrow(count, "confusionMatrixChart", `matrix[${t}][${p}]`);
       const fraction = total > 0 ? count / total : 0;
-      values.push({ true: classNames[t], predicted: classNames[p], count, fraction, shown: opts.normalize ? fraction : count });
+      values.push({ true: names[t], predicted: names[p], count, fraction, shown: opts.normalize ? fraction : count });
     });
   });
   const maxShown = Math.max(...values.map((v) => v.shown as number));
   const step = Math.max(18, Math.floor((opts.width ?? 300) / k));
-  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: classNames, title, axis: { labelAngle: 0 } });
+  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: names, title, axis: { labelAngle: 0 } });
   return {
     ...base(opts.title),
     width: { step },
@@ -359,7 +459,7 @@ export interface RgbImage {
 /** Options of {@link imageGridChart}. */
 export interface ImageGridOptions {
   /** A caption under each image (e.g. true and predicted class). */
-  labels?: string[];
+  labels?: readonly string[];
   /** Images per row; default min(count, 8). */
   columns?: number;
   /** Chart title. */
@@ -373,8 +473,15 @@ export interface ImageGridOptions {
   normalize?: "auto" | "image" | "none";
 }
 
-function imagePixels(img: Grid2D | RgbImage, mode: "auto" | "image" | "none", i: number): { pixels: Float32Array; channels: 1 | 3 } {
-  const channels = "channels" in img && img.channels === 3 ? 3 : 1;
+/** A grey or RGB image as the data previews return it (`imageTile`, `maskTile`): channels 1 or 3. */
+export interface ImageLike extends Grid2D {
+  /** 1 (grey, the default) or 3 (RGB, interleaved). */
+  channels?: number;
+}
+
+function imagePixels(img: ImageLike, mode: "auto" | "image" | "none", i: number): { pixels: Float32Array; channels: 1 | 3 } {
+  const channels = img.channels ?? 1;
+  if (channels !== 1 && channels !== 3) throw new Error(`imageGridChart: images[${i}].channels must be 1 or 3, got ${String(channels)}`);
   const n = img.height * img.width * channels;
   if (!Number.isInteger(img.height) || !Number.isInteger(img.width) || img.height <= 0 || img.width <= 0) {
     throw new Error(`imageGridChart: images[${i}] must have positive integer height and width`);
@@ -399,7 +506,7 @@ function imagePixels(img: Grid2D | RgbImage, mode: "auto" | "image" | "none", i:
 }
 
 /** A grid of grey (Grid2D) or RGB images, each embedded as a PNG, with optional captions. */
-export function imageGridChart(images: Array<Grid2D | RgbImage>, opts: ImageGridOptions = {}): VegaLiteSpec {
+export function imageGridChart(images: ReadonlyArray<Grid2D | RgbImage | ImageLike>, opts: ImageGridOptions = {}): VegaLiteSpec {
   requireArray(images, "imageGridChart", "images");
   if (images.length === 0) throw new Error("imageGridChart: images must not be empty");
   if (opts.labels && opts.labels.length !== images.length) {
@@ -453,7 +560,7 @@ export interface ScatterOptions extends ChartSizeOptions {
 }
 
 /** A scatter plot coloured by label (e.g. 2-D embeddings of features). */
-export function scatterChart(points: ScatterPoint[], opts: ScatterOptions = {}): VegaLiteSpec {
+export function scatterChart(points: readonly ScatterPoint[], opts: ScatterOptions = {}): VegaLiteSpec {
   requireArray(points, "scatterChart", "points");
   points.forEach((p, i) => {
     finiteOrThrow(p.x, "scatterChart", `points[${i}].x`);

@@ -1,12 +1,21 @@
-import { test } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { inflateSync } from "node:zlib";
+import { tf } from "../../src/runtime/tf";
+import { initBackend } from "../../src/runtime/backend";
+import { trainTeacher } from "../../src/train/api";
+import type { ImageDataset } from "../../src/data/types";
+import type { EpochRecord, SegmentationEpochRecord, SweepPoint, EstimatedTrainedPoint, ImageTile, Evaluation, TrainResult } from "../../src/index";
 import {
   lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart,
 } from "../../src/viz/charts";
 import { renderSvg, renderPng } from "../../src/viz/render";
 import type { Grid2D } from "../../src/viz/types";
 import { parseXml, marksOf, descendants } from "./xml";
+
+before(async () => {
+  await initBackend({ backend: "cpu" });
+});
 
 const grid = (h: number, w: number, f: (r: number, c: number) => number): Grid2D => ({
   height: h, width: w, values: Array.from({ length: h * w }, (_, i) => f(Math.floor(i / w), i % w)),
@@ -148,4 +157,124 @@ test("renderPng rasterises to a PNG of twice the SVG size by default", async () 
 test("renderSvg reports bad specs with the function name", async () => {
   await assert.rejects(renderSvg(null as never), /renderSvg: spec must be a vega-lite object/);
   await assert.rejects(renderSvg({ mark: "nonsense-mark" }), /renderSvg: vega-lite could not compile/);
+});
+
+// ---- The library's own records go into the chart builders as they are returned. ----
+
+type Point = { run: string; epoch: number; metric: string; split: string; value: number };
+const pointsOf = (spec: ReturnType<typeof trainingCurves>) => (spec.data as { values: Point[] }).values;
+
+/** 4x4 two-class images whose class is the brightness of the left half (learnable in 2 epochs). */
+function toyDataset(count: number, offset: number): ImageDataset {
+  const labels = Uint8Array.from({ length: count }, (_, i) => (i + offset) % 2);
+  const images = Float32Array.from({ length: count * 16 }, (_, p) => {
+    const n = Math.floor(p / 16), col = p % 4;
+    return col < 2 ? 0.2 + 0.6 * labels[n]! : ((p * 7 + offset) % 11) / 11;
+  });
+  return { name: "toy", images, labels, count, height: 4, width: 4, channels: 1, classNames: ["dark", "bright"] };
+}
+
+async function trainTinyTeacher(): Promise<TrainResult> {
+  const model = tf.sequential({ layers: [
+    tf.layers.flatten({ inputShape: [4, 4, 1] }),
+    tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+  ] });
+  try {
+    return await trainTeacher({ model, train: toyDataset(16, 0), validation: toyDataset(8, 1), epochs: 2, batchSize: 8, seed: 1, learningRate: 0.05 });
+  } finally {
+    model.dispose();
+  }
+}
+
+test("trainingCurves(result.history) of a real run plots each train/validation metric with the record's values", async () => {
+  const result = await trainTinyTeacher();
+  assert.equal(result.history.length, 2);
+  const points = pointsOf(trainingCurves(result.history));
+  const expected: Point[] = result.history.flatMap((r) => [
+    { run: "run", epoch: r.epoch, metric: "loss", split: "train", value: r.trainLoss },
+    { run: "run", epoch: r.epoch, metric: "accuracy", split: "train", value: r.trainAccuracy },
+    { run: "run", epoch: r.epoch, metric: "accuracy", split: "validation", value: r.validationAccuracy! },
+    { run: "run", epoch: r.epoch, metric: "loss", split: "validation", value: r.validationLoss! },
+  ]);
+  const key = (p: Point) => `${p.epoch} ${p.metric} ${p.split}`;
+  // learningRate, seconds and parts are no metric: exactly these points, no more.
+  assert.deepEqual([...points].sort((a, b) => key(a).localeCompare(key(b))), expected.sort((a, b) => key(a).localeCompare(key(b))));
+  // The TrainResult itself is accepted too, and draws 2 panels x (train, validation) lines.
+  assert.deepEqual(pointsOf(trainingCurves(result)), points);
+  const svg = await svgOf(trainingCurves(result.history));
+  assert.equal(marksOf(svg, "line").length, 4);
+});
+
+test("trainingCurves takes segmentation records and compares runs of both kinds of records", () => {
+  const segmentation: SegmentationEpochRecord[] = [
+    { epoch: 0, learningRate: 1e-3, trainLoss: 0.6, trainMeanIoU: 0.5, validationMeanIoU: 0.55, validationDice: 0.6, validationLoss: 0.58, parts: { task: 0.6 }, seconds: 1 },
+    { epoch: 1, learningRate: 1e-3, trainLoss: 0.4, trainMeanIoU: 0.7, validationMeanIoU: 0.72, validationDice: 0.8, validationLoss: 0.41, parts: { task: 0.4 }, seconds: 1 },
+  ];
+  const points = pointsOf(trainingCurves(segmentation));
+  const series = (metric: string, split: string) => points.filter((p) => p.metric === metric && p.split === split).map((p) => [p.epoch, p.value]);
+  assert.deepEqual(series("meanIoU", "train"), [[0, 0.5], [1, 0.7]]);
+  assert.deepEqual(series("meanIoU", "validation"), [[0, 0.55], [1, 0.72]]);
+  assert.deepEqual(series("dice", "validation"), [[0, 0.6], [1, 0.8]]);
+  assert.deepEqual(series("loss", "train"), [[0, 0.6], [1, 0.4]]);
+  assert.deepEqual(series("loss", "validation"), [[0, 0.58], [1, 0.41]]);
+  assert.equal(points.length, 10);
+  const classification: EpochRecord[] = [{ epoch: 0, learningRate: 1e-3, trainLoss: 2.3, trainAccuracy: 0.1, parts: { task: 2.3, ntk: 0.4 }, seconds: 2 }];
+  const both = pointsOf(trainingCurves({ student: classification, unet: segmentation }, { metrics: ["loss"] }));
+  assert.deepEqual(both.filter((p) => p.run === "student").map((p) => [p.split, p.value]), [["train", 2.3]]);
+  assert.equal(both.filter((p) => p.run === "unet").length, 4);
+});
+
+test("lineChart takes interface-typed library rows, nested fields and several y fields", () => {
+  const history: EpochRecord[] = [
+    { epoch: 0, learningRate: 1e-3, trainLoss: 1, trainAccuracy: 0.5, validationAccuracy: 0.4, parts: {}, seconds: 1 },
+    { epoch: 1, learningRate: 1e-3, trainLoss: 0.5, trainAccuracy: 0.7, validationAccuracy: 0.6, parts: {}, seconds: 1 },
+  ];
+  const single = lineChart(history, { x: "epoch", y: "validationAccuracy" });
+  assert.deepEqual((single.data as { values: EpochRecord[] }).values, history);
+  assert.deepEqual((single.encoding as { y: { field: string } }).y.field, "validationAccuracy");
+  // Fabrication sweep points: accuracy per method is nested.
+  const sweep: SweepPoint[] = [{ value: 0, accuracy: { none: 0.9, ntkd: 0.95 } }, { value: 0.5, accuracy: { none: 0.6, ntkd: 0.85 } }];
+  const folded = lineChart(sweep, { x: "value", y: ["accuracy.none", "accuracy.ntkd"], seriesLabels: ["none", "NTKD"] });
+  assert.deepEqual((folded.data as { values: unknown[] }).values, [
+    { x: 0, y: 0.9, series: "none" }, { x: 0, y: 0.95, series: "NTKD" },
+    { x: 0.5, y: 0.6, series: "none" }, { x: 0.5, y: 0.85, series: "NTKD" },
+  ]);
+  const pairs: EstimatedTrainedPoint[] = [{ kernels: 4, estimated: 0.8, trained: 0.85 }];
+  const pairSpec = lineChart(pairs, { x: "kernels", y: ["estimated", "trained"] });
+  assert.deepEqual((pairSpec.data as { values: unknown[] }).values, [{ x: 4, y: 0.8, series: "estimated" }, { x: 4, y: 0.85, series: "trained" }]);
+  assert.throws(() => lineChart(sweep, { x: "value", y: "accuracy.kd" }), /rows\[0\] lacks field "accuracy.kd"/);
+  assert.throws(() => lineChart(sweep, { x: "value", y: ["accuracy.none"], seriesLabels: ["a", "b"] }), /seriesLabels has 2 entries for 1 y fields/);
+});
+
+test("lineChart escapes a flat key holding a dot, which vega-lite would read as a path", async () => {
+  const spec = lineChart([{ "t.s": 0, y: 1 }, { "t.s": 1, y: 2 }], { x: "t.s", y: "y" });
+  assert.equal((spec.encoding as { x: { field: string } }).x.field, "t\\.s");
+  assert.equal(marksOf(await svgOf(spec), "line").length, 1);
+});
+
+test("confusionMatrixChart takes an Evaluation's matrix with readonly class names, and a segmentation's binary confusion", async () => {
+  const evaluation: Evaluation = { accuracy: 0.8, loss: 0.5, confusion: [[5, 1], [2, 7]], count: 15 };
+  const classNames: readonly string[] = ["cat", "dog"];
+  const labels = marksOf(await svgOf(confusionMatrixChart(evaluation.confusion, classNames, { normalize: true })), "text").map((t) => t.text).sort();
+  assert.deepEqual(labels, ["0.17", "0.22", "0.78", "0.83"]);
+  const binary = confusionMatrixChart({ truePositive: 30, falsePositive: 10, falseNegative: 5, trueNegative: 55 }, undefined, { normalize: true });
+  const cells = (binary.data as { values: { true: string; predicted: string; count: number; fraction: number }[] }).values;
+  // rows: true background [TN, FP], true object [FN, TP]
+  assert.deepEqual(cells.map((c) => [c.true, c.predicted, c.count]), [
+    ["background", "background", 55], ["background", "object", 10], ["object", "background", 5], ["object", "object", 30],
+  ]);
+  assert.ok(Math.abs(cells[3]!.fraction - 30 / 35) < 1e-12);
+  const indexed = confusionMatrixChart([[1, 0, 0], [0, 1, 0], [0, 0, 1]]);
+  assert.deepEqual([...new Set((indexed.data as { values: { true: string }[] }).values.map((v) => v.true))], ["0", "1", "2"]);
+});
+
+test("imageGridChart takes the data previews' tiles (channels 1 or 3) without a cast", async () => {
+  const grey: ImageTile = { values: Float32Array.from([0, 1, 1, 0]), height: 2, width: 2, channels: 1 };
+  const colour: ImageTile = { values: Float32Array.from([1, 0, 0, 0, 0, 1]), height: 1, width: 2, channels: 3 };
+  const images = marksOf(await svgOf(imageGridChart([grey, colour])), "image");
+  const decoded = images.map((im) => decodePng(im.attrs["xlink:href"] ?? im.attrs.href ?? ""));
+  assert.deepEqual([decoded[0]!.colourType, ...decoded[0]!.pixels], [0, 0, 255, 255, 0]);
+  assert.deepEqual([decoded[1]!.colourType, ...decoded[1]!.pixels], [2, 255, 0, 0, 0, 0, 255]);
+  const bad: ImageTile = { values: Float32Array.from([0, 0]), height: 1, width: 1, channels: 2 };
+  assert.throws(() => imageGridChart([bad]), /images\[0\]\.channels must be 1 or 3, got 2/);
 });
