@@ -1,3 +1,11 @@
+/**
+ * Pre-training accuracy estimation (paper §2.2): kernel regression with a validation-chosen λ,
+ * the closed-form NTK of an optical network with an infinitely wide backend (arc-cosine
+ * recursion), the empirical NTK of a wide network to check it against, random optical kernel
+ * banks, and Float64 linear algebra (our Cholesky). The kernel layout that says how many kernels
+ * fit on a metasurface is in src/optics/layout.ts; the estimation study of notebook 01 in
+ * src/experiments/estimation.ts.
+ */
 // Explicit names only: generic helpers (matMul, argmax, one-hot...) stay internal so they cannot
 // clash with other areas' exports in src/index.ts.
 export { type Matrix64, matrix64, gramProduct, choleskyFactor, choleskySolve } from "./linalg";

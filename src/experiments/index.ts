@@ -1,3 +1,11 @@
+/**
+ * Studies that compose the stages, one per notebook: presets (quick/full sizes), data set
+ * loading by name, architectures per data set, the distillation study (teacher, then students
+ * with no transfer, KD and NTKD), the fabrication and compensation study and its sweeps, the
+ * estimation study, the segmentation study and its fabrication, worker processes, report rows,
+ * summaries and the paper's numbers. The building blocks come from the folders below
+ * (train, distill, fabrication, estimate); nothing below imports from here.
+ */
 export * from "./stats";
 export * from "./datasets";
 export * from "./presets";

@@ -1,3 +1,10 @@
+/**
+ * The tslab notebook toolkit: `show` (charts and rich output), `table`, the live `progress` bar,
+ * `params` (quick/full sizes), `environmentCell`, the run store (`openRun`, `savefig`), the
+ * Python-free notebook runner behind `ntkd-lab run` and `reproduce`, and the Jupyter kernel spec.
+ * Re-exports src/viz, so one import gives a notebook its charts too. Experiments live in
+ * src/experiments; this folder only runs and records them.
+ */
 export * from "./display";
 export * from "./show";
 export * from "./table";

@@ -1,3 +1,11 @@
+/**
+ * Scalar wave optics with units, on tfjs tensors (every backend, gradients included): complex
+ * fields as (re, im) pairs, the 2-D DFT as matmuls, angular-spectrum and Fresnel propagation,
+ * elements (lenses, apertures, phase masks, metasurfaces with quantisation, 4f systems), PSFs,
+ * the sensor (binning, shift, gain, noise, bit depth), the kernel layout of paper Eq. 1,
+ * sampling warnings and drawing helpers. Trainable optical layers built on this live in src/models/frontends;
+ * fabrication errors in src/fabrication.
+ */
 export * from "./units";
 export * from "./complex";
 export * from "./dft";

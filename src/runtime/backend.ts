@@ -139,8 +139,10 @@ function ntkdLabVersion(): string {
   return packageVersion;
 }
 
-/** Describes the active backend and the machine. Calls tfjs's default choice if none was made. */
+/** Describes the active backend and the machine. Makes tfjs's default choice if none was made. */
 export function runtimeInfo(): RuntimeInfo {
+  // tf.getBackend() only reads the name, which is unset until the first op; tf.backend() chooses.
+  tf.backend();
   const backend = ourName(tf.getBackend());
   const wasm = backend === "wasm";
   return {

@@ -1,3 +1,11 @@
+/**
+ * The runtime under everything else: the one tfjs engine (`tf`), the backend choice
+ * (tfjs-node > wasm > cpu, or NTKD_BACKEND; `initBackend`, `runtimeInfo`), ntkd-lab's wasm
+ * training kernels, the seeded random numbers every folder uses, tensor-leak guards and
+ * per-kernel profiles. Importing it (or anything of ntkd-lab) makes the backend ready: the
+ * first op runs on the best backend with every training kernel registered.
+ * Imports nothing of ntkd-lab.
+ */
 /** ntkd-lab version (kept equal to package.json; runtimeInfo() reads package.json itself). */
 export const VERSION = "0.1.0";
 export { tf } from "./tf";

@@ -115,3 +115,9 @@ ${CONV_STEP.replace("console.log(JSON.stringify({", "console.log(JSON.stringify(
   assert.match(String(r.why), /sync compile blocked by the test/);
   assertConvStepOnWasm(r);
 });
+
+test("runtimeInfo() as the very first call makes tfjs's choice instead of failing on an unset backend", () => {
+  const r = runFresh(`const info = require(${JSON.stringify(packageEntry)}).runtimeInfo();\nconsole.log(JSON.stringify(info));`);
+  assert.equal(r.backend, "wasm");
+  assert.equal(typeof r.wasmSimd, "boolean");
+});
