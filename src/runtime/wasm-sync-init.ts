@@ -12,6 +12,8 @@
  * The factory is replaced with one that does exactly what tfjs 4.22's async `init()` does for
  * Node (no threads there; the SIMD binary when the engine validates it), only synchronously.
  * When that fails the original async factory is used, so `await tf.ready()` keeps working.
+ * `setWasmPaths` is not consulted on the synchronous path: in Node the binaries are read from the
+ * installed @tensorflow/tfjs-backend-wasm package, which is where tfjs's init() finds them too.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
