@@ -136,7 +136,7 @@ export function propagate(field: OpticalField, opts: PropagateOptions): OpticalF
   const bandLimited = opts.bandLimited ?? true;
   const factor = requirePositive(where, "paddingFactor", opts.paddingFactor ?? 2);
   if (factor < 1) throw new Error(`${where}: paddingFactor must be >= 1, got ${factor}`);
-  const { height, width } = fieldSize(field);
+  const { height, width } = fieldSize(field, where);
   const ph = Math.ceil(height * factor);
   const pw = Math.ceil(width * factor);
   const warnings = opts.warnings ?? new OpticsWarnings();

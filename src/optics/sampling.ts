@@ -1,0 +1,79 @@
+/**
+ * Sampling checks of phase profiles given as arrays (PhaseMask phases, Metasurface heights).
+ *
+ * A sampled phase φ represents the continuous profile only while its step between neighbouring
+ * pixels stays below π (the local spatial frequency |∇φ|/2π below the grid's Nyquist 1/(2·pitch)).
+ * For a lens phase −π·r²/(λ·f) the step along x is 2π·x·pitch/(λ·f), so it aliases beyond
+ * r = λ·f/(2·pitch), the radius ThinLens warns about.
+ *
+ * Two kinds of profile reach an element:
+ *  - unwrapped (its values span more than one 2π period): every step is a true local gradient,
+ *    so a step above π is undersampling, exactly;
+ *  - already wrapped into one period: steps above π are the 2π wrap jumps between zones. A wrap
+ *    jump on two neighbouring steps means a zone narrower than two pixels, i.e. a local gradient
+ *    above π per pixel, which is the same limit seen through the wrap. (Gradients between 2π
+ *    and 3π per pixel fold back to below π and cannot be told from the samples; the first
+ *    aliased radius, which is what the warning reports, is always seen.)
+ */
+
+/** What `phaseSamplingProblem` found. */
+export interface PhaseSamplingProblem {
+  /** Smallest distance (metres) from the optical axis of an undersampled neighbour step. */
+  firstRadiusM: number;
+  /** Fraction of neighbour steps (x and y) that are undersampled. */
+  fraction: number;
+  /** Whether the profile was read as unwrapped (true) or as wrapped into one period. */
+  unwrapped: boolean;
+}
+
+/**
+ * Finds undersampled neighbour steps of a phase profile (radians, row-major H×W, float64 or
+ * float32). Returns null when the profile is adequately sampled. Non-finite values throw,
+ * naming `where`. `periodRad` is the phase of one wrap period (default 2π; a metasurface
+ * wrapped at its design wavelength has another period at other wavelengths).
+ */
+export function phaseSamplingProblem(
+  where: string, phaseRad: ArrayLike<number>, height: number, width: number, pitchM: number, periodRad = 2 * Math.PI,
+): PhaseSamplingProblem | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < phaseRad.length; i++) {
+    const v = phaseRad[i];
+    if (!Number.isFinite(v)) {
+      throw new Error(`${where}: the profile has a non-finite value (${v}) at row ${Math.floor(i / width)}, column ${i % width}; expected finite numbers`);
+    }
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  // A small tolerance: a wrapped profile rounded to float32 may reach 2π by an ulp.
+  const unwrapped = hi - lo > periodRad * (1 + 1e-6);
+  const midRow = Math.floor(height / 2);
+  const midCol = Math.floor(width / 2);
+  let firstRadius = Infinity;
+  let flagged = 0;
+  let steps = 0;
+  const jumpRad = unwrapped ? Math.PI : Math.max(Math.PI, periodRad / 2);
+  const isJump = (a: number, b: number): boolean => Math.abs(b - a) > jumpRad;
+  // Step k along an axis joins samples k and k+1; it is undersampled when it jumps and, for a
+  // wrapped profile, its neighbouring step on the same line jumps as well.
+  const scanLine = (at: (k: number) => number, n: number, radiusOfStep: (k: number) => number): void => {
+    for (let k = 0; k + 1 < n; k++) {
+      steps++;
+      if (!isJump(at(k), at(k + 1))) continue;
+      const bad = unwrapped || (k > 0 && isJump(at(k - 1), at(k))) || (k + 2 < n && isJump(at(k + 1), at(k + 2)));
+      if (!bad) continue;
+      flagged++;
+      firstRadius = Math.min(firstRadius, radiusOfStep(k));
+    }
+  };
+  for (let r = 0; r < height; r++) {
+    const y = (r - midRow) * pitchM;
+    scanLine((k) => phaseRad[r * width + k], width, (k) => Math.hypot((k + 0.5 - midCol) * pitchM, y));
+  }
+  for (let c = 0; c < width; c++) {
+    const x = (c - midCol) * pitchM;
+    scanLine((k) => phaseRad[k * width + c], height, (k) => Math.hypot(x, (k + 0.5 - midRow) * pitchM));
+  }
+  if (flagged === 0) return null;
+  return { firstRadiusM: firstRadius, fraction: flagged / steps, unwrapped };
+}
