@@ -144,7 +144,8 @@ export function fieldPower(field: OpticalField): tf.Tensor {
   const { height, width } = fieldSize(field, "fieldPower");
   const area = field.pitchM * field.pitchM;
   const batchShape = field.re.shape.slice(0, -2);
-  const power = tf.customGrad((re: tf.Tensor, im: tf.Tensor, save: tf.GradSaveFunc) => {
+  const power = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [re, im, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
     save([re, im]);
     const sums = sumOfSquaresFloat64(re.dataSync(), im.dataSync(), height * width);
     for (let i = 0; i < sums.length; i++) sums[i] *= area;
