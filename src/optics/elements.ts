@@ -100,10 +100,11 @@ function warnIfPhaseUndersampled(
 ): void {
   const problem = phaseSamplingProblem(label, phaseRad, height, width, pitchM, periodRad);
   if (problem === null) return;
+  const what = problem.unwrapped
+    ? `it changes by more than π between neighbouring ${formatLength(pitchM)} pixels on ${(100 * problem.fraction).toFixed(1)}% of the steps`
+    : `the wrapped phase folds back (its apparent gradient reverses, the sign of a step above π per ${formatLength(pitchM)} pixel) on ${(100 * problem.fraction).toFixed(1)}% of the steps`;
   warnings.add("undersampling", label,
-    `the phase is undersampled beyond radius ${formatLength(problem.firstRadiusM)} at ${formatLength(wavelengthM)}: it changes by more than π ` +
-    `between neighbouring ${formatLength(pitchM)} pixels on ${(100 * problem.fraction).toFixed(1)}% of the steps ` +
-    `(${problem.unwrapped ? "unwrapped profile" : "zones narrower than two pixels in the wrapped profile"}), so that light goes to aliased orders; ` +
+    `the phase is undersampled beyond radius ${formatLength(problem.firstRadiusM)} at ${formatLength(wavelengthM)}: ${what}, so light goes to aliased orders; ` +
     `use a finer pitch or a gentler profile (a lens phase of focal length f is sampled out to r = λ·f/(2·pitch))`);
 }
 

@@ -9,11 +9,13 @@
  * Two kinds of profile reach an element:
  *  - unwrapped (its values span more than one 2π period): every step is a true local gradient,
  *    so a step above π is undersampling, exactly;
- *  - already wrapped into one period: steps above π are the 2π wrap jumps between zones. A wrap
- *    jump on two neighbouring steps means a zone narrower than two pixels, i.e. a local gradient
- *    above π per pixel, which is the same limit seen through the wrap. (Gradients between 2π
- *    and 3π per pixel fold back to below π and cannot be told from the samples; the first
- *    aliased radius, which is what the warning reports, is always seen.)
+ *  - already wrapped into one period: the true steps are unknown, and the best estimate is the
+ *    wrapped step, reduced into [−π, π]. For a smooth profile it changes slowly from pixel to
+ *    pixel (by the second derivative). Where the true gradient crosses π per pixel, the wrapped
+ *    step folds from −π to +π (or back) between neighbouring steps: the apparent gradient
+ *    reverses. A change of the wrapped step by more than π is read as that fold. Between folds an
+ *    aliased gradient looks smooth, so the warning reports the first fold, which for a lens-like
+ *    profile is the radius where aliasing starts.
  */
 
 /** What `phaseSamplingProblem` found. */
@@ -52,27 +54,33 @@ export function phaseSamplingProblem(
   let firstRadius = Infinity;
   let flagged = 0;
   let steps = 0;
-  const jumpRad = unwrapped ? Math.PI : Math.max(Math.PI, periodRad / 2);
-  const isJump = (a: number, b: number): boolean => Math.abs(b - a) > jumpRad;
-  // Step k along an axis joins samples k and k+1; it is undersampled when it jumps and, for a
-  // wrapped profile, its neighbouring step on the same line jumps as well.
-  const scanLine = (at: (k: number) => number, n: number, radiusOfStep: (k: number) => number): void => {
+  const wrapStep = (d: number): number => d - 2 * Math.PI * Math.round(d / (2 * Math.PI));
+  // Step k along a line joins samples k and k+1; `radiusAt(t)` is the distance from the axis of
+  // position t (in samples) along the line.
+  const scanLine = (at: (k: number) => number, n: number, radiusAt: (t: number) => number): void => {
     for (let k = 0; k + 1 < n; k++) {
       steps++;
-      if (!isJump(at(k), at(k + 1))) continue;
-      const bad = unwrapped || (k > 0 && isJump(at(k - 1), at(k))) || (k + 2 < n && isJump(at(k + 1), at(k + 2)));
-      if (!bad) continue;
-      flagged++;
-      firstRadius = Math.min(firstRadius, radiusOfStep(k));
+      if (unwrapped) {
+        if (Math.abs(at(k + 1) - at(k)) <= Math.PI) continue;
+        flagged++;
+        firstRadius = Math.min(firstRadius, radiusAt(k + 0.5));
+      } else {
+        if (k + 2 >= n) continue;
+        const before = wrapStep(at(k + 1) - at(k));
+        const after = wrapStep(at(k + 2) - at(k + 1));
+        if (Math.abs(after - before) <= Math.PI) continue;
+        flagged++;
+        firstRadius = Math.min(firstRadius, radiusAt(k + 1));
+      }
     }
   };
   for (let r = 0; r < height; r++) {
     const y = (r - midRow) * pitchM;
-    scanLine((k) => phaseRad[r * width + k], width, (k) => Math.hypot((k + 0.5 - midCol) * pitchM, y));
+    scanLine((k) => phaseRad[r * width + k], width, (t) => Math.hypot((t - midCol) * pitchM, y));
   }
   for (let c = 0; c < width; c++) {
     const x = (c - midCol) * pitchM;
-    scanLine((k) => phaseRad[k * width + c], height, (k) => Math.hypot(x, (k + 0.5 - midRow) * pitchM));
+    scanLine((k) => phaseRad[k * width + c], height, (t) => Math.hypot(x, (t - midRow) * pitchM));
   }
   if (flagged === 0) return null;
   return { firstRadiusM: firstRadius, fraction: flagged / steps, unwrapped };
