@@ -122,7 +122,14 @@ for (const backend of TEST_BACKENDS) {
       const bad = tf.tensor2d([0, 1e-7, NaN, 0], [2, 2]);
       assert.throws(() => new Metasurface({ heightsM: bad, refractiveIndex: INDEX }), /^Error: Metasurface: heightsM must be finite everywhere, got NaN at flat index 2/);
       assert.throws(() => new PhaseMask(bad), /^Error: PhaseMask: phaseRad must be finite everywhere/);
-      bad.dispose();
+      // A variable that training later drives to NaN is caught when the element is applied.
+      const heights = tf.variable(tf.zeros([2, 2]));
+      const surface = new Metasurface({ heightsM: heights, refractiveIndex: INDEX });
+      heights.assign(bad);
+      const field = planeWave({ height: 2, width: 2, pitchM: 1e-6, wavelengthM: LAMBDA });
+      assert.throws(() => surface.apply(field), /^Error: Metasurface\(2x2\): the profile has a non-finite value \(NaN\) at row 1, column 0/);
+      tf.dispose([bad, heights]);
+      disposeField(field);
     });
 
     test("a 0x0 field fails naming the caller, not dftMatrices", () => {
