@@ -82,18 +82,37 @@ export function listCarvanaPairs(opts: CarvanaOptions = {}): CarvanaPair[] {
   });
 }
 
-async function decodeSize(file: string): Promise<{ width: number; height: number }> {
-  try {
+const IMAGE_EXPECTED = "JPEG or PNG car photo";
+const MASK_EXPECTED = "GIF or PNG mask (0/255 or 0/1)";
+
+function decodeSize(file: string, expected: string): Promise<{ width: number; height: number }> {
+  return decoding(file, expected, async () => {
     const meta = await sharp(file).metadata();
     if (!meta.width || !meta.height) throw new Error("no dimensions");
     return { width: meta.width, height: meta.height };
+  });
+}
+
+/**
+ * Runs a decode of `file`, turning libvips' bare messages ("Warning treated as error due to
+ * failOn setting", "vipspng: libpng read error") into one naming the file and what it should be.
+ */
+async function decoding<T>(file: string, expected: string, decode: () => Promise<T>): Promise<T> {
+  try {
+    return await decode();
   } catch (err) {
-    throw new Error(`${file}: cannot decode image (${(err as Error).message})`);
+    const message = (err as Error).message;
+    if (message.startsWith(file)) throw err; // already names the file
+    throw new Error(`${file}: cannot decode (${message}); expected a complete ${expected} (is the file truncated or corrupt? re-download it)`);
   }
 }
 
 /** Decodes an RGB image resized to width x height, as float32 HWC values in [0, 1]. */
-async function loadImage(file: string, width: number, height: number, out: Float32Array): Promise<void> {
+function loadImage(file: string, width: number, height: number, out: Float32Array): Promise<void> {
+  return decoding(file, IMAGE_EXPECTED, () => decodeImage(file, width, height, out));
+}
+
+async function decodeImage(file: string, width: number, height: number, out: Float32Array): Promise<void> {
   const { data, info } = await sharp(file)
     .removeAlpha()
     .toColourspace("srgb")
@@ -111,7 +130,11 @@ async function loadImage(file: string, width: number, height: number, out: Float
  * may store 0/1), then resizes the binary mask with linear interpolation and thresholds at 0.5,
  * which keeps edges where the majority of each output pixel's footprint lies.
  */
-async function loadMask(file: string, width: number, height: number, out: Uint8Array): Promise<void> {
+function loadMask(file: string, width: number, height: number, out: Uint8Array): Promise<void> {
+  return decoding(file, MASK_EXPECTED, () => decodeMask(file, width, height, out));
+}
+
+async function decodeMask(file: string, width: number, height: number, out: Uint8Array): Promise<void> {
   const { data, info } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
   const colourChannels = info.channels === 2 || info.channels === 4 ? info.channels - 1 : info.channels;
   const pixels = info.width * info.height;
@@ -147,7 +170,7 @@ export async function loadCarvana(opts: CarvanaOptions = {}): Promise<Segmentati
   const masks = new Uint8Array(pairs.length * pixels);
   const loadPair = async (i: number) => {
     const { image, mask } = pairs[i]!;
-    const [imageSize, maskSize] = await Promise.all([decodeSize(image), decodeSize(mask)]);
+    const [imageSize, maskSize] = await Promise.all([decodeSize(image, IMAGE_EXPECTED), decodeSize(mask, MASK_EXPECTED)]);
     if (imageSize.width !== maskSize.width || imageSize.height !== maskSize.height) {
       throw new Error(`${mask}: mask is ${maskSize.width}x${maskSize.height} but ${image} is ${imageSize.width}x${imageSize.height}; expected equal sizes`);
     }

@@ -3,6 +3,7 @@
  * Debian's `dataset-fashion-mnist` package installs them in /usr/share/datasets/fashion-mnist.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { checkSplit, loadIdxFolder, type IdxSplit } from "./mnist";
 import type { ImageDataset } from "./types";
 
@@ -34,8 +35,17 @@ export function fashionMnistAvailable(dir: string = fashionMnistDir()): boolean 
   return fs.existsSync(dir);
 }
 
+/** Why Fashion-MNIST is not in `dir`, and the two ways to get it, in one line. */
+export function fashionMnistMissingMessage(dir: string = fashionMnistDir()): string {
+  const from = process.env.NTKD_FASHION_MNIST_DIR ? " (from NTKD_FASHION_MNIST_DIR)" : "";
+  return `Fashion-MNIST not found: ${path.resolve(dir)}${from} is not a folder; install it with ` +
+    `\`apt-get install dataset-fashion-mnist\` (into ${FASHION_MNIST_DEFAULT_DIR}) or set NTKD_FASHION_MNIST_DIR to a folder holding the four IDX files`;
+}
+
 /** Loads Fashion-MNIST as 28x28x1 images in [0, 1] with labels 0-9. */
 export function loadFashionMnist(opts: FashionMnistOptions = {}): ImageDataset {
   const split = checkSplit(opts.split ?? "train");
-  return loadIdxFolder("fashion-mnist", opts.dir ?? fashionMnistDir(), split, FASHION_MNIST_CLASS_NAMES, opts.limit);
+  const dir = opts.dir ?? fashionMnistDir();
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(fashionMnistMissingMessage(dir));
+  return loadIdxFolder("fashion-mnist", dir, split, FASHION_MNIST_CLASS_NAMES, opts.limit);
 }

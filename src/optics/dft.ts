@@ -82,6 +82,7 @@ function swapLastTwo(t: tf.Tensor): tf.Tensor {
  */
 export function dft2d(x: ComplexTensor, inverse = false): ComplexTensor {
   if (x.re.shape.length < 2) throw new Error(`dft2d: input must have rank >= 2 ([..., H, W]), got shape [${x.re.shape}]`);
+  if (x.re.shape.some((d) => d < 1)) throw new Error(`dft2d: input must have no empty axis, got shape [${x.re.shape}]`);
   return ctidy(() => {
     const alongW = dft1d(x, inverse);
     const t = { re: swapLastTwo(alongW.re), im: swapLastTwo(alongW.im) };

@@ -16,6 +16,7 @@ import { heatmapChart } from "../viz/charts";
 import { heightsToPhase, indexAt, type RefractiveIndex } from "./metasurface";
 import { checkPropagationRegime, propagate, transferFunction, type PropagationMethod } from "./propagation";
 import { formatLength, GREEN_WAVELENGTH_M, requireFinite, requireInteger, requirePositive } from "./units";
+import { phaseSamplingProblem } from "./sampling";
 import { OpticsWarnings } from "./warnings";
 
 /** The grid an element draws itself on when it has no grid of its own. */
@@ -80,6 +81,31 @@ function applyPhase(field: OpticalField, phaseRad: Float64Array): OpticalField {
   }
   const parts = ctidy(() => cmul(field, { re: tf.tensor2d(re, [height, width]), im: tf.tensor2d(im, [height, width]) }));
   return makeField(parts, field.pitchM, field.wavelengthM);
+}
+
+/** Throws unless every value of `t` is finite; names `where`, `name` and the first bad index. */
+function requireFiniteValues(where: string, name: string, t: tf.Tensor): void {
+  const v = t.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) throw new Error(`${where}: ${name} must be finite everywhere, got ${v[i]} at flat index ${i} of shape [${t.shape}]`);
+  }
+}
+
+/**
+ * Records an undersampling warning when the (unwrapped or wrapped) phase profile steps by more
+ * than π between neighbouring pixels; see ./sampling for how the two kinds are told apart.
+ */
+function warnIfPhaseUndersampled(
+  warnings: OpticsWarnings, label: string, phaseRad: ArrayLike<number>, height: number, width: number, pitchM: number, wavelengthM: number, periodRad?: number,
+): void {
+  const problem = phaseSamplingProblem(label, phaseRad, height, width, pitchM, periodRad);
+  if (problem === null) return;
+  const what = problem.unwrapped
+    ? `it changes by more than π between neighbouring ${formatLength(pitchM)} pixels on ${(100 * problem.fraction).toFixed(1)}% of the steps`
+    : `the wrapped phase folds back (its apparent gradient reverses, the sign of a step above π per ${formatLength(pitchM)} pixel) on ${(100 * problem.fraction).toFixed(1)}% of the steps`;
+  warnings.add("undersampling", label,
+    `the phase is undersampled beyond radius ${formatLength(problem.firstRadiusM)} at ${formatLength(wavelengthM)}: ${what}, so light goes to aliased orders; ` +
+    `use a finer pitch or a gentler profile (a lens phase of focal length f is sampled out to r = λ·f/(2·pitch))`);
 }
 
 /** Options of FreeSpace. */
@@ -163,7 +189,7 @@ export class ThinLens implements OpticalElement {
     }
   }
   apply(field: OpticalField): OpticalField {
-    const { height, width } = fieldSize(field);
+    const { height, width } = fieldSize(field, this.label);
     this.checkSampling(height, width, field.pitchM, field.wavelengthM);
     const phased = applyPhase(field, this.phaseOnGrid(height, width, field.pitchM, field.wavelengthM));
     if (this.options.apertureDiameterM === undefined) return phased;
@@ -202,7 +228,7 @@ export class CircularAperture implements OpticalElement {
     return cachedGrid(`circ|${r}|${cx}|${cy}`, height, width, pitchM, (x, y) => coverage(x, y, pitchM, (u, v) => (u - cx) ** 2 + (v - cy) ** 2 <= r * r));
   }
   apply(field: OpticalField): OpticalField {
-    const { height, width } = fieldSize(field);
+    const { height, width } = fieldSize(field, this.label);
     if (this.options.diameterM > Math.min(height, width) * field.pitchM) {
       this.warnings.add("grid-extent", this.label, `the aperture (${formatLength(this.options.diameterM)}) is wider than the grid (${formatLength(Math.min(height, width) * field.pitchM)}); the grid edge clips it`);
     }
@@ -240,7 +266,7 @@ export class RectangularAperture implements OpticalElement {
       (x, y) => coverage(x, y, pitchM, (u, v) => Math.abs(u - cx) <= widthM / 2 && Math.abs(v - cy) <= heightM / 2));
   }
   apply(field: OpticalField): OpticalField {
-    const { height, width } = fieldSize(field);
+    const { height, width } = fieldSize(field, this.label);
     return applyAmplitude(field, this.transmission(height, width, field.pitchM));
   }
   draw(grid?: DrawGrid): VegaLiteSpec {
@@ -255,12 +281,15 @@ export class PhaseMask implements OpticalElement {
   readonly label = "PhaseMask";
   constructor(readonly phaseRad: tf.Tensor) {
     if (phaseRad.shape.length !== 2) throw new Error(`PhaseMask: phaseRad must have shape [H, W], got [${phaseRad.shape}]`);
+    requireFiniteValues("PhaseMask", "phaseRad", phaseRad);
   }
   apply(field: OpticalField): OpticalField {
-    const { height, width } = fieldSize(field);
+    const { height, width } = fieldSize(field, this.label);
     if (this.phaseRad.shape[0] !== height || this.phaseRad.shape[1] !== width) {
       throw new Error(`PhaseMask: phaseRad is [${this.phaseRad.shape}] but the field is ${height}x${width}`);
     }
+    // Re-read each time: phaseRad may be a tf.Variable that training has changed (or made NaN).
+    warnIfPhaseUndersampled(this.warnings, this.label, this.phaseRad.dataSync(), height, width, field.pitchM, field.wavelengthM);
     const parts = ctidy(() => cmul(field, expi(this.phaseRad)));
     return makeField(parts, field.pitchM, field.wavelengthM);
   }
@@ -292,6 +321,7 @@ export class Metasurface implements OpticalElement {
     if (options.heightsM.shape.length !== 2) throw new Error(`Metasurface: heightsM must have shape [H, W], got [${options.heightsM.shape}]`);
     if (options.quantizationLevels !== undefined) requireInteger("Metasurface", "quantizationLevels", options.quantizationLevels, 2);
     if (typeof options.refractiveIndex === "number") indexAt("Metasurface", options.refractiveIndex, GREEN_WAVELENGTH_M);
+    requireFiniteValues("Metasurface", "heightsM", options.heightsM);
     this.label = `Metasurface(${options.heightsM.shape.join("x")}${options.quantizationLevels ? `, ${options.quantizationLevels} levels` : ""})`;
   }
   /** Phase (radians) of the fabricated heights at one wavelength. */
@@ -299,9 +329,15 @@ export class Metasurface implements OpticalElement {
     return heightsToPhase(this.options.heightsM, { ...this.options, wavelengthM });
   }
   apply(field: OpticalField): OpticalField {
-    const { height, width } = fieldSize(field);
+    const { height, width } = fieldSize(field, this.label);
     const [h, w] = this.options.heightsM.shape;
     if (h !== height || w !== width) throw new Error(`Metasurface: heightsM is [${h}, ${w}] but the field is ${height}x${width}`);
+    // The heights as given, before the element's own wrap: if they are an unwrapped design the
+    // check is exact, and if they are already wrapped it looks at the zone widths instead.
+    const toPhase = (2 * Math.PI * (indexAt(this.label, this.options.refractiveIndex, field.wavelengthM) - 1)) / field.wavelengthM;
+    const designPhase = Float64Array.from(this.options.heightsM.dataSync(), (hM) => hM * toPhase);
+    const periodRad = this.options.wrapHeightM === undefined ? undefined : this.options.wrapHeightM * toPhase;
+    warnIfPhaseUndersampled(this.warnings, this.label, designPhase, height, width, field.pitchM, field.wavelengthM, periodRad);
     const parts = ctidy(() => cmul(field, expi(this.phaseAt(field.wavelengthM))));
     return makeField(parts, field.pitchM, field.wavelengthM);
   }

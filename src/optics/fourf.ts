@@ -44,9 +44,34 @@ export function fourierPlanePitchM(field: OpticalField, focalLengthM: number): [
   return [k / (height * field.pitchM), k / (width * field.pitchM)];
 }
 
+/**
+ * Throws unless the mask's re and im have one shape whose last two axes are the field's H×W and
+ * whose leading axes broadcast against the field's (numpy rules), so a mask built for another
+ * grid fails here with both shapes named instead of as a tfjs broadcast error inside the DFT.
+ */
+function checkMaskShape(fieldShape: readonly number[], mask: ComplexTensor): void {
+  const m = mask.re.shape;
+  const mi = mask.im.shape;
+  if (m.length !== mi.length || m.some((d, i) => d !== mi[i])) {
+    throw new Error(`fourFSystem: mask.re [${m}] and mask.im [${mi}] must have the same shape`);
+  }
+  const [h, w] = fieldShape.slice(-2);
+  const expected = `[${h}, ${w}] (the field's Fourier grid) or [..., ${h}, ${w}] broadcastable against the field [${fieldShape}]`;
+  if (m.length < 2 || m[m.length - 2] !== h || m[m.length - 1] !== w) {
+    throw new Error(`fourFSystem: mask has shape [${m}]; expected ${expected}`);
+  }
+  for (let i = 3; i <= Math.min(m.length, fieldShape.length); i++) {
+    const a = m[m.length - i];
+    const b = fieldShape[fieldShape.length - i];
+    if (a !== b && a !== 1 && b !== 1) throw new Error(`fourFSystem: mask has shape [${m}]; expected ${expected}`);
+  }
+}
+
 /** The output-plane field of a 4f system (same grid as the input). Differentiable. */
 export function fourFSystem(field: OpticalField, o: FourFOptions): OpticalField {
   const f = requirePositive("fourFSystem", "focalLengthM", o.focalLengthM);
+  fieldSize(field, "fourFSystem");
+  if (o.mask) checkMaskShape(field.re.shape, o.mask);
   const [py, px] = fourierPlanePitchM(field, f);
   const parts = ctidy(() => {
     const spectrum = lensFourierTransform(field, field.pitchM, field.wavelengthM, f);

@@ -18,5 +18,6 @@ export * from "./sensor";
 export * from "./psf";
 export * from "./fourf";
 export * from "./warnings";
+export * from "./sampling";
 export * from "./layout";
 export { tensorToGrid, arrayToGrid, drawTensors, stackCharts } from "./draw";

@@ -3,11 +3,13 @@
  *
  * Every element and PSF routine checks its own regime and records what it finds here:
  *  - `undersampling`: a phase or intensity pattern changes faster than the grid can represent
- *    (e.g. a lens whose edge phase gradient exceeds the Nyquist limit), or a sensor pixel
- *    smaller than the simulation cell;
+ *    (a lens, phase mask or metasurface whose phase steps by more than π per pixel), or a sensor
+ *    pixel smaller than the simulation cell;
  *  - `angular-spectrum-regime`: a propagation distance where the transfer function aliases or
- *    the band limit removes resolvable frequencies (choose a bigger grid, Fresnel, or less z);
- *  - `fresnel-regime`: the Fresnel transfer function is undersampled (z too large for the grid);
+ *    the band limit removes resolvable frequencies;
+ *  - `fresnel-regime`: the Fresnel transfer function is undersampled (z too large for the grid).
+ *    Both regime warnings quote the padded grid that removes them, and name the other method
+ *    only when it is well sampled (where the angular spectrum fails, Fresnel needs ~2x more);
  *  - `psf-energy`: a PSF carries more than unit energy (a passive optic cannot amplify);
  *  - `tile-overlap` and `grid-extent`: geometry that does not fit.
  *

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import sharp = require("sharp");
 import { carvanaAvailable, listCarvanaPairs, loadCarvana } from "../../src/data/carvana";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
-import { tempDir } from "./fixtures";
+import { tempDir, truncateFile } from "./fixtures";
 
 const H = 48;
 const W = 72;
@@ -91,4 +91,19 @@ test("Carvana errors: missing mask, size mismatch, empty folder, missing folder"
   await assert.rejects(loadCarvana({ dir: empty }), /train: no images; expected <id>\.jpg files/);
   await assert.rejects(loadCarvana({ dir: path.join(empty, "nope") }), /nope[\\/]train: Carvana images folder not found/);
   await assert.rejects(loadCarvana({ dir: root, height: 0 }), /height: got 0; expected a positive integer/);
+});
+
+test("a truncated Carvana JPG or mask fails naming the file and what was expected", async () => {
+  for (const maskFormat of ["gif", "png01"] as const) {
+    const { root, ids } = await writeFixture(2, maskFormat);
+    const [first, second] = [...ids].sort() as [string, string];
+    const image = path.join(root, "train", `${first}.jpg`);
+    truncateFile(image, 0.6);
+    await assert.rejects(loadCarvana({ dir: root, ids: [first] }), (e: Error) =>
+      e.message.startsWith(`${image}: cannot decode`) && e.message.includes("expected a complete JPEG or PNG car photo"));
+    const mask = path.join(root, "train_masks", `${second}_mask.${maskFormat === "gif" ? "gif" : "png"}`);
+    truncateFile(mask, 0.6);
+    await assert.rejects(loadCarvana({ dir: root, ids: [second] }), (e: Error) =>
+      e.message.startsWith(`${mask}: cannot decode`) && e.message.includes("expected a complete GIF or PNG mask"), `${maskFormat} mask`);
+  }
 });

@@ -51,3 +51,9 @@ export function writeCifarBatch(file: string, labels: number[], pixel: (record: 
 export function cifarPixel(record: number, channel: number, row: number, col: number): number {
   return (record * 7 + channel * 50 + row * 3 + col) % 256;
 }
+
+/** Cuts `file` down to the first `keepFraction` of its bytes, as an interrupted download leaves it. */
+export function truncateFile(file: string, keepFraction: number): void {
+  const bytes = fs.readFileSync(file);
+  fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length * keepFraction)));
+}

@@ -56,3 +56,31 @@ test("a negative PSF value, a wrong shape and excess energy fail naming the file
   await assert.rejects(importPsfs(path.join(dir2, "a.json"), { normalize: "none" }), /a\.json: PSF carries energy 5\.0+ > 1/);
   await assert.rejects(importPsfs(path.join(dir2, "missing")), /missing does not exist/);
 });
+
+test("an empty kernel stack, a ragged JSON array and an all-zero PSF fail naming the file and what was expected", async () => {
+  const dir = tmp();
+  const emptyNpy = path.join(dir, "empty.npy");
+  fs.writeFileSync(emptyNpy, npy([], [0, 3, 3]));
+  await assert.rejects(importPsfs(emptyNpy), (e: Error) =>
+    e.message.startsWith(`${emptyNpy}: empty kernel stack of shape [0, 3, 3]; expected at least one kernel`));
+  const emptyJson = path.join(dir, "empty.json");
+  fs.writeFileSync(emptyJson, JSON.stringify([[], []]));
+  await assert.rejects(importPsfs(emptyJson), /empty\.json: empty kernel stack of shape \[2, 0\]/);
+  // [[1, 2], [3, 4, 5], [6]] has 6 numbers, like a 3x2 array: it must not be accepted as one.
+  const ragged = path.join(dir, "ragged.json");
+  fs.writeFileSync(ragged, JSON.stringify([[0.1, 0.2], [0.3, 0.4, 0.5], [0.6]]));
+  await assert.rejects(importPsfs(ragged), (e: Error) =>
+    e.message.startsWith(`${ragged}: ragged array: [1] is an array of length 3 where 2 entries were expected`));
+  const raggedStack = path.join(dir, "ragged-stack.json");
+  fs.writeFileSync(raggedStack, JSON.stringify([[[0.1, 0.2], [0.3, 0.4]], [[0.1, 0.2, 0.3, 0.4]]]));
+  await assert.rejects(importPsfs(raggedStack), /ragged-stack\.json: ragged array: \[1\] is an array of length 1 where 2 entries were expected/);
+  const zero = path.join(dir, "zero.json");
+  fs.writeFileSync(zero, JSON.stringify([[0, 0], [0, 0]]));
+  await assert.rejects(importPsfs(zero, { normalize: "none" }), (e: Error) =>
+    e.message === `${zero}: PSF is all zeros; expected a measured PSF with positive energy`);
+  await assert.rejects(importPsfs(zero), /zero\.json: PSF is all zeros/);
+  // A well-formed kernel with normalize "none" still loads as given.
+  const good = path.join(dir, "good.json");
+  fs.writeFileSync(good, JSON.stringify([[0.1, 0.2], [0.3, 0.4]]));
+  assert.deepEqual(Array.from((await importPsfs(good, { normalize: "none" })).psfs), Array.from(new Float32Array([0.1, 0.2, 0.3, 0.4])));
+});
