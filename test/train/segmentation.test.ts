@@ -13,7 +13,7 @@ import { readCheckpoint } from "../../src/train/checkpoint";
 import { TrainingDivergedError } from "../../src/train/loop";
 import { ntkdLoss, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel } from "../../src/distill/ntkd";
 import { dice, meanIoU } from "../../src/train/segmentation-metrics";
-import { runSegmentationComparison } from "../../src/train/segmentation-experiment";
+import { runSegmentationComparison } from "../../src/experiments/segmentation-comparison";
 import {
   binaryCrossEntropyWithLogits, evaluateSegmentation, flattenedSubject, segmentationKdLoss, segmentationTaskLoss, segmentationTaskObjective,
   softDiceLoss, trainSegmentationLoop, trainSegmentationStudent, trainSegmentationTeacher, type SegmentationObjective,
