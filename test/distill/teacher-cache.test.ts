@@ -4,7 +4,7 @@ import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { ntkSubject, sketchNtk, traceNtk } from "../../src/distill/ntk";
 import { cachedTeacherKernel, precomputeTeacherSketch } from "../../src/distill/teacher-cache";
-import { gatherBatch } from "../../src/train/batching";
+import { gatherBatch } from "../../src/data/batches";
 import { smallMnist, tinyTeacher } from "../train/helpers";
 import { relativeError } from "./helpers";
 
