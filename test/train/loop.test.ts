@@ -199,28 +199,47 @@ for (const c of cases) {
   });
 }
 
-test("classification: a run resumed from a checkpoint continues bit-for-bit as an uninterrupted run (NTKD with the teacher cache, auto β, cosine, Adam)", async () => {
-  const train = smallMnist(48);
-  const teacher = tinyTeacher(9);
-  const common = {
-    method: "ntkd" as const, teacher, train, epochs: 3, batchSize: 16, seed: 11, learningRate: 3e-3,
-    schedule: { kind: "cosine" as const, totalEpochs: 3 }, clipNorm: 5, ntkd: { probes: 2, autoBetaBatches: 4 },
-  };
-  const a = classificationCase.model() as ReturnType<typeof buildCompressedMetaOnn>;
-  const full = await trainStudent({ ...common, student: a });
+/** What a kill-and-resume check passes the entry point it drives. */
+interface ResumeExtras {
+  checkpointDir?: string;
+  resume?: boolean;
+  onEpochEnd?: (r: BaseEpochRecord) => void;
+}
+
+/**
+ * Trains `build()` uninterrupted, then a second one killed after epoch 1's checkpoint and a third
+ * resumed from it; asserts that the resumed run ends with the uninterrupted run's weights and
+ * losses, bit for bit, and returns both results for task-specific checks.
+ */
+async function killAndResume<M extends { model: LayersModel; dispose(): void }, R extends { history: BaseEpochRecord[]; resumedFrom: number | null }>(
+  build: () => M,
+  train: (student: M, extras: ResumeExtras) => Promise<R>,
+): Promise<{ full: R; resumed: R }> {
+  const a = build();
+  const full = await train(a, {});
   const dir = tmp();
-  const b = classificationCase.model() as ReturnType<typeof buildCompressedMetaOnn>;
-  await assert.rejects(trainStudent({ ...common, student: b, checkpointDir: dir, onEpochEnd: (r) => { if (r.epoch === 1) throw new Error("simulated kill"); } }), /simulated kill/);
+  const b = build();
+  await assert.rejects(train(b, { checkpointDir: dir, onEpochEnd: (r) => { if (r.epoch === 1) throw new Error("simulated kill"); } }), /simulated kill/);
   b.dispose();
-  const c = classificationCase.model() as ReturnType<typeof buildCompressedMetaOnn>;
-  const resumed = await trainStudent({ ...common, student: c, checkpointDir: dir, resume: true });
+  const c = build();
+  const resumed = await train(c, { checkpointDir: dir, resume: true });
   assert.equal(resumed.resumedFrom, 1);
-  assert.equal(resumed.history.length, 3);
+  assert.equal(resumed.history.length, full.history.length);
+  assert.deepEqual(resumed.history.map((h) => h.trainLoss), full.history.map((h) => h.trainLoss));
   const wa = weightsOf(a.model);
   weightsOf(c.model).forEach((w, k) => assert.deepEqual(w, wa[k], `weight ${k} differs`));
-  assert.deepEqual(resumed.history.map((h) => h.trainLoss), full.history.map((h) => h.trainLoss));
   a.dispose();
   c.dispose();
+  return { full, resumed };
+}
+
+test("classification: a run resumed from a checkpoint continues bit-for-bit as an uninterrupted run (NTKD with the teacher cache, auto β, cosine, Adam)", async () => {
+  const teacher = tinyTeacher(9);
+  const common = {
+    method: "ntkd" as const, teacher, train: smallMnist(48), epochs: 3, batchSize: 16, seed: 11, learningRate: 3e-3,
+    schedule: { kind: "cosine" as const, totalEpochs: 3 }, clipNorm: 5, ntkd: { probes: 2, autoBetaBatches: 4 },
+  };
+  await killAndResume(() => classificationCase.model() as ReturnType<typeof buildCompressedMetaOnn>, (student, extras) => trainStudent({ ...common, ...extras, student }));
   teacher.dispose();
 });
 
@@ -230,23 +249,10 @@ test("segmentation: a resumed NTKD run (teacher cache, auto β, validation) cont
     method: "ntkd" as const, teacher, train: segmentationTrain, validation: segmentationValidation, epochs: 3, batchSize: 4, seed: 7,
     ntkd: { probes: 1, autoBetaBatches: 3 }, schedule: { kind: "cosine" as const, totalEpochs: 3 },
   };
-  const a = segmentationCase.model() as ReturnType<typeof buildSegmentationOnn>;
-  const full = await trainSegmentationStudent({ ...common, student: a });
+  const { full, resumed } = await killAndResume(() => segmentationCase.model() as ReturnType<typeof buildSegmentationOnn>, (student, extras) => trainSegmentationStudent({ ...common, ...extras, student }));
   assert.ok(full.history.every((h) => h.parts.beta > 0 && h.parts.ntk > 0), `NTKD parts: ${JSON.stringify(full.history.map((h) => h.parts))}`);
-  const dir = tmp();
-  const b = segmentationCase.model() as ReturnType<typeof buildSegmentationOnn>;
-  await assert.rejects(trainSegmentationStudent({ ...common, student: b, checkpointDir: dir, onEpochEnd: (r) => { if (r.epoch === 1) throw new Error("simulated kill"); } }), /simulated kill/);
-  b.dispose();
-  const c = segmentationCase.model() as ReturnType<typeof buildSegmentationOnn>;
-  const resumed = await trainSegmentationStudent({ ...common, student: c, checkpointDir: dir, resume: true });
-  assert.equal(resumed.resumedFrom, 1);
-  assert.deepEqual(resumed.history.map((h) => h.trainLoss), full.history.map((h) => h.trainLoss));
   assert.deepEqual(resumed.history.map((h) => h.validationMeanIoU), full.history.map((h) => h.validationMeanIoU));
   assert.equal(resumed.bestValidationMeanIoU, full.bestValidationMeanIoU);
-  const wa = weightsOf(a.model);
-  weightsOf(c.model).forEach((w, k) => assert.deepEqual(w, wa[k], `weight ${k} differs`));
-  a.dispose();
-  c.dispose();
   teacher.dispose();
 });
 
