@@ -221,11 +221,18 @@ function largestWeight(ws: LayerVariable[]): number {
   return tf.tidy(() => tf.max(tf.stack(ws.map((w) => tf.max(tf.abs(w.read()))))).dataSync()[0]);
 }
 
+/** Weight magnitude beyond which a divergence message says the weights were already diverging. */
+const LARGE_WEIGHT = 1e6;
+
 /** One clause on the state of the weights, for a divergence message. */
 function weightState(ws: LayerVariable[]): string {
   const bad = firstNonFiniteWeight(ws);
   if (bad >= 0) return `weight ${bad} (${ws[bad].name}) holds NaN or ±Infinity`;
-  return `the weights are finite, largest |w| ${largestWeight(ws).toExponential(2)}`;
+  const largest = largestWeight(ws);
+  // Trained weights stay far below 1e6; finite weights beyond it mean the run was already
+  // diverging, and the message must not present them as a good state.
+  const note = largest > LARGE_WEIGHT ? ` (already diverging: trained weights stay far below ${LARGE_WEIGHT.toExponential(0)}, so the kept checkpoint may be unusable too)` : "";
+  return `the weights are finite, largest |w| ${largest.toExponential(2)}${note}`;
 }
 
 /**
@@ -269,7 +276,7 @@ export async function trainTaskLoop<D extends AnyDataset, S, R extends BaseEpoch
   const diverged = (what: string, atEpoch: number, batch: number, advice: string): TrainingDivergedError => {
     const kept = ckptFile && fs.existsSync(ckptFile) ? ckptFile : null;
     return new TrainingDivergedError(
-      `${where} (${objective.name}): ${what}. ` + (kept ? `The last good checkpoint is kept at ${kept}.` : "No checkpoint had been written.") + ` ${advice}`,
+      `${where} (${objective.name}): ${what}. ` + (kept ? `The last checkpoint, of the last epoch that ended finite, is kept at ${kept}.` : "No checkpoint had been written.") + ` ${advice}`,
       atEpoch,
       batch,
       kept,
