@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
-import type { SegmentationDataset } from "../../src/data/types";
 import { buildSegmentationOnn } from "../../src/models/segmentation/segmentation-onn";
 import { buildUNet } from "../../src/models/segmentation/unet";
 import { dice, meanIoU } from "../../src/train/segmentation-metrics";
