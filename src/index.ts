@@ -10,3 +10,4 @@ export * from "./models/segmentation/index";
 export * from "./estimate/index";
 export * from "./fabrication/index";
 export * from "./experiments/index";
+export * from "./experiments/segmentation-comparison";

@@ -1,13 +1,55 @@
 /**
- * From in-memory data sets to tfjs tensors: whole sets or seeded, reshuffling mini-batches.
+ * The one batching path: from in-memory data sets to tfjs tensors, whole sets or seeded,
+ * reshuffling mini-batches. The training loop draws its batches here ({@link epochBatches} and
+ * {@link gatherBatch}), and {@link batches} / {@link createBatcher} yield the same samples in the
+ * same order for the same (seed, epoch).
+ *
  * Tensors are built directly from typed arrays, so no intermediate tensors are created and the
  * caller owns (and must dispose) exactly the tensors it receives.
  */
 import { tf } from "../runtime/tf";
+import { deriveSeed, seededPermutation } from "../runtime/seed";
 import type { ChannelStats } from "./normalize";
-import { mixSeed, permutation } from "./rng";
 import type { AnyDataset } from "./splits";
 import type { ImageDataset, SegmentationDataset } from "./types";
+
+/** Checks the bookkeeping of a classification dataset; `what` names it in errors. */
+export function checkDataset(ds: ImageDataset, what: string): void {
+  if (!ds || !(ds.images instanceof Float32Array) || !(ds.labels instanceof Uint8Array)) {
+    throw new Error(`${what}: expected an ImageDataset with Float32Array images and Uint8Array labels`);
+  }
+  const per = ds.height * ds.width * ds.channels;
+  if (ds.count <= 0 || ds.images.length !== ds.count * per || ds.labels.length !== ds.count) {
+    throw new Error(`${what}: ${ds.count} images of ${ds.height}x${ds.width}x${ds.channels} need ${ds.count * per} pixels and ${ds.count} labels, got ${ds.images.length} and ${ds.labels.length}`);
+  }
+}
+
+/** Checks the bookkeeping of a segmentation dataset; `what` names it in errors. */
+export function checkSegmentationDataset(ds: SegmentationDataset, what: string): void {
+  if (!ds || !(ds.images instanceof Float32Array) || !(ds.masks instanceof Uint8Array)) {
+    throw new Error(`${what}: expected a SegmentationDataset with Float32Array images and Uint8Array masks`);
+  }
+  const pixels = ds.height * ds.width;
+  if (!(ds.count > 0) || ds.images.length !== ds.count * pixels * ds.channels || ds.masks.length !== ds.count * pixels) {
+    throw new Error(`${what}: ${ds.count} images of ${ds.height}x${ds.width}x${ds.channels} need ${ds.count * pixels * ds.channels} pixel values and ${ds.count * pixels} mask values, got ${ds.images.length} and ${ds.masks.length}`);
+  }
+}
+
+/**
+ * The sample order of one epoch: a permutation of `count` samples drawn from (seed, epoch) alone,
+ * so a resumed run sees the same batches without saving any generator state.
+ */
+export function epochPermutation(count: number, seed: number, epoch: number): Int32Array {
+  return seededPermutation(count, deriveSeed(seed, 0x5eed, epoch));
+}
+
+/** The batches of sample indices of one epoch ({@link epochPermutation} cut into `batchSize`; the last, smaller batch is kept). */
+export function epochBatches(count: number, batchSize: number, seed: number, epoch: number): Int32Array[] {
+  const order = epochPermutation(count, seed, epoch);
+  const out: Int32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) out.push(order.subarray(start, Math.min(count, start + batchSize)));
+  return out;
+}
 
 /** Tensors of a classification batch of n samples. */
 export interface ImageBatch {
@@ -73,6 +115,38 @@ function gatherImages(ds: AnyDataset, indices: ArrayLike<number>, normalize?: Ch
   return out;
 }
 
+/** Images [n, H, W, C] of the samples at `indices`, in that order. */
+export function imagesTensor(ds: AnyDataset, indices: ArrayLike<number>): tf.Tensor4D {
+  return tf.tensor4d(gatherImages(ds, indices), [indices.length, ds.height, ds.width, ds.channels], "float32");
+}
+
+function masksOf(ds: SegmentationDataset, order: ArrayLike<number>): Float32Array {
+  const maskPixels = ds.height * ds.width;
+  const masks = new Float32Array(order.length * maskPixels);
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k]!;
+    for (let p = 0; p < maskPixels; p++) masks[k * maskPixels + p] = ds.masks[i * maskPixels + p]!;
+  }
+  return masks;
+}
+
+/**
+ * A training batch: images [n, H, W, C] and the task's target, int32 labels [n] for a
+ * classification set, float32 0/1 masks [n, H, W, 1] for a segmentation set.
+ */
+export function gatherBatch(ds: ImageDataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor1D };
+export function gatherBatch(ds: SegmentationDataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor4D };
+export function gatherBatch(ds: AnyDataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor };
+export function gatherBatch(ds: AnyDataset, indices: ArrayLike<number>): { x: tf.Tensor4D; y: tf.Tensor } {
+  const x = imagesTensor(ds, indices);
+  if (isLabelled(ds)) {
+    const labels = new Int32Array(indices.length);
+    for (let k = 0; k < indices.length; k++) labels[k] = ds.labels[indices[k]!]!;
+    return { x, y: tf.tensor1d(labels, "int32") };
+  }
+  return { x, y: tf.tensor4d(masksOf(ds, indices), [indices.length, ds.height, ds.width, 1], "float32") };
+}
+
 /** Image tensors of the samples at `indices` (all samples when omitted), in that order. */
 export function toTensors(ds: ImageDataset, indices?: ArrayLike<number>, opts?: ToTensorsOptions): ImageBatch;
 /** Image and mask tensors of the samples at `indices` (all samples when omitted), in that order. */
@@ -94,13 +168,7 @@ export function toTensors(ds: AnyDataset, indices?: ArrayLike<number>, opts: ToT
     }
     return { x, y: tf.tensor2d(oneHot, [n, classes], "float32"), labels: tf.tensor1d(labels, "int32") };
   }
-  const maskPixels = ds.height * ds.width;
-  const masks = new Float32Array(n * maskPixels);
-  for (let k = 0; k < n; k++) {
-    const i = order[k]!;
-    for (let p = 0; p < maskPixels; p++) masks[k * maskPixels + p] = ds.masks[i * maskPixels + p]!;
-  }
-  return { x, y: tf.tensor4d(masks, [n, ds.height, ds.width, 1], "float32") };
+  return { x, y: tf.tensor4d(masksOf(ds, order), [n, ds.height, ds.width, 1], "float32") };
 }
 
 function checkBatchOptions(opts: BatchOptions): void {
@@ -114,11 +182,14 @@ export function batchesPerEpoch(sampleCount: number, batchSize: number, dropLast
   return dropLast ? Math.floor(sampleCount / batchSize) : Math.ceil(sampleCount / batchSize);
 }
 
-/** The sample order of one epoch: `indices` (or all samples), permuted by (seed, epoch) when shuffling. */
+/**
+ * The sample order of one epoch: `indices` (or all samples), permuted by (seed, epoch) when
+ * shuffling, with the training loop's permutation ({@link epochPermutation}).
+ */
 export function epochOrder(ds: AnyDataset, opts: BatchOptions): Int32Array {
   const pool = opts.indices ? Int32Array.from(opts.indices) : Int32Array.from({ length: ds.count }, (_, i) => i);
   if (opts.shuffle === false) return pool;
-  const perm = permutation(pool.length, mixSeed(opts.seed ?? 0, opts.epoch ?? 0));
+  const perm = epochPermutation(pool.length, opts.seed ?? 0, opts.epoch ?? 0);
   return perm.map((p) => pool[p]!);
 }
 

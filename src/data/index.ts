@@ -10,11 +10,13 @@ export { loadCifar10, cifar10Available, cifar10Dir, CIFAR10_CLASS_NAMES, CIFAR10
 export type { Cifar10Options } from "./cifar10";
 export { installCifar10, CIFAR10_URL, CIFAR10_MD5 } from "./cifar10-download";
 export type { InstallCifar10Options } from "./cifar10-download";
-export { splitIndices, subset, trainValidationSplit, trainValidationTestSplit, sampleFraction, sampleFractionIndices } from "./splits";
+export { holdOut, splitIndices, subset, trainValidationSplit, trainValidationTestSplit, sampleFraction, sampleFractionIndices } from "./splits";
 export type { AnyDataset, SplitIndices, SplitOptions } from "./splits";
 export { computeChannelStats, applyChannelStats } from "./normalize";
 export type { ChannelStats } from "./normalize";
-export { toTensors, batches, createBatcher, batchesPerEpoch, epochOrder } from "./batches";
+export {
+  toTensors, batches, createBatcher, batchesPerEpoch, epochOrder, epochPermutation, epochBatches, gatherBatch, imagesTensor, checkDataset, checkSegmentationDataset,
+} from "./batches";
 export type { ImageBatch, SegmentationBatch, ToTensorsOptions, BatchOptions, Batcher } from "./batches";
 export { imageGrid, imageTile, maskTile, mosaicTiles } from "./preview";
 export type { ImageTile, ImageGridData, ImageGridDataOptions } from "./preview";
@@ -22,7 +24,3 @@ export { generateSegmentationSet } from "./generated-segmentation";
 export type { GeneratedSegmentationOptions } from "./generated-segmentation";
 export { loadCarvana, listCarvanaPairs, carvanaAvailable, carvanaDir } from "./carvana";
 export type { CarvanaOptions, CarvanaPair } from "./carvana";
-export {
-  meanIoU, dice, binaryConfusions, poolConfusions, classIoUs, meanIoUFromConfusion, diceFromConfusion,
-} from "../train/segmentation-metrics";
-export type { BinaryConfusion, MaskValues, SegmentationMetricOptions } from "../train/segmentation-metrics";

@@ -2,7 +2,8 @@
  * Seeded splits and subsets of data sets. Every function is a pure function of its inputs and
  * seed, so a run that records its seed can rebuild exactly the same split.
  */
-import { dataRng, shuffleInPlace } from "./rng";
+import { deriveSeed, makeRng, seededPermutation, shuffleInPlace } from "../runtime/seed";
+import { checkDataset } from "./batches";
 import type { ImageDataset, SegmentationDataset } from "./types";
 
 /** Either kind of in-memory data set; splitting and subsetting work the same for both. */
@@ -59,7 +60,7 @@ export function splitIndices(ds: AnyDataset, opts: SplitOptions): SplitIndices {
   if (opts.validationFraction + testFraction >= 1) {
     throw new Error(`validationFraction + testFraction: got ${opts.validationFraction + testFraction}; expected less than 1 so that training data remains`);
   }
-  const rand = dataRng(opts.seed);
+  const rand = makeRng(opts.seed);
   const train: number[] = [];
   const validation: number[] = [];
   const test: number[] = [];
@@ -119,7 +120,7 @@ export function trainValidationTestSplit<T extends AnyDataset>(
  */
 export function sampleFractionIndices(ds: AnyDataset, fraction: number, seed: number): Int32Array {
   checkFraction(fraction, "fraction", true);
-  const rand = dataRng(seed);
+  const rand = makeRng(seed);
   const chosen: number[] = [];
   for (const group of groups(ds, true)) {
     shuffleInPlace(group, rand);
@@ -132,4 +133,20 @@ export function sampleFractionIndices(ds: AnyDataset, fraction: number, seed: nu
 /** A seeded, class-stratified sample of `fraction` of the data set (see {@link sampleFractionIndices}). */
 export function sampleFraction<T extends AnyDataset>(ds: T, fraction: number, seed: number): T {
   return subset(ds, sampleFractionIndices(ds, fraction, seed));
+}
+
+/**
+ * Splits a classification dataset into training and validation parts: a seeded shuffle (not
+ * stratified), the first `validationFraction` of it for validation.
+ */
+export function holdOut(ds: ImageDataset, validationFraction: number, seed: number): { train: ImageDataset; validation: ImageDataset } {
+  checkDataset(ds, "holdOut dataset");
+  if (!(validationFraction > 0 && validationFraction < 1)) throw new Error(`holdOut: validationFraction must be in (0, 1), got ${validationFraction}`);
+  const nVal = Math.max(1, Math.round(ds.count * validationFraction));
+  if (nVal >= ds.count) throw new Error(`holdOut: ${ds.count} images are too few to hold out ${validationFraction}`);
+  const order = seededPermutation(ds.count, deriveSeed(seed, 0x0a11d));
+  return {
+    validation: { ...subset(ds, order.subarray(0, nVal)), name: `${ds.name}-validation` },
+    train: { ...subset(ds, order.subarray(nVal)), name: `${ds.name}-train` },
+  };
 }

@@ -1,4 +1,5 @@
 export * from "./losses";
+export * from "./segmentation-losses";
 export * from "./ntk";
 export * from "./ntkd";
 export * from "./teacher-cache";

@@ -25,7 +25,7 @@
  */
 import type { LayersModel, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
-import { deriveSeed } from "../train/rng";
+import { deriveSeed } from "../runtime/seed";
 
 /** A network seen as a function of its inputs and of a chosen list of its parameters. */
 export interface NtkSubject {
@@ -43,6 +43,22 @@ export function ntkSubject(model: LayersModel, weights?: { read(): Tensor }[]): 
   const variables = (weights ?? model.trainableWeights).map((w) => w.read() as Variable);
   if (variables.length === 0) throw new Error(`ntkSubject: model ${model.name} has no trainable weights to take the NTK over`);
   return { forward: (x) => model.apply(x, { training: false }) as Tensor, variables };
+}
+
+/**
+ * The subject `forward` / `variables` with its outputs flattened to [n, D] (e.g. a mask-logit
+ * map [n, H, W, 1] to [n, H·W]), so the NTK is contracted over every output value: Θ[i, j] =
+ * Σ_p Σ_d J[i, p, d] J[j, p, d] (digest §4.5: "for segmentation, n_class is the flattened
+ * per-pixel output"). For outputs that already are [n, C] the reshape changes nothing.
+ */
+export function flattenedSubject(forward: (x: Tensor) => Tensor, variables: Variable[]): NtkSubject {
+  return {
+    forward: (x) => {
+      const outputs = forward(x);
+      return outputs.rank === 2 ? outputs : tf.reshape(outputs, [x.shape[0] as number, -1]);
+    },
+    variables,
+  };
 }
 
 /** Which kernel an estimate returns. */

@@ -16,10 +16,13 @@
  * error) are cheap: the cost is R + 1 teacher forward passes over the training set, once.
  */
 import type { LayersModel, Tensor } from "@tensorflow/tfjs";
-import type { ImageDataset } from "../data/types";
+import type { AnyDataset } from "../data/splits";
 import { tf } from "../runtime/tf";
-import { gatherBatch } from "../train/batching";
+import { imagesTensor } from "../data/batches";
 import { forEachProbe, ntkSubject, type KernelKind, type NtkSubject } from "./ntk";
+
+/** The largest cache (in float32 values, 1 GiB) built before the memory guard refuses: per-pixel outputs of large images grow it as N·R·H·W. */
+const MAX_CACHE_FLOATS = 2 ** 28;
 
 /** Options of {@link precomputeTeacherSketch}. */
 export interface TeacherSketchOptions {
@@ -54,7 +57,7 @@ export interface TeacherSketchCache {
  * module comment). `teacher` is a LayersModel (inference mode, all trainable weights) or an
  * {@link NtkSubject}; its weights are restored bit-for-bit afterwards.
  */
-export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, dataset: ImageDataset, opts: TeacherSketchOptions): TeacherSketchCache {
+export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, dataset: AnyDataset, opts: TeacherSketchOptions): TeacherSketchCache {
   const where = "precomputeTeacherSketch";
   if (!Number.isInteger(opts.probes) || opts.probes < 1) throw new Error(`${where}: probes must be an integer >= 1, got ${opts.probes}`);
   const epsilon = opts.epsilon ?? 1e-2;
@@ -62,7 +65,7 @@ export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, datas
   if (!Number.isFinite(opts.seed)) throw new Error(`${where}: seed must be a finite number, got ${opts.seed}`);
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${where}: batchSize must be an integer >= 1, got ${batchSize}`);
-  if (!dataset || !(dataset.count >= 1)) throw new Error(`${where}: dataset must be an ImageDataset with at least one image`);
+  if (!dataset || !(dataset.count >= 1)) throw new Error(`${where}: dataset must hold at least one image`);
   const subject: NtkSubject = "variables" in teacher ? teacher : ntkSubject(teacher);
   const starts: number[] = [];
   for (let s = 0; s < dataset.count; s += batchSize) starts.push(s);
@@ -71,8 +74,7 @@ export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, datas
   const f0: Tensor[] = [];
   try {
     for (const s of starts) {
-      const { x, y } = gatherBatch(dataset, chunkIndices(s));
-      y.dispose();
+      const x = imagesTensor(dataset, chunkIndices(s));
       images.push(x);
       const out = tf.tidy(() => subject.forward(x));
       f0.push(out);
@@ -80,6 +82,10 @@ export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, datas
     }
     const outputs = f0[0].shape[1] as number;
     const { probes } = opts;
+    const floats = dataset.count * probes * outputs;
+    if (floats > MAX_CACHE_FLOATS) {
+      throw new Error(`${where}: the cache of ${dataset.count} samples x ${probes} probes x ${outputs} outputs would hold ${(floats * 4 / 2 ** 30).toFixed(1)} GiB (limit ${MAX_CACHE_FLOATS * 4 / 2 ** 30} GiB); use fewer teacherProbes, smaller images, or teacherCache "none"`);
+    }
     const rows = new Float32Array(dataset.count * probes * outputs);
     // Probes outer, chunks inner: the teacher's weights are perturbed R times in all, not R times per chunk.
     forEachProbe(subject.variables, probes, opts.seed, epsilon, (r) => {

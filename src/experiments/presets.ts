@@ -40,6 +40,8 @@ const common = {
   // T = 4, α = 0.5: the authors' earlier KD code used α = 0.5 (digest §11); T = 10 there.
   kd: { temperature: 4, alpha: 0.5 },
   // The teacher's sketch rows are cached once per data set, so 8 teacher probes cost nothing per step.
+  // betaScale is stated, not inherited: 1 is the library default (DEFAULT_BETA_SCALE, equal
+  // gradient norms of the task and NTK terms); a preset that tunes it says so below.
   ntkd: { probes: 4, teacherProbes: 8, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2 },
 };
 

@@ -55,8 +55,13 @@ export interface SegmentationPreset {
   decoderWidths: number[];
   /** KD temperature and weight of the distillation term. */
   kd: { temperature: number; alpha: number };
-  /** NTKD settings (sketch probes, β scale). */
-  ntkd: NtkMatchOptions & { alpha?: number; betaScale?: number };
+  /**
+   * NTKD settings (sketch probes, β scale and balance). betaScale 0.1 with betaBalance "loss" is
+   * the setting measured for segmentation (β = 0.1 · L_task / L_NTKD; with 1 the NTK term swamped
+   * the task on the generated car set), stated here because the library default balances
+   * gradient norms.
+   */
+  ntkd: NtkMatchOptions & { alpha?: number; betaScale?: number; betaBalance?: "gradient" | "loss" };
 }
 
 /**
@@ -72,12 +77,12 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
       ? {
           size: 32, trainCount: 256, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 4,
           batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 3e-3, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],
-          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1 },
+          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1, betaBalance: "loss" },
         }
       : {
           size: 32, trainCount: 384, testCount: 128, teacherDepth: 3, teacherBaseFilters: 16, teacherEpochs: 8, studentEpochs: 5,
           batchSize: 8, teacherLearningRate: 2e-3, studentLearningRate: 3e-3, seeds: [0, 1, 2], groups: [8, 16, 32], decoderWidths: [64, 32],
-          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1 },
+          kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1, betaBalance: "loss" },
         };
   const p = { ...base, ...overrides };
   for (const k of ["size", "trainCount", "testCount", "teacherDepth", "teacherBaseFilters", "teacherEpochs", "studentEpochs", "batchSize"] as const) {

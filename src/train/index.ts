@@ -1,8 +1,10 @@
+// Public API of the training area: the one loop and its task adapters, objectives, optimizers, metrics, checkpoints.
 export * from "./api";
-export { checkDataset, epochBatches, gatherBatch, holdOut } from "./batching";
 export * from "./checkpoint";
 export * from "./loop";
+export * from "./task";
 export * from "./metrics";
 export * from "./objectives";
 export * from "./optimizers";
-export { deriveSeed, seededPermutation } from "./rng";
+export * from "./segmentation";
+export * from "./segmentation-metrics";

@@ -3,7 +3,7 @@ import type { ImageDataset } from "../data/types";
 import { tf } from "../runtime/tf";
 import { crossEntropy } from "../distill/losses";
 import { OpticalStudent } from "../models/optical-student";
-import { checkDataset, gatherBatch } from "./batching";
+import { checkDataset, gatherBatch } from "../data/batches";
 
 /** Result of {@link evaluate}. */
 export interface Evaluation {

@@ -1,22 +1,26 @@
 /**
- * Per-batch objectives of the training loop: the task loss alone, KD, and NTKD. Each returns the
- * loss value and the gradients for the loop's trainable weights; NTKD combines autodiff of the
- * task term with the first-order NTK gradient of `distill/ntk`.
+ * Per-batch objectives of the training loop: the task loss alone, KD, and NTKD, written once for
+ * every task: the task adapter (`task.ts`) supplies the losses and the per-batch statistic, so
+ * the same objectives train classifiers and segmenters. Each returns the loss value and the
+ * gradients for the loop's trainable weights; NTKD combines autodiff of the task term with the
+ * first-order NTK gradient of `distill/ntk`, the NTK being contracted over every output value
+ * (logits, or every pixel of a mask-logit map).
  */
 import type { LayersModel, LayerVariable, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
 import type { ImageDataset } from "../data/types";
+import type { AnyDataset } from "../data/splits";
 import { tf } from "../runtime/tf";
-import { crossEntropy, kdLoss } from "../distill/losses";
-import { kernelLossAndGrads, ntkSubject, type KernelKind, type NtkSubject } from "../distill/ntk";
+import { deriveSeed } from "../runtime/seed";
+import { flattenedSubject, kernelLossAndGrads, type KernelKind, type NtkSubject } from "../distill/ntk";
 import { kernelMismatch, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel, type NtkMatchOptions, type ResolvedNtkMatchOptions } from "../distill/ntkd";
 import { cachedTeacherKernel, precomputeTeacherSketch, type TeacherSketchCache } from "../distill/teacher-cache";
-import { deriveSeed } from "./rng";
+import { classificationTask, type TrainingTask } from "./task";
 
 /** What the loop passes an objective for one batch. */
 export interface BatchContext {
   /** Images [n, H, W, C]. */
   x: Tensor;
-  /** Labels [n], int32. */
+  /** The task's target: int32 labels [n] (classification), float32 0/1 masks [n, H, W, 1] (segmentation). */
   y: Tensor;
   /** Indices of the batch's samples in the training set given to {@link Objective.prepare}. */
   indices: Int32Array;
@@ -30,28 +34,28 @@ export interface BatchContext {
   seed: number;
 }
 
-/** What an objective returns for one batch. */
-export interface BatchResult {
+/** What an objective returns for one batch; `S` is the task's per-batch statistic. */
+export interface BatchResult<S = number> {
   /** Total loss of the batch (may be NaN: the loop checks). */
   loss: number;
   /** Gradients aligned with the loop's trainable weights (owned by the loop after return). */
   grads: Tensor[];
-  /** Correctly classified images in the batch (training-mode forward). */
-  correct: number;
+  /** The task's statistic of the training-mode forward (classification: correctly classified images). */
+  statistic: S;
   /** Named loss components for logging (e.g. task, ntk, beta). */
   parts: Record<string, number>;
 }
 
 /** What the loop gives an objective once before training (see {@link Objective.prepare}). */
-export interface ObjectivePreparation {
+export interface ObjectivePreparation<D extends AnyDataset = ImageDataset> {
   /** The training set that {@link BatchContext.indices} index into. */
-  train: ImageDataset;
+  train: D;
   /** The run's seed. */
   seed: number;
 }
 
-/** A per-batch training objective. */
-export interface Objective {
+/** A per-batch training objective (`S`: the task's per-batch statistic, `D`: its dataset type). */
+export interface Objective<S = number, D extends AnyDataset = ImageDataset> {
   /** Short name ("task", "kd", "ntkd"). */
   readonly name: string;
   /**
@@ -59,9 +63,9 @@ export interface Objective {
    * e.g. to precompute per-sample quantities that batches then look up by index. Must be
    * deterministic in its arguments, so that a resumed run sees the same values.
    */
-  prepare?(data: ObjectivePreparation): void;
+  prepare?(data: ObjectivePreparation<D>): void;
   /** Loss and gradients of one batch for `weights`. */
-  compute(model: LayersModel, weights: LayerVariable[], ctx: BatchContext): BatchResult;
+  compute(model: LayersModel, weights: LayerVariable[], ctx: BatchContext): BatchResult<S>;
   /** JSON state to checkpoint (e.g. a calibrated β). */
   getState(): Record<string, unknown>;
   /** Restores {@link getState}'s output. */
@@ -72,18 +76,18 @@ function variablesOf(weights: LayerVariable[]): Variable[] {
   return weights.map((w) => w.read() as Variable);
 }
 
-/** Runs `lossFn(logits)` under variableGrads; returns value, grads aligned with weights, and correct count. */
-function lossWithGrads(model: LayersModel, weights: LayerVariable[], x: Tensor, y: Tensor, lossFn: (logits: Tensor) => Tensor): { loss: number; grads: Tensor[]; correct: number } {
+/** Runs `lossFn(outputs)` under variableGrads; returns value, grads aligned with weights, and the task's batch statistic. */
+function lossWithGrads<S>(task: TrainingTask<AnyDataset, S>, model: LayersModel, weights: LayerVariable[], ctx: BatchContext, lossFn: (outputs: Tensor) => Tensor): { loss: number; grads: Tensor[]; statistic: S } {
   const vars = variablesOf(weights);
-  let correct = 0;
+  let statistic: S | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const logits = model.apply(x, { training: true }) as Tensor;
-    correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(y, "int32")), "int32")).dataSync()[0]);
-    return lossFn(logits) as Scalar;
+    const outputs = model.apply(ctx.x, { training: true }) as Tensor;
+    statistic = task.batchStatistic(outputs, ctx.y);
+    return lossFn(outputs) as Scalar;
   }, vars);
   const loss = value.dataSync()[0];
   value.dispose();
-  return { loss, grads: alignGrads(grads, vars), correct };
+  return { loss, grads: alignGrads(grads, vars), statistic: statistic as S };
 }
 
 /** Gradients in the weights' order; a weight the loss does not reach gets zeros. */
@@ -95,12 +99,14 @@ function globalNorm(ts: Tensor[]): number {
   return tf.tidy(() => tf.sqrt(tf.addN(ts.map((t) => tf.sum(tf.square(t))))).dataSync()[0]);
 }
 
-/** Cross-entropy on the hard labels ("no transfer", and teacher training). */
-export function taskObjective(): Objective {
+/** The task loss alone ("no transfer", and teacher training); classification's cross-entropy by default. */
+export function taskObjective(): Objective;
+export function taskObjective<D extends AnyDataset, S>(task: TrainingTask<D, S>): Objective<S, D>;
+export function taskObjective<D extends AnyDataset, S>(task: TrainingTask<D, S> = classificationTask as unknown as TrainingTask<D, S>): Objective<S, D> {
   return {
     name: "task",
     compute(model, weights, ctx) {
-      const r = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
+      const r = lossWithGrads(task, model, weights, ctx, (outputs) => task.loss(outputs, ctx.y));
       return { ...r, parts: { task: r.loss } };
     },
     getState: () => ({}),
@@ -109,25 +115,28 @@ export function taskObjective(): Objective {
 }
 
 /** Options of {@link kdObjective}. */
-export interface KdObjectiveOptions {
-  /** The trained teacher (logits out; evaluated in inference mode, never updated). */
+export interface KdObjectiveOptions<D extends AnyDataset = ImageDataset, S = number> {
+  /** The trained teacher (the task's outputs, e.g. logits; evaluated in inference mode, never updated). */
   teacher: LayersModel;
+  /** The task (default classification). */
+  task?: TrainingTask<D, S>;
   /** Temperature T (default 4; the authors' earlier code used 10, digest §11). */
   temperature?: number;
   /** Weight α of the soft term (default 0.5, the authors' earlier code). */
   alpha?: number;
 }
 
-/** Hinton KD: α·T²·KL(teacher_T || student_T) + (1 − α)·CE. */
-export function kdObjective(opts: KdObjectiveOptions): Objective {
+/** Hinton KD: α·T²·KL(teacher_T || student_T) + (1 − α)·task loss (per pixel for segmentation). */
+export function kdObjective<D extends AnyDataset = ImageDataset, S = number>(opts: KdObjectiveOptions<D, S>): Objective<S, D> {
   const temperature = opts.temperature ?? 4;
   const alpha = opts.alpha ?? 0.5;
+  const task = opts.task ?? (classificationTask as unknown as TrainingTask<D, S>);
   return {
     name: "kd",
     compute(model, weights, ctx) {
       const teacherLogits = opts.teacher.apply(ctx.x, { training: false }) as Tensor;
       try {
-        const r = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => kdLoss(logits, teacherLogits, ctx.y, { temperature, alpha }));
+        const r = lossWithGrads(task, model, weights, ctx, (outputs) => task.kdLoss(outputs, teacherLogits, ctx.y, { temperature, alpha }));
         return { ...r, parts: { kd: r.loss } };
       } finally {
         teacherLogits.dispose();
@@ -138,10 +147,21 @@ export function kdObjective(opts: KdObjectiveOptions): Objective {
   };
 }
 
+/**
+ * Default multiplier of the automatic β: 1, i.e. the NTK term's gradient as large as the task
+ * term's (β balances gradient norms by default). It is the one value that encodes no data set:
+ * neither term dominates the first updates. Values tuned on a validation split belong in presets,
+ * which state them explicitly (the full MNIST preset uses 0.3, the segmentation study 0.1 with
+ * loss balance).
+ */
+export const DEFAULT_BETA_SCALE = 1;
+
 /** Options of {@link ntkdObjective}. */
-export interface NtkdObjectiveOptions extends NtkMatchOptions {
-  /** The trained teacher; its NTK is taken over all its trainable weights, without gradient. */
+export interface NtkdObjectiveOptions<D extends AnyDataset = ImageDataset, S = number> extends NtkMatchOptions {
+  /** The trained teacher; its NTK is taken over all its trainable weights and all its outputs, without gradient. */
   teacher: LayersModel;
+  /** The task (default classification). */
+  task?: TrainingTask<D, S>;
   /** Weight α of the task (cross-entropy) term (default 1). */
   alpha?: number;
   /**
@@ -150,7 +170,7 @@ export interface NtkdObjectiveOptions extends NtkMatchOptions {
    * (and checkpointed). During calibration β is the running mean.
    */
   beta?: number | "auto";
-  /** Multiplier of the automatic β (default 1). */
+  /** Multiplier of the automatic β (default {@link DEFAULT_BETA_SCALE}). */
   betaScale?: number;
   /** Batches over which the automatic β is calibrated (default 5). */
   autoBetaBatches?: number;
@@ -164,23 +184,38 @@ export interface NtkdObjectiveOptions extends NtkMatchOptions {
   betaBalance?: "gradient" | "loss";
 }
 
-/** NTKD: α·CE + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch. */
-export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
+/** NTKD: α·task + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch. */
+export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(opts: NtkdObjectiveOptions<D, S>): Objective<S, D> {
   const match: ResolvedNtkMatchOptions = resolveNtkMatchOptions(opts);
+  const task = opts.task ?? (classificationTask as unknown as TrainingTask<D, S>);
   const alpha = opts.alpha ?? 1;
   const betaOpt = opts.beta ?? "auto";
-  const betaScale = opts.betaScale ?? 1;
+  const betaScale = opts.betaScale ?? DEFAULT_BETA_SCALE;
   const autoBatches = opts.autoBetaBatches ?? 5;
   const balance = opts.betaBalance ?? "gradient";
   if (balance !== "gradient" && balance !== "loss") throw new Error(`ntkdObjective: betaBalance must be "gradient" or "loss", got ${String(balance)}`);
   if (betaOpt !== "auto" && !(betaOpt >= 0)) throw new Error(`ntkdObjective: beta must be a number >= 0 or "auto", got ${String(betaOpt)}`);
   if (!(alpha >= 0)) throw new Error(`ntkdObjective: alpha must be >= 0, got ${alpha}`);
+  if (!(betaScale >= 0) || !Number.isFinite(betaScale)) throw new Error(`ntkdObjective: betaScale must be a finite number >= 0, got ${betaScale}`);
   if (!Number.isInteger(autoBatches) || autoBatches < 1) throw new Error(`ntkdObjective: autoBetaBatches must be an integer >= 1, got ${autoBatches}`);
-  const teacherSubject: NtkSubject = ntkSubject(opts.teacher);
+  const teacherVars = variablesOf(opts.teacher.trainableWeights);
+  if (teacherVars.length === 0) throw new Error(`ntkdObjective: teacher ${opts.teacher.name} has no trainable weights to take the NTK over`);
+  const teacherSubject = flattenedSubject((x) => opts.teacher.apply(x, { training: false }) as Tensor, teacherVars);
   const kind: KernelKind = match.estimator === "sketch" ? "matrix" : "trace";
   let ratioSum = 0;
   let ratioCount = 0;
-  let cache: { train: ImageDataset; seed: number; sketch: TeacherSketchCache } | null = null;
+  let cache: { train: D; seed: number; sketch: TeacherSketchCache } | null = null;
+
+  /** The student seen by the NTK: outputs flattened; `shape` keeps the unflattened shape for the task term. */
+  function studentOf(model: LayersModel, weights: LayerVariable[]): { subject: NtkSubject; unflatten: (flat: Tensor) => Tensor } {
+    let shape: number[] = [];
+    const forward = (x: Tensor) => {
+      const outputs = model.apply(x, { training: true }) as Tensor;
+      shape = outputs.shape;
+      return outputs;
+    };
+    return { subject: flattenedSubject(forward, variablesOf(weights)), unflatten: (flat) => (flat.rank === shape.length ? flat : tf.reshape(flat, shape)) };
+  }
 
   function teacherKernelOf(ctx: BatchContext): Tensor {
     if (match.teacherCache === "none") return teacherKernel(teacherSubject, ctx.x, match, deriveSeed(ctx.seed, 0x7eac, ctx.epoch, ctx.batch));
@@ -192,26 +227,31 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
   }
 
   /** Separate task and NTK gradients: needed while β is calibrated from their ratio. */
-  function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number): BatchResult {
-    const task = lossWithGrads(model, weights, ctx.x, ctx.y, (logits) => crossEntropy(logits, ctx.y));
+  function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number): BatchResult<S> {
+    const taskPart = lossWithGrads(task, model, weights, ctx, (outputs) => task.loss(outputs, ctx.y));
     const vars = variablesOf(weights);
-    const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
-    const ntk = ntkdLossAndGrads(student, ctx.x, kT, match, studentSeed);
+    let ntk;
+    try {
+      ntk = ntkdLossAndGrads(studentOf(model, weights).subject, ctx.x, kT, match, studentSeed);
+    } catch (err) {
+      tf.dispose(taskPart.grads);
+      throw err;
+    }
     const ntkLoss = ntk.value.dataSync()[0];
     ntk.value.dispose();
     const ntkGrads = alignGrads(ntk.grads, vars);
     if (ratioCount < autoBatches) {
-      const ratio = balance === "loss" ? (alpha * task.loss) / ntkLoss : (alpha * globalNorm(task.grads)) / globalNorm(ntkGrads);
+      const ratio = balance === "loss" ? (alpha * taskPart.loss) / ntkLoss : (alpha * globalNorm(taskPart.grads)) / globalNorm(ntkGrads);
       if (Number.isFinite(ratio) && ratio > 0) {
         ratioSum += ratio;
         ratioCount++;
       }
     }
     const beta = ratioCount > 0 ? (betaScale * ratioSum) / ratioCount : 0;
-    const grads = task.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
-    tf.dispose([...task.grads, ...ntkGrads]);
+    const grads = taskPart.grads.map((g, k) => tf.tidy(() => tf.add(tf.mul(g, alpha), tf.mul(ntkGrads[k], beta))));
+    tf.dispose([...taskPart.grads, ...ntkGrads]);
     tf.dispose(Object.values(ntk.grads).filter((t) => !ntkGrads.includes(t)));
-    return { loss: alpha * task.loss + beta * ntkLoss, grads, correct: task.correct, parts: { task: task.loss, ntk: ntkLoss, beta } };
+    return { loss: alpha * taskPart.loss + beta * ntkLoss, grads, statistic: taskPart.statistic, parts: { task: taskPart.loss, ntk: ntkLoss, beta } };
   }
 
   /**
@@ -219,14 +259,14 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
    * student's forward at θ that the NTK sketch needs anyway (same maths, one forward and one
    * backward fewer than computing the two gradients apart).
    */
-  function combined(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, beta: number): BatchResult {
+  function combined(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, beta: number): BatchResult<S> {
     const vars = variablesOf(weights);
-    const student: NtkSubject = { forward: (x) => model.apply(x, { training: true }) as Tensor, variables: vars };
+    const student = studentOf(model, weights);
     let ntkLoss = NaN;
     let taskLoss = NaN;
-    let correct = 0;
+    let statistic: S | undefined;
     const { value, grads } = kernelLossAndGrads(
-      student,
+      student.subject,
       ctx.x,
       kind,
       { probes: match.probes, epsilon: match.epsilon, seed: studentSeed },
@@ -235,18 +275,19 @@ export function ntkdObjective(opts: NtkdObjectiveOptions): Objective {
         ntkLoss = mismatch.dataSync()[0];
         return tf.mul(mismatch, beta);
       },
-      (logits) => {
-        correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(ctx.y, "int32")), "int32")).dataSync()[0]);
-        const ce = crossEntropy(logits, ctx.y);
-        taskLoss = ce.dataSync()[0];
-        return tf.mul(ce, alpha);
+      (flatOutputs) => {
+        const outputs = student.unflatten(flatOutputs);
+        statistic = task.batchStatistic(outputs, ctx.y);
+        const taskValue = task.loss(outputs, ctx.y);
+        taskLoss = taskValue.dataSync()[0];
+        return tf.mul(taskValue, alpha);
       },
     );
     const loss = value.dataSync()[0];
     value.dispose();
     const aligned = alignGrads(grads, vars);
     tf.dispose(Object.values(grads).filter((t) => !aligned.includes(t)));
-    return { loss, grads: aligned, correct, parts: { task: taskLoss, ntk: ntkLoss, beta } };
+    return { loss, grads: aligned, statistic: statistic as S, parts: { task: taskLoss, ntk: ntkLoss, beta } };
   }
 
   return {

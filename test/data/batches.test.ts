@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { batches, createBatcher, toTensors } from "../../src/data/batches";
+import { batches, createBatcher, epochBatches, gatherBatch, toTensors } from "../../src/data/batches";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
 import type { ImageDataset } from "../../src/data/types";
 
@@ -82,4 +82,32 @@ test("segmentation batches: images [n, h, w, 3] and masks [n, h, w, 1]", async (
   assert.deepEqual(Array.from(all[2]!.y.dataSync()), Array.from(seg.masks.subarray(4 * 16 * 24)));
   for (const b of all) tf.dispose([b.x, b.y]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test("one batching path: batches() yields the training loop's epoch batches (epochBatches) with the same images and targets as gatherBatch", async () => {
+  await initBackend({ backend: "cpu" });
+  const ds = toy(10);
+  const seg = generateSegmentationSet({ count: 7, height: 8, width: 8, seed: 1 });
+  const before = tf.memory().numTensors;
+  for (const epoch of [0, 3]) {
+    const loop = epochBatches(ds.count, 4, 9, epoch);
+    const yielded = [...batches(ds, { batchSize: 4, seed: 9, epoch })];
+    assert.equal(yielded.length, loop.length);
+    yielded.forEach((b, k) => {
+      const g = gatherBatch(ds, loop[k]);
+      assert.deepEqual(Array.from(b.x.dataSync()), Array.from(g.x.dataSync()));
+      assert.deepEqual(Array.from(b.labels.dataSync()), Array.from(g.y.dataSync()));
+      assert.equal(g.y.dtype, "int32");
+      tf.dispose([b.x, b.y, b.labels, g.x, g.y]);
+    });
+  }
+  const segLoop = epochBatches(seg.count, 3, 2, 1);
+  [...batches(seg, { batchSize: 3, seed: 2, epoch: 1 })].forEach((b, k) => {
+    const g = gatherBatch(seg, segLoop[k]);
+    assert.deepEqual(g.y.shape, [segLoop[k].length, 8, 8, 1]);
+    assert.deepEqual(Array.from(b.y.dataSync()), Array.from(g.y.dataSync()));
+    tf.dispose([b.x, b.y, g.x, g.y]);
+  });
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => gatherBatch(ds, [0, 10]), /indices\[1\]: got 10; expected an integer in 0..9 \(toy\)/);
 });

@@ -2,9 +2,11 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { ntkSubject, sketchNtk, traceNtk } from "../../src/distill/ntk";
+import { flattenedSubject, ntkSubject, sketchNtk, traceNtk } from "../../src/distill/ntk";
+import { generateSegmentationSet } from "../../src/data/generated-segmentation";
+import { buildUNet } from "../../src/models/segmentation/unet";
 import { cachedTeacherKernel, precomputeTeacherSketch } from "../../src/distill/teacher-cache";
-import { gatherBatch } from "../../src/train/batching";
+import { gatherBatch } from "../../src/data/batches";
 import { smallMnist, tinyTeacher } from "../train/helpers";
 import { relativeError } from "./helpers";
 
@@ -49,5 +51,21 @@ test("teacher cache rejects bad options and indices outside the dataset", () => 
   const cache = precomputeTeacherSketch(teacher, ds, { probes: 2, seed: 1 });
   assert.throws(() => cachedTeacherKernel(cache, [0, 4], "matrix"), /index 4 at position 1 is outside the cached dataset of 4 samples/);
   assert.throws(() => cachedTeacherKernel(cache, [], "matrix"), /at least one sample/);
+  teacher.dispose();
+});
+
+test("a segmentation teacher's cache (outputs flattened over pixels) equals its per-batch sketch", () => {
+  const teacher = buildUNet({ inputShape: [8, 8, 3], depth: 1, baseFilters: 2, seed: 4 });
+  const ds = generateSegmentationSet({ count: 5, height: 8, width: 8, seed: 2 });
+  const subject = flattenedSubject((x) => teacher.apply(x, { training: false }) as tf.Tensor, teacher.trainableWeights.map((w) => w.read() as tf.Variable));
+  const cache = precomputeTeacherSketch(subject, ds, { probes: 2, seed: 9, batchSize: 2 });
+  assert.equal(cache.outputs, 64);
+  const indices = Int32Array.from([3, 0, 4]);
+  const { x, y } = gatherBatch(ds, indices);
+  const reference = sketchNtk(subject, x, { probes: 2, epsilon: 1e-2, seed: 9 });
+  const cached = cachedTeacherKernel(cache, indices, "matrix");
+  const err = relativeError(cached.dataSync() as Float32Array, reference.dataSync() as Float32Array);
+  assert.ok(err < 1e-5, `relative error ${err}`);
+  tf.dispose([x, y, reference, cached]);
   teacher.dispose();
 });

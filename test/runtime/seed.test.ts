@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { makeRng, seedStream, shuffleIndices, tfSeed, withSeed } from "../../src/runtime/seed";
+import { deriveSeed, makeRng, mixSeed, seededPermutation, seedStream, shuffleIndices, tfSeed, withSeed } from "../../src/runtime/seed";
 import { buildCompressedMetaOnn } from "../../src/models/students";
 import { createFrontend } from "../../src/models/frontends/factory";
 import { initBackend } from "../../src/runtime/backend";
@@ -63,4 +63,16 @@ test("seed 0 is a real seed: models built twice with seed 0 have identical initi
     };
     assert.deepEqual(weights(build().weights), weights(build().weights), `${kind} frontend`);
   }
+});
+
+test("deriveSeed and mixSeed keep the values of the hashes they replace (recorded shuffles, probes, generated sets stay bit-identical)", () => {
+  // Pinned from the training loop's former train/rng.ts and data's former data/rng.ts (same inputs, same outputs).
+  assert.deepEqual([deriveSeed(0), deriveSeed(11, 0x5eed, 2), deriveSeed(7, 0x7eac, 1, 3)], [315240206, 568063780, 1074246203]);
+  assert.deepEqual([mixSeed(5, 1), mixSeed(0, 2, 3)], [2303572566, 1660088264]);
+  assert.deepEqual(Array.from(seededPermutation(8, deriveSeed(11, 0x5eed, 0))), [1, 5, 4, 7, 0, 6, 2, 3]);
+  // Counter-based: every counter matters, and the result is a valid seed for makeRng and tfjs.
+  const seeds = [deriveSeed(1, 0, 0), deriveSeed(1, 0, 1), deriveSeed(1, 1, 0), deriveSeed(2, 0, 0)];
+  assert.equal(new Set(seeds).size, 4);
+  assert.ok(seeds.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 31));
+  assert.throws(() => deriveSeed(NaN, 1), /deriveSeed: base seed must be a finite number, got NaN/);
 });

@@ -5,7 +5,7 @@ import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { buildCompressedMetaOnn } from "../../src/models/students";
 import { ntkdObjective, taskObjective, type BatchContext } from "../../src/train/objectives";
-import { gatherBatch } from "../../src/train/batching";
+import { gatherBatch } from "../../src/data/batches";
 import { nonNegativeConv, smallMnist, tinyTeacher } from "./helpers";
 
 before(async () => {

@@ -10,7 +10,8 @@ import { readCheckpoint, writeCheckpoint } from "../../src/train/checkpoint";
 import { Optimizer, clipByGlobalNorm, learningRateAt } from "../../src/train/optimizers";
 import { evaluate, extractFeatures } from "../../src/train/metrics";
 import { buildCompressedMetaOnn } from "../../src/models/students";
-import { epochBatches, holdOut } from "../../src/train/batching";
+import { epochBatches } from "../../src/data/batches";
+import { holdOut } from "../../src/data/splits";
 import { nonNegativeConv, smallMnist } from "./helpers";
 
 before(async () => {

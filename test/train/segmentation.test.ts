@@ -1,58 +1,24 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
-import type { SegmentationDataset } from "../../src/data/types";
 import { buildSegmentationOnn } from "../../src/models/segmentation/segmentation-onn";
 import { buildUNet } from "../../src/models/segmentation/unet";
-import { readCheckpoint } from "../../src/train/checkpoint";
-import { TrainingDivergedError } from "../../src/train/loop";
-import { ntkdLoss, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel } from "../../src/distill/ntkd";
 import { dice, meanIoU } from "../../src/train/segmentation-metrics";
-import { runSegmentationComparison } from "../../src/train/segmentation-experiment";
+import { gatherBatch } from "../../src/data/batches";
+import { runSegmentationComparison } from "../../src/experiments/segmentation-comparison";
 import {
-  binaryCrossEntropyWithLogits, evaluateSegmentation, flattenedSubject, segmentationKdLoss, segmentationTaskLoss, segmentationTaskObjective,
-  softDiceLoss, trainSegmentationLoop, trainSegmentationStudent, trainSegmentationTeacher, type SegmentationObjective,
+  evaluateSegmentation, segmentationNtkdObjective, trainSegmentationStudent, trainSegmentationTeacher,
 } from "../../src/train/segmentation";
 
 before(async () => {
   await initBackend({ backend: "wasm" });
 });
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-seg-"));
 const tinyOnn = (seed = 2) => buildSegmentationOnn({ inputShape: [16, 16, 3], groups: [2, 4, 8], decoderWidths: [8, 4], seed });
 const tinyUNet = (seed = 9) => buildUNet({ inputShape: [16, 16, 3], depth: 1, baseFilters: 4, seed });
 const weightsOf = (ws: { read(): tf.Tensor }[]) => ws.map((w) => Float32Array.from(w.read().dataSync() as Float32Array));
-
-test("BCE with logits, soft Dice and per-pixel KD against hand-computed values", () => {
-  const z = tf.tensor4d([0, 2, -3, 40], [1, 2, 2, 1]);
-  const y = tf.tensor4d([1, 0, 1, 1], [1, 2, 2, 1]);
-  const bce = binaryCrossEntropyWithLogits(z, y).dataSync();
-  const want = [Math.log(2), Math.log(1 + Math.exp(2)), Math.log(1 + Math.exp(3)), 0];
-  want.forEach((w, i) => assert.ok(Math.abs(bce[i] - w) < 1e-5, `bce[${i}] ${bce[i]} vs ${w}`));
-  const task = segmentationTaskLoss(z, y).dataSync()[0];
-  assert.ok(Math.abs(task - want.reduce((a, b) => a + b) / 4) < 1e-5);
-  const s = [0.5, 1 / (1 + Math.exp(-2)), 1 / (1 + Math.exp(3)), 1];
-  const diceWant = 1 - (2 * (s[0] + s[2] + s[3]) + 1) / (s.reduce((a, b) => a + b) + 3 + 1);
-  assert.ok(Math.abs(softDiceLoss(z, y).dataSync()[0] - diceWant) < 1e-5);
-  assert.ok(Math.abs(segmentationTaskLoss(z, y, { diceWeight: 0.5 }).dataSync()[0] - (task + 0.5 * diceWant)) < 1e-5);
-  // KD of one pixel: t = 1, s = -1, T = 2, α = 1 -> T² · KL(Bern(σ(0.5)) || Bern(σ(-0.5)))
-  const sig = (v: number) => 1 / (1 + Math.exp(-v));
-  const p = sig(0.5), q = sig(-0.5);
-  const kl = p * Math.log(p / q) + (1 - p) * Math.log((1 - p) / (1 - q));
-  const one = (v: number) => tf.tensor4d([v], [1, 1, 1, 1]);
-  const kd = segmentationKdLoss(one(-1), one(1), one(1), { temperature: 2, alpha: 1 }).dataSync()[0];
-  assert.ok(Math.abs(kd - 4 * kl) < 1e-5, `kd ${kd} vs ${4 * kl}`);
-  assert.ok(Math.abs(segmentationKdLoss(z, z, y, { temperature: 3, alpha: 1 }).dataSync()[0]) < 1e-6, "KL of identical maps must be 0");
-  const mixed = segmentationKdLoss(one(-1), one(1), one(1), { temperature: 2, alpha: 0.25 }).dataSync()[0];
-  assert.ok(Math.abs(mixed - (0.25 * 4 * kl + 0.75 * Math.log(1 + Math.exp(1)))) < 1e-5);
-  assert.throws(() => segmentationTaskLoss(z, tf.zeros([1, 2, 2, 2])), /differ in shape/);
-  assert.throws(() => segmentationKdLoss(z, z, y, { temperature: 0 }), /temperature/);
-});
 
 test("evaluateSegmentation equals mIoU and Dice of the thresholded predictions computed independently; NaN outputs throw", () => {
   const ds = generateSegmentationSet({ count: 6, height: 16, width: 16, seed: 3 });
@@ -70,49 +36,6 @@ test("evaluateSegmentation equals mIoU and Dice of the thresholded predictions c
   assert.throws(() => evaluateSegmentation(model, { ...ds, masks: ds.masks.subarray(1) }), /mask values/);
   model.dispose();
   nanModel.dispose();
-});
-
-test("NTKD over output pixels: the first-order gradient matches finite differences of the sketched loss", () => {
-  const student = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [6, 6, 3], filters: 3, kernelSize: 3, padding: "same", activation: "tanh", kernelInitializer: tf.initializers.glorotNormal({ seed: 1 }) }),
-      tf.layers.conv2d({ filters: 1, kernelSize: 1, kernelInitializer: tf.initializers.glorotNormal({ seed: 2 }) }),
-    ],
-  });
-  const teacher = tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [6, 6, 3], filters: 4, kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: tf.initializers.glorotNormal({ seed: 3 }) }),
-      tf.layers.conv2d({ filters: 1, kernelSize: 3, padding: "same", kernelInitializer: tf.initializers.glorotNormal({ seed: 4 }) }),
-    ],
-  });
-  const x = tf.randomUniform([3, 6, 6, 3], 0, 1, "float32", 5);
-  const match = resolveNtkMatchOptions({ probes: 3, epsilon: 1e-2, normalisation: "trace" });
-  const vars = student.trainableWeights.map((w) => w.read() as tf.Variable);
-  const subject = flattenedSubject((t) => student.apply(t) as tf.Tensor, vars);
-  const tSubject = flattenedSubject((t) => teacher.apply(t) as tf.Tensor, teacher.trainableWeights.map((w) => w.read() as tf.Variable));
-  const kT = teacherKernel(tSubject, x, match, 77);
-  assert.deepEqual(kT.shape, [3, 3]);
-  const { value, grads } = ntkdLossAndGrads(subject, x, kT, match, 99);
-  assert.ok(value.dataSync()[0] > 0);
-  // directional derivative along a random direction d, by central differences with the same probes
-  const dirs = vars.map((v, k) => tf.randomNormal(v.shape, 0, 1, "float32", 200 + k));
-  const analytic = vars.reduce((s, v, k) => s + tf.tidy(() => tf.sum(tf.mul(grads[v.name], dirs[k])).dataSync()[0]), 0);
-  const originals = vars.map((v) => tf.clone(v));
-  const lossAt = (h: number) => {
-    vars.forEach((v, k) => v.assign(tf.tidy(() => tf.add(originals[k], tf.mul(dirs[k], h)))));
-    const l = ntkdLoss(subject, x, kT, match, 99);
-    const out = l.dataSync()[0];
-    l.dispose();
-    return out;
-  };
-  const h = 2e-3;
-  const numeric = (lossAt(h) - lossAt(-h)) / (2 * h);
-  vars.forEach((v, k) => v.assign(originals[k]));
-  assert.ok(Math.abs(analytic) > 1e-4, `directional derivative ${analytic} too small for a meaningful check`);
-  assert.ok(Math.abs(numeric - analytic) <= 0.05 * Math.abs(analytic), `finite differences ${numeric} vs first-order gradient ${analytic}`);
-  tf.dispose([x, kT, value, ...Object.values(grads), ...dirs, ...originals]);
-  student.dispose();
-  teacher.dispose();
 });
 
 test("segmentation training lowers the loss on a tiny generated set (U-Net teacher, BCE + Dice) and keeps the tensor count flat", async () => {
@@ -162,47 +85,26 @@ test("student training, KD and NTKD over pixels: finite losses, parts logged, te
   teacher.dispose();
 });
 
-test("a resumed NTKD run continues bit-for-bit; a NaN loss stops with epoch and batch and keeps the last good checkpoint", async () => {
-  const train = generateSegmentationSet({ count: 8, height: 16, width: 16, seed: 5 });
-  const validation = generateSegmentationSet({ count: 4, height: 16, width: 16, seed: 6 });
-  const teacher = tinyUNet(1);
-  const common = { method: "ntkd" as const, teacher, train, validation, epochs: 3, batchSize: 4, seed: 7, ntkd: { probes: 1, autoBetaBatches: 3 }, schedule: { kind: "cosine" as const, totalEpochs: 3 } };
-  const a = tinyOnn(3);
-  const full = await trainSegmentationStudent({ ...common, student: a });
-  const dir = tmp();
-  const b = tinyOnn(3);
-  await assert.rejects(
-    trainSegmentationStudent({ ...common, student: b, checkpointDir: dir, onEpochEnd: (r) => { if (r.epoch === 1) throw new Error("simulated kill"); } }),
-    /simulated kill/,
-  );
-  b.dispose();
-  const c = tinyOnn(3);
-  const resumed = await trainSegmentationStudent({ ...common, student: c, checkpointDir: dir, resume: true });
-  assert.equal(resumed.resumedFrom, 1);
-  assert.deepEqual(resumed.history.map((h) => h.trainLoss), full.history.map((h) => h.trainLoss));
-  assert.deepEqual(resumed.history.map((h) => h.validationMeanIoU), full.history.map((h) => h.validationMeanIoU));
-  const wa = weightsOf(a.model.weights);
-  weightsOf(c.model.weights).forEach((w, k) => assert.deepEqual(w, wa[k], `weight ${k} differs`));
-  a.dispose();
-  c.dispose();
+test("segmentation NTKD takes the teacher's sketch from the dataset cache that the loop prepares, as classification does", () => {
+  const train = generateSegmentationSet({ count: 6, height: 16, width: 16, seed: 4 });
+  const teacher = tinyUNet(5);
+  const onn = tinyOnn(6);
+  const indices = Int32Array.from([4, 1, 3]);
+  const { x, y } = gatherBatch(train, indices);
+  const ctx = { x, y, indices, epoch: 0, batch: 0, step: 0, seed: 3 };
+  const weights = onn.trainableWeights("all");
+  const cached = segmentationNtkdObjective({ teacher, probes: 1, beta: 1 });
+  assert.throws(() => cached.compute(onn.model, weights, ctx), /teacherCache "dataset" needs prepare/);
+  cached.prepare!({ train, seed: 3 });
+  const r = cached.compute(onn.model, weights, ctx);
+  assert.ok(Number.isFinite(r.loss) && r.parts.ntk > 0, JSON.stringify(r.parts));
+  // Per-batch probes give another teacher kernel, hence another NTK term.
+  const perBatch = segmentationNtkdObjective({ teacher, probes: 1, beta: 1, teacherCache: "none" }).compute(onn.model, weights, ctx);
+  assert.notEqual(perBatch.parts.ntk, r.parts.ntk);
+  assert.equal(perBatch.parts.task, r.parts.task);
+  tf.dispose([x, y, ...r.grads, ...perBatch.grads]);
+  onn.dispose();
   teacher.dispose();
-
-  const s = tinyOnn(4);
-  const nanDir = tmp();
-  const task = segmentationTaskObjective();
-  const poisoned: SegmentationObjective = { ...task, compute: (m, w, ctx) => { const r = task.compute(m, w, ctx); return ctx.epoch === 1 && ctx.batch === 1 ? { ...r, loss: NaN } : r; } };
-  let after0: Float32Array[] = [];
-  const err = await trainSegmentationLoop({ model: s.model, objective: poisoned, train, epochs: 3, batchSize: 4, checkpointDir: nanDir, onEpochEnd: () => { after0 = weightsOf(s.model.weights); } }).then(
-    () => null,
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof TrainingDivergedError, `expected TrainingDivergedError, got ${String(err)}`);
-  assert.match(err.message, /loss became NaN at epoch 1, batch 1/);
-  assert.equal(err.checkpoint, path.join(nanDir, "last.ckpt"));
-  const ck = readCheckpoint(path.join(nanDir, "last.ckpt"));
-  assert.equal(ck.meta.epochsCompleted, 1);
-  ck.tensors.weights.forEach((t, k) => assert.deepEqual(t.data, after0[k]));
-  s.dispose();
 });
 
 test("runSegmentationComparison trains and evaluates each requested method on the same data", async () => {

@@ -1,5 +1,3 @@
-// Public API of the segmentation area: the U-Net teacher, the segmentation ONN, and their training.
+// Public API of the segmentation models: the U-Net teacher and the segmentation ONN (their training is in train/segmentation).
 export * from "./unet";
 export * from "./segmentation-onn";
-export * from "../../train/segmentation";
-export * from "../../train/segmentation-experiment";

@@ -14,8 +14,8 @@ import type { NtkMatchOptions } from "../distill/ntkd";
 import {
   evaluateSegmentation, trainSegmentationStudent, trainSegmentationTeacher,
   type SegmentationEvaluation, type SegmentationTrainResult,
-} from "./segmentation";
-import type { SegmentationTaskLossOptions } from "./segmentation-losses";
+} from "../train/segmentation";
+import type { SegmentationTaskLossOptions } from "../distill/segmentation-losses";
 
 /** Options of {@link runSegmentationComparison}. */
 export interface SegmentationComparisonOptions {
@@ -51,7 +51,7 @@ export interface SegmentationComparisonOptions {
   loss?: SegmentationTaskLossOptions;
   /** KD settings (default T = 4, α = 0.5). */
   kd?: { temperature?: number; alpha?: number };
-  /** NTKD settings (default sketch, 4 probes, trace normalisation, automatic β with betaScale 0.1). */
+  /** NTKD settings (default: those of `trainSegmentationStudent`: sketch, 4 probes, trace normalisation, automatic β). */
   ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number };
   /** Progress messages (e.g. console.log). */
   log?: (message: string) => void;
