@@ -119,8 +119,8 @@ function main(): void {
       return;
     }
     if (msg.type === "ping") {
-      // After pending rejections and timers due now have had their turn.
-      setTimeout(() => send({ type: "pong", id: msg.id }), 0);
+      // After what is due now (rejections nobody handled, immediate timers) has had its turn.
+      setTimeout(() => setImmediate(() => send({ type: "pong", id: msg.id })), 0);
       return;
     }
     if (msg.type !== "execute") return;

@@ -168,6 +168,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   kernel.stderr?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
   kernel.stdout?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
 
+  const lateErrors = new LateErrors(kernel);
   const displays = new Map<string, CellOutput[]>();
   let current: NotebookCell | null = null;
   const appendStream = (name: "stdout" | "stderr", text: string) => {
@@ -222,12 +223,18 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       const cell = nb.cells[i]!;
       const code = cellSource(cell);
       if (cell.cell_type !== "code" || code.trim() === "") continue;
+      // An earlier cell's timer or promise failed after that cell returned: stop before this one.
+      const early = lateErrors.take();
+      if (early) {
+        failure = recordFailure(early, count + 1);
+        break;
+      }
       count += 1;
       current = cell;
       cell.execution_count = count;
       opts.onEvent?.({ type: "cell-start", cellIndex: sourceIndex(i), executionCount: count, codeCells });
       const t0 = Date.now();
-      const outcome = await executeCell(kernel, count, code, timeoutS * 1000, () => kernelStderr);
+      const outcome = await executeCell(kernel, count, code, timeoutS * 1000, () => kernelStderr, lateErrors);
       const seconds = (Date.now() - t0) / 1000;
       cellSeconds.push({ cellIndex: sourceIndex(i), seconds });
       opts.onEvent?.({ type: "cell-end", cellIndex: sourceIndex(i), executionCount: count, seconds, ok: outcome.ok });
@@ -239,7 +246,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
     }
     // An error a cell's timers or promises raise after the last cell returned still fails the run.
     if (failure === undefined && count > 0) {
-      const late = await pingKernel(kernel, count + 1);
+      const late = lateErrors.take() ?? (await pingKernel(kernel, count + 1, lateErrors));
       if (late) failure = recordFailure(late, count);
     }
   } catch (err) {
@@ -309,14 +316,45 @@ function waitReady(kernel: ChildProcess, stderr: () => string): Promise<void> {
   });
 }
 
-function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: number, stderr: () => string): Promise<CellOutcome> {
+/**
+ * Errors the kernel reports outside any cell's result. Kept from the moment they arrive (one may
+ * come in the same read as a cell's "done", before anyone waits for it) until a wait takes them.
+ */
+class LateErrors {
+  private readonly queue: { id: number; error: CellError }[] = [];
+  private waiter: (() => void) | undefined;
+
+  constructor(kernel: ChildProcess) {
+    kernel.on("message", (m: FromKernel) => {
+      if (m.type !== "late-error") return;
+      this.queue.push({ id: m.id, error: m.error });
+      this.waiter?.();
+    });
+  }
+
+  /** The oldest error not yet taken, as a failed cell outcome. */
+  take(): Exclude<CellOutcome, { ok: true }> | undefined {
+    const next = this.queue.shift();
+    return next && { ok: false, kind: "error", error: next.error, lateFrom: next.id };
+  }
+
+  /** Calls `fn` when an error arrives, until {@link LateErrors.stopWaiting}. */
+  waitWith(fn: () => void): void {
+    this.waiter = fn;
+  }
+
+  stopWaiting(): void {
+    this.waiter = undefined;
+  }
+}
+
+function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: number, stderr: () => string, late: LateErrors): Promise<CellOutcome> {
   return new Promise((resolve) => {
+    late.waitWith(() => {
+      const outcome = late.take();
+      if (outcome) { cleanup(); resolve(outcome); }
+    });
     const onMessage = (m: FromKernel) => {
-      if (m.type === "late-error") {
-        cleanup();
-        resolve({ ok: false, kind: "error", error: m.error, lateFrom: m.id });
-        return;
-      }
       if (m.type !== "done" || m.id !== id) return;
       cleanup();
       resolve(m.ok ? { ok: true } : { ok: false, kind: "error", error: m.error ?? { ename: "Error", evalue: "cell failed", traceback: [] } });
@@ -333,7 +371,7 @@ function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: 
       const evalue = `the cell ran longer than ${timeoutMs / 1000} s; the kernel was stopped (raise --timeout for longer cells)`;
       resolve({ ok: false, kind: "timeout", error: { ename: "CellTimeout", evalue, traceback: [evalue] } });
     }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); kernel.off("message", onMessage); kernel.off("exit", onExit); };
+    const cleanup = () => { clearTimeout(timer); late.stopWaiting(); kernel.off("message", onMessage); kernel.off("exit", onExit); };
     kernel.on("message", onMessage);
     kernel.on("exit", onExit);
     const msg: ToKernel = { type: "execute", id, code };
@@ -345,13 +383,13 @@ function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: 
  * Resolves once the kernel has run what was queued before this message (late rejections, timers
  * due now): to the late error that surfaced meanwhile, else undefined. A dead kernel resolves undefined.
  */
-function pingKernel(kernel: ChildProcess, id: number): Promise<Exclude<CellOutcome, { ok: true }> | undefined> {
+function pingKernel(kernel: ChildProcess, id: number, late: LateErrors): Promise<Exclude<CellOutcome, { ok: true }> | undefined> {
   if (kernel.exitCode !== null || kernel.signalCode !== null || !kernel.connected) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const finish = (outcome: Exclude<CellOutcome, { ok: true }> | undefined) => { kernel.off("message", onMessage); kernel.off("exit", onExit); resolve(outcome); };
+    const finish = (outcome: Exclude<CellOutcome, { ok: true }> | undefined) => { late.stopWaiting(); kernel.off("message", onMessage); kernel.off("exit", onExit); resolve(outcome); };
+    late.waitWith(() => finish(late.take()));
     const onMessage = (m: FromKernel) => {
-      if (m.type === "late-error") finish({ ok: false, kind: "error", error: m.error, lateFrom: m.id });
-      else if (m.type === "pong" && m.id === id) finish(undefined);
+      if (m.type === "pong" && m.id === id) finish(undefined);
     };
     const onExit = () => finish(undefined);
     kernel.on("message", onMessage);
