@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { params } from "../../src/notebook/params";
-import { declaredParams } from "../../src/notebook/param-declarations";
+import { checkParamsAgainstDeclarations, declaredParams } from "../../src/notebook/param-declarations";
 import { cellSource, cellTags, readNotebook } from "../../src/notebook/ipynb";
 import { runNotebook } from "../../src/notebook/runner";
 import { code, writeFixture } from "./fixtures";
@@ -55,6 +55,10 @@ test("the stage notebooks declare ranges for their counts, and ntkd-lab run refu
   assert.deepEqual(declared("00-tour.ipynb").ranges.batchSize, { min: 1, integer: true });
   assert.deepEqual(declared("03-ntkd.ipynb").ranges.workers, { min: 1, integer: true });
   assert.deepEqual(declared("04-fabrication.ipynb").ranges.sweepEpochs, { min: 1, integer: true });
+  // Values inside the ranges, of the defaults' types, pass.
+  checkParamsAgainstDeclarations("00-tour.ipynb", { epochs: 2, batchSize: 32, learningRate: 0.1 }, declared("00-tour.ipynb"));
+  checkParamsAgainstDeclarations("03-ntkd.ipynb", { datasets: ["mnist"], workers: 2 }, declared("03-ntkd.ipynb"));
+  assert.throws(() => checkParamsAgainstDeclarations("03-ntkd.ipynb", { datasets: "mnist" }, declared("03-ntkd.ipynb")), /--param datasets="mnist": NTKD_PARAM_datasets must be JSON matching its default \["mnist"\]/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-params-"));
   const r = spawnSync(process.execPath, [MAIN, "run", path.join(NOTEBOOKS, "00-tour.ipynb"), "--param", "epochs=-1", "--out", path.join(dir, "out.ipynb")], {
     encoding: "utf8",
