@@ -37,7 +37,9 @@ export async function main(argv: string[], commands: Command[] = COMMANDS): Prom
     const e = err as Error & { code?: string };
     // parseArgs reports unknown options with codes ERR_PARSE_ARGS_*; those are usage errors too.
     if (err instanceof InputError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"))) {
-      process.stderr.write(`ntkd-lab ${name}: ${e.message} (see ntkd-lab ${name} --help)\n`);
+      // Library messages often start with the command's own name ("reproduce: ..."); say it once.
+      const text = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      process.stderr.write(`ntkd-lab ${name}: ${text} (see ntkd-lab ${name} --help)\n`);
       return 2;
     }
     process.stderr.write(`ntkd-lab ${name}: ${e.stack ?? e.message}\n`);
