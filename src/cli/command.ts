@@ -9,7 +9,9 @@ export interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-/** A user error: printed without a stack trace, exit code 2. */
-export class UsageError extends Error {
+import { InputError } from "../notebook/errors";
+
+/** A user error in the command line: printed as one line without a stack trace, exit code 2. */
+export class UsageError extends InputError {
   override name = "UsageError";
 }

@@ -47,13 +47,22 @@ export function findJupyterFrontEnd(env: NodeJS.ProcessEnv = process.env): { com
   return null;
 }
 
+/**
+ * Arguments of the Jupyter front end. Jupyter refuses to start as root ("Running as root is not
+ * recommended") unless told `--allow-root`; containers and CI often run as root, so root gets it.
+ */
+export function jupyterArgs(appArgs: string[], notebookDir: string, extra: string[], uid: number | undefined): string[] {
+  const allowRoot = uid === 0 && !extra.includes("--allow-root") ? ["--allow-root"] : [];
+  return [...appArgs, `--notebook-dir=${notebookDir}`, ...allowRoot, ...extra];
+}
+
 export const labCommand: Command = {
   name: "lab",
   summary: "open Jupyter on notebooks/ with the ntkd-lab kernel (or say how to install Jupyter)",
   usage: `ntkd-lab lab [-- extra jupyter arguments]
 
 Installs the project-local kernel spec, sets JUPYTER_PATH and starts JupyterLab
-(or the classic Notebook) on notebooks/.`,
+(or the classic Notebook) on notebooks/. As root it adds --allow-root (Jupyter refuses root otherwise).`,
   async run(argv) {
     const root = packageRoot();
     const prefix = defaultKernelPrefix(root);
@@ -77,7 +86,7 @@ Installs the project-local kernel spec, sets JUPYTER_PATH and starts JupyterLab
       );
       return 1;
     }
-    const args = [...frontEnd.args, `--notebook-dir=${path.join(root, "notebooks")}`, ...argv.filter((a) => a !== "--")];
+    const args = jupyterArgs(frontEnd.args, path.join(root, "notebooks"), argv.filter((a) => a !== "--"), process.getuid?.());
     process.stderr.write(`Starting ${frontEnd.command} ${args.join(" ")} (JUPYTER_PATH=${env.JUPYTER_PATH})\n`);
     const child = spawn(frontEnd.command, args, { stdio: "inherit", env });
     return new Promise((resolve) => child.on("exit", (code) => resolve(code ?? 1)));

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { UsageError, type Command } from "./command";
+import type { Command } from "./command";
+import { InputError } from "../notebook/errors";
+import { killAllKernels } from "../notebook/runner";
 import { runCommand } from "./run-command";
 import { reproduceCommand } from "./reproduce-command";
 import { kernelInstallCommand, labCommand } from "./kernel-commands";
@@ -34,8 +36,10 @@ export async function main(argv: string[], commands: Command[] = COMMANDS): Prom
   } catch (err) {
     const e = err as Error & { code?: string };
     // parseArgs reports unknown options with codes ERR_PARSE_ARGS_*; those are usage errors too.
-    if (err instanceof UsageError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"))) {
-      process.stderr.write(`ntkd-lab ${name}: ${e.message}\n\n${command.usage}\n`);
+    if (err instanceof InputError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"))) {
+      // Library messages often start with the command's own name ("reproduce: ..."); say it once.
+      const text = e.message.startsWith(`${name}: `) ? e.message.slice(name.length + 2) : e.message;
+      process.stderr.write(`ntkd-lab ${name}: ${text} (see ntkd-lab ${name} --help)\n`);
       return 2;
     }
     process.stderr.write(`ntkd-lab ${name}: ${e.stack ?? e.message}\n`);
@@ -43,7 +47,25 @@ export async function main(argv: string[], commands: Command[] = COMMANDS): Prom
   }
 }
 
+/** Exit codes of a process ended by a signal, by shell convention (128 + the signal number). */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+
+/**
+ * An interrupted runner (Ctrl-C, kill) ends its notebook kernels and their workers first: they
+ * run in process groups of their own, which the terminal's Ctrl-C does not reach.
+ */
+function stopChildrenOnSignals(): void {
+  for (const [signal, code] of Object.entries(SIGNAL_EXIT_CODES)) {
+    process.on(signal, () => {
+      killAllKernels();
+      process.stderr.write(`\nntkd-lab: ${signal}: stopped the notebook kernel and the processes it started\n`);
+      process.exit(code);
+    });
+  }
+}
+
 if (require.main === module) {
+  stopChildrenOnSignals();
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => { process.stderr.write(`${(err as Error).stack ?? err}\n`); process.exitCode = 1; },

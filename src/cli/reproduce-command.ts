@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { reproduce } from "../notebook/reproduce";
 import { UsageError, type Command } from "./command";
+import { checkBackendEnv } from "./backend-env";
 
 export const reproduceCommand: Command = {
   name: "reproduce",
@@ -12,7 +13,8 @@ export const reproduceCommand: Command = {
                      notebooks/ (executed), runs/ (the shared run store, NTKD_RUNS_DIR)
   --timeout seconds  per-cell limit (default 1800 with --quick, 21600 with --full)
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
-  --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04
+  --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04;
+                     the other stages' entries in summary.json, report.md and notebooks/ are kept
 The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,
   async run(argv) {
     const { values } = parseArgs({
@@ -24,8 +26,16 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`reproduce: --timeout must be a positive number, got "${values.timeout}"`);
     // Loaded here, not at the top: tfjs takes a second to load and other commands do not need it.
+    checkBackendEnv();
     const { initBackend } = require("../runtime/backend") as typeof import("../runtime/backend");
-    const { backend } = await initBackend();
+    let backend: string;
+    try {
+      ({ backend } = await initBackend());
+    } catch (err) {
+      // NTKD_BACKEND names a backend this machine lacks: the user's choice, and the message says what to do.
+      if (process.env.NTKD_BACKEND) throw new UsageError((err as Error).message);
+      throw err;
+    }
     const { ok, summary, reportPath, summaryPath } = await reproduce({
       mode,
       out: values.out,

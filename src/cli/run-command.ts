@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import * as path from "node:path";
 import { runNotebook, parseParamValue } from "../notebook/runner";
 import { UsageError, type Command } from "./command";
+import { checkBackendEnv } from "./backend-env";
 
 export const runCommand: Command = {
   name: "run",
@@ -30,6 +31,7 @@ Exit code 0 when every cell succeeded, 1 when a cell failed, timed out or the ke
     }
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`run: --timeout must be a positive number of seconds, got "${values.timeout}"`);
+    checkBackendEnv();
     const file = positionals[0]!;
     const result = await runNotebook(file, {
       params,

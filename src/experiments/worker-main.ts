@@ -3,19 +3,12 @@ import { initBackend } from "../runtime/backend";
 import { openRun } from "../notebook/run-store";
 import { loadClassificationSplits } from "./datasets";
 import { obtainStudent, obtainTeacher, resolvePreset, teacherFile } from "./distillation";
-import type { WorkerRequest, WorkerResult } from "./workers";
+import { exitWhenOrphaned, type WorkerRequest, type WorkerResult } from "./workers";
 import * as fs from "node:fs";
 
-/** A worker whose parent died is re-parented: stop instead of training for nobody. */
-function exitWithParent(): void {
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent) process.exit(1);
-  }, 2000).unref();
-}
-
 async function main(): Promise<void> {
-  exitWithParent();
+  // A worker whose parent or runner died stops instead of training for nobody.
+  exitWhenOrphaned();
   const raw = process.argv[2];
   if (!raw) throw new Error("worker-main: expected one JSON argument (a WorkerRequest)");
   const req = JSON.parse(raw) as WorkerRequest;

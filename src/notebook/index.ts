@@ -21,3 +21,4 @@ export * from "./kernel-spec";
 export * from "./reproduce";
 export type { CellError } from "./kernel-protocol";
 export * from "../viz/index";
+export * from "./errors";

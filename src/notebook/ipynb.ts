@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { InputError } from "./errors";
 
 /** A Jupyter notebook (nbformat 4), the parts we read and write. */
 export interface Notebook {
@@ -42,18 +43,18 @@ export function readNotebook(file: string): Notebook {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (err) {
-    throw new Error(`${file}: cannot read notebook: ${(err as Error).message}`);
+    throw new InputError(`${file}: cannot read the notebook (expected a readable .ipynb file): ${(err as Error).message}`);
   }
   let nb: Notebook;
   try {
     nb = JSON.parse(text) as Notebook;
   } catch (err) {
-    throw new Error(`${file}: not valid JSON: ${(err as Error).message}`);
+    throw new InputError(`${file}: not valid JSON: ${(err as Error).message}`);
   }
-  if (!nb || nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new Error(`${file}: expected an nbformat 4 notebook with a cells array`);
+  if (!nb || nb.nbformat !== 4 || !Array.isArray(nb.cells)) throw new InputError(`${file}: expected an nbformat 4 notebook with a cells array`);
   nb.cells.forEach((c, i) => {
-    if (!c || !["code", "markdown", "raw"].includes(c.cell_type)) throw new Error(`${file}: cell ${i} has unknown cell_type ${JSON.stringify(c?.cell_type)}`);
-    if (typeof c.source !== "string" && !Array.isArray(c.source)) throw new Error(`${file}: cell ${i} has no source`);
+    if (!c || !["code", "markdown", "raw"].includes(c.cell_type)) throw new InputError(`${file}: cell ${i} has unknown cell_type ${JSON.stringify(c?.cell_type)}`);
+    if (typeof c.source !== "string" && !Array.isArray(c.source)) throw new InputError(`${file}: cell ${i} has no source`);
     c.metadata = c.metadata ?? {};
   });
   return nb;

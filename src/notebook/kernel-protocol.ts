@@ -1,7 +1,7 @@
 /** Messages between the runner (parent) and its tslab kernel worker (child), over Node's IPC channel. */
 
 /** Parent -> child. */
-export type ToKernel = { type: "execute"; id: number; code: string } | { type: "shutdown" };
+export type ToKernel = { type: "execute"; id: number; code: string } | { type: "shutdown" } | { type: "ping"; id: number };
 
 /** An error a cell raised, in Jupyter's error-output terms plus where it happened. */
 export interface CellError {
@@ -17,4 +17,12 @@ export type FromKernel =
   | { type: "ready"; tslabVersion: string }
   | { type: "stream"; id: number; name: "stdout" | "stderr"; text: string }
   | { type: "display"; id: number; data: Record<string, unknown>; metadata: Record<string, unknown>; displayId?: string; update: boolean }
-  | { type: "done"; id: number; ok: boolean; error?: CellError };
+  | { type: "done"; id: number; ok: boolean; error?: CellError }
+  /** Answers a ping once the work queued before it (rejections, immediate timers) has run. */
+  | { type: "pong"; id: number }
+  /**
+   * An exception no cell caught: thrown in a timer or callback, or a rejected promise nobody
+   * awaited. `id` is the execute id of the cell whose code scheduled it (the running cell's when
+   * that is unknown); it may have returned long before.
+   */
+  | { type: "late-error"; id: number; error: CellError };

@@ -3,8 +3,10 @@
  * IPC channel instead of Jupyter's ZeroMQ protocol, so notebooks run without Python. The runner
  * starts it with the notebook's folder as cwd (tslab resolves imports from there).
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
 import { mapGeneratedLine } from "./line-map";
+import { endProcessTree, exitWhenOrphaned, PROCESS_GROUP_ENV } from "../experiments/workers";
 
 interface TslabConverter {
   convert(prevDecl: string, src: string): { output?: string; diagnostics: unknown[] };
@@ -86,19 +88,28 @@ function main(): void {
     send({ type: "display", id: currentId, data: data.data, metadata: data.metadata ?? {}, displayId: data.transient?.display_id, update });
   };
 
-  process.on("uncaughtException", (err) => {
-    send({ type: "stream", id: currentId, name: "stderr", text: `Uncaught exception: ${err.stack ?? err}\n` });
-  });
-  process.on("unhandledRejection", (reason) => {
-    send({ type: "stream", id: currentId, name: "stderr", text: `Unhandled promise rejection: ${(reason as Error)?.stack ?? reason}\n` });
-  });
+  // Which cell's code is running: timers and promises a cell creates carry its execute id, so an
+  // exception they throw after the cell returned is charged to that cell.
+  const cellContext = new AsyncLocalStorage<number>();
+  const reportLate = (what: string, reason: unknown) => {
+    const origin = cellContext.getStore() ?? currentId;
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    const line = origin === currentId ? lineOfError(err) : undefined;
+    const evalue = `${what}: ${err.message}`;
+    send({ type: "late-error", id: origin, error: { ename: err.name || "Error", evalue, traceback: cellFrames(err.stack ?? String(err)), line } });
+  };
+  process.on("uncaughtException", (err) => reportLate("uncaught exception (thrown in a timer or callback)", err));
+  process.on("unhandledRejection", (reason) => reportLate("unhandled promise rejection (a promise nobody awaited)", reason));
 
-  // The runner owns this kernel: when it goes away (killed, crashed), so does the kernel, instead of
-  // running the rest of a long cell as an orphan (the IPC channel closes with the parent).
+  // The runner owns this kernel: when it goes away (killed, crashed), so do the kernel and every
+  // process a cell started (study workers), instead of training on as orphans. The runner starts
+  // the kernel as the leader of its own process group, which the kernel's children inherit.
+  process.env[PROCESS_GROUP_ENV] = String(process.pid);
   let shuttingDown = false;
   process.on("disconnect", () => {
-    if (!shuttingDown) process.exit(1);
+    if (!shuttingDown) endProcessTree();
   });
+  exitWhenOrphaned();
 
   process.on("message", (msg: ToKernel) => {
     if (msg.type === "shutdown") {
@@ -107,12 +118,17 @@ function main(): void {
       process.disconnect?.();
       return;
     }
+    if (msg.type === "ping") {
+      // After what is due now (rejections nobody handled, immediate timers) has had its turn.
+      setTimeout(() => setImmediate(() => send({ type: "pong", id: msg.id })), 0);
+      return;
+    }
     if (msg.type !== "execute") return;
     currentId = msg.id;
     errors = [];
     source = msg.code;
     lastOutput = "";
-    executor.execute(msg.code).then(
+    cellContext.run(msg.id, () => executor.execute(msg.code)).then(
       (ok) => {
         const error = ok ? undefined : mergeErrors(errors);
         send({ type: "done", id: msg.id, ok, error });

@@ -17,12 +17,56 @@ export function paramEnvName(name: string): string {
 /** Parameter values: numbers, booleans, strings, or JSON values (arrays, objects). */
 export type ParamValue = number | boolean | string | null | ParamValue[] | { [key: string]: ParamValue };
 
+/**
+ * The values one parameter may take. {@link params} checks every value against it (defaults, the
+ * mode's values and env overrides), and `ntkd-lab run` checks `--param` values before any cell runs.
+ * For an array parameter each element is checked.
+ */
+export interface ParamRange {
+  /** Smallest allowed number. */
+  min?: number;
+  /** Largest allowed number. */
+  max?: number;
+  /** Only whole numbers. */
+  integer?: boolean;
+  /** The allowed values (e.g. dataset names). */
+  oneOf?: readonly (string | number)[];
+}
+
+/** Describes a range in words, for error messages: "an integer >= 1", "one of mnist, cifar10". */
+export function describeRange(range: ParamRange): string {
+  const parts: string[] = [];
+  if (range.oneOf) parts.push(`one of ${range.oneOf.join(", ")}`);
+  const bounds = [range.min !== undefined ? `>= ${range.min}` : "", range.max !== undefined ? `<= ${range.max}` : ""].filter(Boolean).join(" and ");
+  if (range.integer || bounds) parts.push(`${range.integer ? "an integer" : "a number"}${bounds ? ` ${bounds}` : ""}`);
+  return parts.join(", ");
+}
+
+/**
+ * Throws when `value` (or an element of it, for arrays) is outside `range`; `label` names the
+ * source of the value in the message ("--param epochs", "NTKD_PARAM_epochs").
+ */
+export function checkParamRange(label: string, value: ParamValue, range: ParamRange | undefined): void {
+  if (!range) return;
+  const items = Array.isArray(value) ? value : [value];
+  for (const item of items) {
+    const fits =
+      (range.oneOf === undefined || range.oneOf.includes(item as string | number)) &&
+      (range.min === undefined && range.max === undefined && !range.integer
+        ? true
+        : typeof item === "number" && Number.isFinite(item) && (!range.integer || Number.isInteger(item)) && (range.min === undefined || item >= range.min) && (range.max === undefined || item <= range.max));
+    if (!fits) throw new Error(`${label} must be ${Array.isArray(value) ? "a list of " : ""}${describeRange(range)}, got ${JSON.stringify(value)}`);
+  }
+}
+
 /** Options of {@link params}. */
 export interface ParamsOptions<T> {
   /** Values replacing the defaults in quick mode (fewer epochs, smaller subsets). */
   quick?: Partial<T>;
   /** Values replacing the defaults in full mode. */
   full?: Partial<T>;
+  /** Allowed values per parameter ({@link ParamRange}); a value outside its range is an error. */
+  ranges?: { [K in keyof T]?: ParamRange };
   /** Environment to read NTKD_MODE and NTKD_PARAM_<name> from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -70,9 +114,14 @@ export function params<T extends Record<string, ParamValue>>(defaults: T, opts: 
     if (!(k in defaults)) throw new Error(`params: opts.${mode}.${k} has no default; add it to defaults`);
     out[k] = v as ParamValue;
   }
+  for (const name of Object.keys(opts.ranges ?? {})) {
+    if (!(name in defaults)) throw new Error(`params: opts.ranges.${name} has no default; add it to defaults`);
+  }
   for (const name of Object.keys(defaults)) {
     const raw = env[paramEnvName(name)];
     if (raw !== undefined) out[name] = coerceParam(name, raw, out[name]!);
+    const range = (opts.ranges as Record<string, ParamRange | undefined> | undefined)?.[name];
+    checkParamRange(raw !== undefined ? paramEnvName(name) : `parameter ${name} (${mode} value)`, out[name]!, range);
   }
   if ("mode" in defaults) throw new Error('params: "mode" is reserved (it comes from NTKD_MODE)');
   return { ...(out as T), mode };

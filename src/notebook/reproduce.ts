@@ -1,7 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { runNotebook, type RunEvent, type RunFailure } from "./runner";
-import { listRunResults, strictJson, writeFileAtomic, type StageResults } from "./run-store";
+import { checkWritableDir, listRunResults, strictJson, writeFileAtomic, type StageResults } from "./run-store";
+import { readNotebook } from "./ipynb";
+import { InputError } from "./errors";
 import type { NotebookMode } from "./params";
 import { gitCommit } from "./git";
 import { packageRoot } from "./self-link";
@@ -22,7 +24,11 @@ export interface ReproduceOptions {
   timeoutS?: number;
   /** Backend name every notebook gets as NTKD_BACKEND (default: the caller's env, else the fastest). */
   backend?: string;
-  /** Run only the notebooks whose file names start with one of these prefixes (e.g. ["02", "03"]). */
+  /**
+   * Run only the notebooks whose file names start with one of these prefixes (e.g. ["02", "03"]);
+   * every prefix must match a notebook. The other stages' entries in summary.json and report.md,
+   * and their executed notebooks, are kept from the previous reproduction in `out`.
+   */
   only?: string[];
   /** Progress callback (notebook start and end, cell events). */
   onEvent?: (event: ReproduceEvent) => void;
@@ -47,6 +53,10 @@ export interface StageRecord {
   /** Peak resident memory of the stage's kernel and its workers together, MiB (absent without /proc). */
   peakRssMiB?: number;
   failure?: { cellIndex: number; line?: number; message: string };
+  /** Commit this stage ran at (with `--only`, kept stages may come from an earlier commit). */
+  commit?: string;
+  /** When this stage started. */
+  startedAt?: string;
 }
 
 /** summary.json. */
@@ -68,7 +78,7 @@ export function defaultCellTimeoutS(mode: NotebookMode): number {
 
 /** The stage notebooks of a folder: `NN-name.ipynb`, in order. */
 export function stageNotebooks(dir: string): string[] {
-  if (!fs.existsSync(dir)) throw new Error(`reproduce: notebooks folder ${dir} does not exist`);
+  if (!fs.existsSync(dir)) throw new InputError(`reproduce: notebooks folder ${dir} does not exist`);
   return fs.readdirSync(dir).filter((f) => /^\d\d-.+\.ipynb$/.test(f)).sort().map((f) => path.join(dir, f));
 }
 
@@ -98,25 +108,72 @@ function rel(from: string, to: string): string {
 }
 
 /**
+ * The notebooks `only` selects (every prefix must match one), or all of them; errors name the
+ * prefixes that match nothing and list the stages there are.
+ */
+export function selectStages(all: string[], only: string[] | undefined, dir: string): string[] {
+  const names = all.map((f) => path.basename(f));
+  if (all.length === 0) throw new InputError(`reproduce: no NN-*.ipynb notebooks in ${dir}`);
+  if (only === undefined) return all;
+  if (only.length === 0) throw new InputError(`reproduce: --only needs stage numbers, e.g. --only 02,03 (have ${names.join(", ")})`);
+  const unmatched = only.filter((p) => !names.some((n) => n.startsWith(p)));
+  if (unmatched.length > 0) throw new InputError(`reproduce: --only ${unmatched.join(",")} matches no notebook; expected prefixes of ${names.join(", ")}`);
+  return all.filter((f) => only.some((p) => path.basename(f).startsWith(p)));
+}
+
+/** The summary.json an `--only` reproduction updates; refuses one of another mode or backend. */
+function previousSummary(file: string, mode: NotebookMode, backend: string): ReproduceSummary | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  let summary: ReproduceSummary;
+  try {
+    summary = JSON.parse(fs.readFileSync(file, "utf8")) as ReproduceSummary;
+  } catch (err) {
+    throw new InputError(`reproduce --only: ${file} is not valid JSON (${(err as Error).message}); fix or remove it, or run every stage`);
+  }
+  if (!summary || !Array.isArray(summary.notebooks)) throw new InputError(`reproduce --only: ${file} has no "notebooks" list; run every stage to rewrite it`);
+  if (summary.mode !== mode) throw new InputError(`reproduce --only: ${file} records a ${summary.mode} reproduction; run --only with --${summary.mode}, or use another --out`);
+  if (backend && summary.backend && summary.backend !== "auto" && summary.backend !== backend) {
+    throw new InputError(`reproduce --only: ${file} was made with backend ${summary.backend}, this run uses ${backend}; set NTKD_BACKEND=${summary.backend} or rerun every stage`);
+  }
+  return summary;
+}
+
+function readStageResults(dir: string): StageResults | undefined {
+  const file = path.join(dir, "results.json");
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as StageResults;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Runs every stage notebook in order with a shared run store, then writes summary.json,
  * report.md and the executed notebooks into the output folder. A failing notebook is recorded and
- * the next ones still run (they can train what they miss); `ok` is false if any failed.
+ * the next ones still run (they can train what they miss); `ok` is false if any failed. Every
+ * argument is checked before anything in the output folder is written or removed.
  */
 export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; summary: ReproduceSummary; summaryPath: string; reportPath: string }> {
-  if (opts.mode !== "quick" && opts.mode !== "full") throw new Error(`reproduce: mode must be "quick" or "full", got ${opts.mode}`);
+  if (opts.mode !== "quick" && opts.mode !== "full") throw new InputError(`reproduce: mode must be "quick" or "full", got ${opts.mode}`);
+  if (opts.timeoutS !== undefined && !(opts.timeoutS > 0)) throw new InputError(`reproduce: timeoutS must be a positive number of seconds, got ${opts.timeoutS}`);
+  const notebooksDir = opts.notebooksDir ?? path.join(packageRoot(), "notebooks");
+  const notebooks = selectStages(stageNotebooks(notebooksDir), opts.only, notebooksDir);
+  for (const file of notebooks) readNotebook(file);
+  const out = path.resolve(opts.out ?? path.join("results", opts.mode));
+  checkWritableDir(out, "--out (the reproduction's output folder)");
+  const summaryPath = path.join(out, "summary.json");
+  const reportPath = path.join(out, "report.md");
+  const backend = opts.backend ?? process.env.NTKD_BACKEND ?? "";
+  const previous = opts.only ? previousSummary(summaryPath, opts.mode, backend) : undefined;
+
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const out = path.resolve(opts.out ?? path.join("results", opts.mode));
+  const commit = gitCommit();
   const runsDir = path.join(out, "runs");
   const executedDir = path.join(out, "notebooks");
   fs.mkdirSync(runsDir, { recursive: true });
-  fs.rmSync(executedDir, { recursive: true, force: true });
   fs.mkdirSync(executedDir, { recursive: true });
-  const all = stageNotebooks(opts.notebooksDir ?? path.join(packageRoot(), "notebooks"));
-  const notebooks = opts.only ? all.filter((f) => opts.only!.some((p) => path.basename(f).startsWith(p))) : all;
-  if (notebooks.length === 0) throw new Error(`reproduce: no notebook matches --only ${JSON.stringify(opts.only)} (have ${all.map((f) => path.basename(f)).join(", ")})`);
-  if (notebooks.length === 0) throw new Error(`reproduce: no NN-*.ipynb notebooks in ${opts.notebooksDir ?? "notebooks/"}`);
-  const backend = opts.backend ?? process.env.NTKD_BACKEND ?? "";
   const env: NodeJS.ProcessEnv = { NTKD_MODE: opts.mode, NTKD_RUNS_DIR: runsDir, ...(backend ? { NTKD_BACKEND: backend } : {}) };
 
   // Results from earlier reproductions stay on disk (checkpoints are reused); only results.json
@@ -150,9 +207,25 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
       stages: [...new Set(fresh.map(([, r]) => r.stage))],
       ...(result.peakRssMiB === undefined ? {} : { peakRssMiB: result.peakRssMiB }),
       ...(result.failure ? { failure: { cellIndex: result.failure.cellIndex, line: result.failure.line, message: result.failure.message } } : {}),
+      commit,
+      startedAt: new Date(t0).toISOString(),
     });
     opts.onEvent?.({ type: "notebook-end", notebook: name, ok: result.ok, seconds: result.seconds, peakRssMiB: result.peakRssMiB, failure: result.failure });
   }
+
+  // With --only, the stages that did not run keep their record and results from the last time.
+  const ran = new Set(records.map((r) => r.notebook));
+  const kept = (previous?.notebooks ?? []).filter((r) => !ran.has(r.notebook));
+  for (const r of kept) {
+    for (const runRel of r.runs ?? []) {
+      const dir = path.join(out, runRel);
+      const results = readStageResults(dir);
+      if (results) collected.push({ notebook: r.notebook, dir, results });
+    }
+  }
+  const byNotebook = <T extends { notebook: string }>(a: T, b: T) => (a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0);
+  const allRecords = [...kept, ...records].sort(byNotebook);
+  collected.sort(byNotebook);
 
   const datasets: Record<string, Record<string, unknown>> = {};
   for (const { results } of collected) {
@@ -160,18 +233,21 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
     deepMerge(datasets, results.datasets as Record<string, unknown>);
   }
   const summary: ReproduceSummary = {
-    commit: gitCommit(),
+    commit,
     backend: backend || detectBackend(collected),
     mode: opts.mode,
     startedAt,
     seconds: (Date.now() - started) / 1000,
     datasets,
-    notebooks: records,
+    notebooks: allRecords,
   };
-  const summaryPath = path.join(out, "summary.json");
-  const reportPath = path.join(out, "report.md");
   writeFileAtomic(summaryPath, strictJson(summary, "summary.json") + "\n");
   writeFileAtomic(reportPath, renderReport(summary, collected, out));
+  if (!opts.only) {
+    // A full reproduction is the whole record: executed notebooks of stages that no longer exist go.
+    const current = new Set(allRecords.map((r) => path.basename(r.executed)));
+    for (const f of fs.readdirSync(executedDir)) if (/^\d\d-.+\.ipynb$/.test(f) && !current.has(f)) fs.rmSync(path.join(executedDir, f), { force: true });
+  }
   return { ok: records.every((r) => r.ok), summary, summaryPath, reportPath };
 }
 
@@ -185,10 +261,13 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
   const lines: string[] = [];
   lines.push(`# ntkd-lab reproduction (${summary.mode})`, "");
   lines.push(`Commit \`${summary.commit}\`, backend ${summary.backend}, started ${summary.startedAt}, ${formatNumber(summary.seconds, 3)} s.`, "");
-  lines.push("| notebook | status | seconds | peak memory (MiB) | executed notebook |", "|:-|:-|-:|-:|:-|");
+  // After `--only`, stages may come from different runs: then each row says which commit and when.
+  const mixed = summary.notebooks.some((r) => (r.commit ?? summary.commit) !== summary.commit || (r.startedAt ?? summary.startedAt) < summary.startedAt);
+  lines.push(`| notebook | status | seconds | peak memory (MiB) | executed notebook |${mixed ? " commit | started |" : ""}`, `|:-|:-|-:|-:|:-|${mixed ? ":-|:-|" : ""}`);
   for (const r of summary.notebooks) {
     const memory = r.peakRssMiB === undefined ? "-" : r.peakRssMiB.toFixed(0);
-    lines.push(`| ${r.notebook} | ${r.ok ? "ok" : "FAILED"} | ${formatNumber(r.seconds, 3)} | ${memory} | [${r.notebook}](${r.executed}) |`);
+    const provenance = mixed ? ` \`${r.commit ?? "?"}\` | ${r.startedAt ?? "?"} |` : "";
+    lines.push(`| ${r.notebook} | ${r.ok ? "ok" : "FAILED"} | ${formatNumber(r.seconds, 3)} | ${memory} | [${r.notebook}](${r.executed}) |${provenance}`);
   }
   lines.push("");
   for (const r of summary.notebooks) {

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { InputError } from "./errors";
 
 /** Options of {@link openRun}. */
 export interface OpenRunOptions {
@@ -68,6 +69,21 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Checks that files can be created in `dir` (creating it if needed), so that a run fails before
+ * its first cell rather than after hours of work; `label` names the setting the folder came from.
+ */
+export function checkWritableDir(dir: string, label: string): void {
+  const probe = path.join(dir, `.ntkd-write-check-${process.pid}`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, "");
+    fs.rmSync(probe);
+  } catch (err) {
+    throw new InputError(`${label}: cannot write to ${dir} (expected a writable folder): ${(err as Error).message}`);
   }
 }
 

@@ -4,9 +4,12 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
 import { cellSource, cellTags, readNotebook, toLines, type CellOutput, type Notebook, type NotebookCell } from "./ipynb";
 import { paramEnvName } from "./params";
+import { checkParamsAgainstDeclarations, declaredParams } from "./param-declarations";
 import { watchPeakMemory } from "./process-memory";
-import { writeFileAtomic } from "./run-store";
+import { checkWritableDir, writeFileAtomic } from "./run-store";
 import { ensureSelfLink } from "./self-link";
+import { InputError } from "./errors";
+import { SUPERVISOR_PID_ENV } from "../experiments/workers";
 
 /** Options of {@link runNotebook}. */
 export interface RunNotebookOptions {
@@ -84,10 +87,10 @@ export function injectParameters(nb: Notebook, params: Record<string, unknown>, 
   const names = Object.keys(params);
   if (names.length === 0) return { notebook: nb, insertedAt: null };
   for (const n of names) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(n)) throw new Error(`${file}: parameter name ${JSON.stringify(n)} is not an identifier`);
+    if (!/^[A-Za-z_$][\w$]*$/.test(n)) throw new InputError(`${file}: parameter name ${JSON.stringify(n)} is not an identifier`);
   }
   const at = nb.cells.findIndex((c) => c.cell_type === "code" && cellTags(c).includes("parameters"));
-  if (at < 0) throw new Error(`${file}: --param given but no code cell is tagged "parameters" (add the tag to the cell holding the defaults)`);
+  if (at < 0) throw new InputError(`${file}: --param given but no code cell is tagged "parameters" (add the tag to the cell holding the defaults)`);
   const paramSource = cellSource(nb.cells[at]!);
   const declared = topLevelNames(paramSource);
   const lines = ["// Parameters injected by `ntkd-lab run`."];
@@ -95,8 +98,10 @@ export function injectParameters(nb: Notebook, params: Record<string, unknown>, 
     const literal = JSON.stringify(params[n]);
     if (declared.has(n)) lines.push(`let ${n} = ${literal};`);
     else if (new RegExp(`\\b${n.replace(/\$/g, "\\$")}\\b`).test(paramSource)) lines.push(`// ${n} = ${literal} (read by params() from env ${paramEnvName(n)})`);
-    else throw new Error(`${file}: unknown parameter "${n}": the parameters cell (cell ${at}) neither declares it nor mentions it`);
+    else throw new InputError(`${file}: unknown parameter "${n}": the parameters cell (cell ${at}) neither declares it nor mentions it`);
   }
+  const declarations = declaredParams(paramSource);
+  if (declarations) checkParamsAgainstDeclarations(file, params, declarations);
   const injected: NotebookCell = {
     cell_type: "code",
     source: toLines(lines.join("\n")),
@@ -126,7 +131,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   const started = Date.now();
   const source = readNotebook(file);
   const timeoutS = opts.timeoutS ?? 1800;
-  if (!(timeoutS > 0)) throw new Error(`runNotebook: timeoutS must be a positive number of seconds, got ${timeoutS}`);
+  if (!(timeoutS > 0)) throw new InputError(`runNotebook: timeoutS must be a positive number of seconds, got ${timeoutS}`);
   const params = opts.params ?? {};
   const { notebook: injectedNb, insertedAt } = injectParameters(source, params, file);
   const nb: Notebook = JSON.parse(JSON.stringify(injectedNb)) as Notebook;
@@ -138,7 +143,12 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   // The kernel's cwd is the notebook folder; anchor the run store where ntkd-lab was invoked.
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   env.NTKD_RUNS_DIR = path.resolve(env.NTKD_RUNS_DIR || "runs");
+  env[SUPERVISOR_PID_ENV] = String(process.pid);
   for (const [k, v] of Object.entries(params)) env[paramEnvName(k)] = envString(v);
+  // Before any cell runs: a run store or output that cannot be written would otherwise fail late,
+  // with a misleading error, after the first cells have done their work.
+  checkWritableDir(env.NTKD_RUNS_DIR, "NTKD_RUNS_DIR (the run store)");
+  checkWritableDir(path.dirname(outPath), `--out ${outPath} (the executed notebook)`);
 
   for (const cell of nb.cells) {
     if (cell.cell_type === "code") {
@@ -148,12 +158,17 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   }
   const save = () => writeFileAtomic(outPath, JSON.stringify(nb, null, 1) + "\n");
 
-  const kernel = fork(kernelWorkerPath(), [], { cwd: nbDir, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  // Detached: the kernel leads a process group of its own, which every process a cell starts
+  // (study workers) joins, so a timeout or an interrupted run can end them all at once.
+  const kernel = fork(kernelWorkerPath(), [], { cwd: nbDir, env, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced", detached: true });
+  liveKernels.add(kernel);
+  kernel.once("exit", () => liveKernels.delete(kernel));
   const memory = kernel.pid === undefined ? undefined : watchPeakMemory(kernel.pid);
   let kernelStderr = "";
   kernel.stderr?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
   kernel.stdout?.on("data", (d: Buffer) => { kernelStderr = (kernelStderr + d.toString()).slice(-4000); });
 
+  const lateErrors = new LateErrors(kernel);
   const displays = new Map<string, CellOutput[]>();
   let current: NotebookCell | null = null;
   const appendStream = (name: "stdout" | "stderr", text: string) => {
@@ -179,6 +194,24 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
     }
   });
 
+  const executionIndex = (executionCount: number) => nb.cells.findIndex((c) => c.cell_type === "code" && c.execution_count === executionCount);
+  const recordFailure = (outcome: Exclude<CellOutcome, { ok: true }>, runningCount: number): RunFailure => {
+    const err = outcome.error;
+    const lateFrom = outcome.kind === "error" ? outcome.lateFrom : undefined;
+    const failedCount = lateFrom ?? runningCount;
+    const i = Math.max(0, executionIndex(failedCount));
+    const cell = nb.cells[i]!;
+    const code = cellSource(cell);
+    cell.outputs!.push({ output_type: "error", ename: err.ename, evalue: err.evalue, traceback: err.traceback });
+    const line = err.line;
+    const sourceLine = line !== undefined ? code.split("\n")[line - 1] : undefined;
+    const where = `${path.basename(file)}, cell ${sourceIndex(i)}${i === insertedAt ? " (injected parameters)" : ""}` + (line !== undefined ? `, line ${line}: ${sourceLine?.trim()}` : "");
+    const head =
+      outcome.kind === "timeout" ? "cell timed out" : outcome.kind === "kernel-died" ? "kernel died" : lateFrom !== undefined && lateFrom !== runningCount ? "cell failed after it returned" : "cell failed";
+    const during = lateFrom !== undefined && lateFrom !== runningCount && executionIndex(runningCount) >= 0 ? ` (noticed while cell ${sourceIndex(executionIndex(runningCount))} ran)` : "";
+    return { kind: outcome.kind, cellIndex: sourceIndex(i), line, sourceLine, ename: err.ename, evalue: err.evalue, message: `${head} in ${where}${during}\n${err.ename}: ${err.evalue}` };
+  };
+
   let failure: RunFailure | undefined;
   let peakBytes: number | undefined;
   const cellSeconds: { cellIndex: number; seconds: number }[] = [];
@@ -190,26 +223,31 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       const cell = nb.cells[i]!;
       const code = cellSource(cell);
       if (cell.cell_type !== "code" || code.trim() === "") continue;
+      // An earlier cell's timer or promise failed after that cell returned: stop before this one.
+      const early = lateErrors.take();
+      if (early) {
+        failure = recordFailure(early, count + 1);
+        break;
+      }
       count += 1;
       current = cell;
       cell.execution_count = count;
       opts.onEvent?.({ type: "cell-start", cellIndex: sourceIndex(i), executionCount: count, codeCells });
       const t0 = Date.now();
-      const outcome = await executeCell(kernel, count, code, timeoutS * 1000, () => kernelStderr);
+      const outcome = await executeCell(kernel, count, code, timeoutS * 1000, () => kernelStderr, lateErrors);
       const seconds = (Date.now() - t0) / 1000;
       cellSeconds.push({ cellIndex: sourceIndex(i), seconds });
       opts.onEvent?.({ type: "cell-end", cellIndex: sourceIndex(i), executionCount: count, seconds, ok: outcome.ok });
       if (!outcome.ok) {
-        const err = outcome.error;
-        cell.outputs!.push({ output_type: "error", ename: err.ename, evalue: err.evalue, traceback: err.traceback });
-        const line = err.line;
-        const sourceLine = line !== undefined ? code.split("\n")[line - 1] : undefined;
-        const where = `${path.basename(file)}, cell ${sourceIndex(i)}${i === insertedAt ? " (injected parameters)" : ""}` + (line !== undefined ? `, line ${line}: ${sourceLine?.trim()}` : "");
-        const head = outcome.kind === "timeout" ? "cell timed out" : outcome.kind === "kernel-died" ? "kernel died" : "cell failed";
-        failure = { kind: outcome.kind, cellIndex: sourceIndex(i), line, sourceLine, ename: err.ename, evalue: err.evalue, message: `${head} in ${where}\n${err.ename}: ${err.evalue}` };
+        failure = recordFailure(outcome, count);
         break;
       }
       save();
+    }
+    // An error a cell's timers or promises raise after the last cell returned still fails the run.
+    if (failure === undefined && count > 0) {
+      const late = lateErrors.take() ?? (await pingKernel(kernel, count + 1, lateErrors));
+      if (late) failure = recordFailure(late, count);
     }
   } catch (err) {
     failure = { kind: "kernel-died", cellIndex: -1, ename: "KernelStartError", evalue: (err as Error).message, message: `kernel failed to start for ${path.basename(file)}: ${(err as Error).message}` };
@@ -224,7 +262,38 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   return { ok: failure === undefined, notebook: nb, outPath, failure, seconds: (Date.now() - started) / 1000, cellSeconds, ...(peakRssMiB === undefined ? {} : { peakRssMiB }) };
 }
 
-type CellOutcome = { ok: true } | { ok: false; kind: RunFailure["kind"]; error: CellError };
+/**
+ * A cell's result. `lateFrom`: the error was not the cell's own result but an exception no code
+ * caught, raised by the code of the cell with this execution count (possibly an earlier one).
+ */
+type CellOutcome = { ok: true } | { ok: false; kind: "error"; error: CellError; lateFrom?: number } | { ok: false; kind: "timeout" | "kernel-died"; error: CellError };
+
+/** Kernels of this process that are still running (ended by {@link killAllKernels}). */
+const liveKernels = new Set<ChildProcess>();
+
+/** Sends `signal` to the process group of a kernel: the kernel and every process its cells started. */
+function signalKernelTree(kernel: ChildProcess, signal: NodeJS.Signals): void {
+  if (kernel.pid === undefined) return;
+  try {
+    process.kill(-kernel.pid, signal);
+  } catch {
+    // The group is gone already; the kernel itself may still need the signal.
+    try {
+      kernel.kill(signal);
+    } catch {
+      /* already exited */
+    }
+  }
+}
+
+/**
+ * Kills (SIGKILL) every running kernel of this process together with the processes its cells
+ * started. For a runner that is being interrupted (SIGINT, SIGTERM): call it, then exit.
+ */
+export function killAllKernels(): void {
+  for (const kernel of liveKernels) signalKernelTree(kernel, "SIGKILL");
+  liveKernels.clear();
+}
 
 function exitText(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
@@ -247,8 +316,44 @@ function waitReady(kernel: ChildProcess, stderr: () => string): Promise<void> {
   });
 }
 
-function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: number, stderr: () => string): Promise<CellOutcome> {
+/**
+ * Errors the kernel reports outside any cell's result. Kept from the moment they arrive (one may
+ * come in the same read as a cell's "done", before anyone waits for it) until a wait takes them.
+ */
+class LateErrors {
+  private readonly queue: { id: number; error: CellError }[] = [];
+  private waiter: (() => void) | undefined;
+
+  constructor(kernel: ChildProcess) {
+    kernel.on("message", (m: FromKernel) => {
+      if (m.type !== "late-error") return;
+      this.queue.push({ id: m.id, error: m.error });
+      this.waiter?.();
+    });
+  }
+
+  /** The oldest error not yet taken, as a failed cell outcome. */
+  take(): Exclude<CellOutcome, { ok: true }> | undefined {
+    const next = this.queue.shift();
+    return next && { ok: false, kind: "error", error: next.error, lateFrom: next.id };
+  }
+
+  /** Calls `fn` when an error arrives, until {@link LateErrors.stopWaiting}. */
+  waitWith(fn: () => void): void {
+    this.waiter = fn;
+  }
+
+  stopWaiting(): void {
+    this.waiter = undefined;
+  }
+}
+
+function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: number, stderr: () => string, late: LateErrors): Promise<CellOutcome> {
   return new Promise((resolve) => {
+    late.waitWith(() => {
+      const outcome = late.take();
+      if (outcome) { cleanup(); resolve(outcome); }
+    });
     const onMessage = (m: FromKernel) => {
       if (m.type !== "done" || m.id !== id) return;
       cleanup();
@@ -262,11 +367,11 @@ function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: 
     };
     const timer = setTimeout(() => {
       cleanup();
-      kernel.kill("SIGKILL");
+      signalKernelTree(kernel, "SIGKILL");
       const evalue = `the cell ran longer than ${timeoutMs / 1000} s; the kernel was stopped (raise --timeout for longer cells)`;
       resolve({ ok: false, kind: "timeout", error: { ename: "CellTimeout", evalue, traceback: [evalue] } });
     }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); kernel.off("message", onMessage); kernel.off("exit", onExit); };
+    const cleanup = () => { clearTimeout(timer); late.stopWaiting(); kernel.off("message", onMessage); kernel.off("exit", onExit); };
     kernel.on("message", onMessage);
     kernel.on("exit", onExit);
     const msg: ToKernel = { type: "execute", id, code };
@@ -274,13 +379,42 @@ function executeCell(kernel: ChildProcess, id: number, code: string, timeoutMs: 
   });
 }
 
-function stopKernel(kernel: ChildProcess): Promise<void> {
-  if (kernel.exitCode !== null || kernel.signalCode !== null) return Promise.resolve();
+/**
+ * Resolves once the kernel has run what was queued before this message (late rejections, timers
+ * due now): to the late error that surfaced meanwhile, else undefined. A dead kernel resolves undefined.
+ */
+function pingKernel(kernel: ChildProcess, id: number, late: LateErrors): Promise<Exclude<CellOutcome, { ok: true }> | undefined> {
+  if (kernel.exitCode !== null || kernel.signalCode !== null || !kernel.connected) return Promise.resolve(undefined);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => kernel.kill("SIGKILL"), 2000);
-    kernel.once("exit", () => { clearTimeout(timer); resolve(); });
-    // Cells may leave timers or servers running; a kernel is single-use, so end it outright.
-    kernel.kill("SIGTERM");
+    const finish = (outcome: Exclude<CellOutcome, { ok: true }> | undefined) => { late.stopWaiting(); kernel.off("message", onMessage); kernel.off("exit", onExit); resolve(outcome); };
+    late.waitWith(() => finish(late.take()));
+    const onMessage = (m: FromKernel) => {
+      if (m.type === "pong" && m.id === id) finish(undefined);
+    };
+    const onExit = () => finish(undefined);
+    kernel.on("message", onMessage);
+    kernel.on("exit", onExit);
+    const msg: ToKernel = { type: "ping", id };
+    kernel.send(msg);
+  });
+}
+
+function stopKernel(kernel: ChildProcess): Promise<void> {
+  const alive = kernel.exitCode === null && kernel.signalCode === null;
+  // Cells may leave timers, servers or worker processes running; a kernel is single-use, so its
+  // whole process group ends with it.
+  if (!alive) {
+    signalKernelTree(kernel, "SIGKILL");
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => signalKernelTree(kernel, "SIGKILL"), 2000);
+    kernel.once("exit", () => {
+      clearTimeout(timer);
+      signalKernelTree(kernel, "SIGKILL");
+      resolve();
+    });
+    signalKernelTree(kernel, "SIGTERM");
   });
 }
 

@@ -32,6 +32,12 @@ export interface WriteCheckpointOptions {
    * crash would. Lets a test check that an interrupted write leaves the previous checkpoint intact.
    */
   crashAfterBytes?: number;
+  /**
+   * The function that writes bytes to the temporary file; default `fs.writeSync`. A test passes one
+   * that writes less than asked (as a full disk does) to check that short writes are completed or
+   * reported, never renamed over the previous checkpoint.
+   */
+  writeSync?: (fd: number, buffer: Uint8Array, offset: number, length: number) => number;
 }
 
 let tempCounter = 0;
@@ -62,18 +68,23 @@ export function writeCheckpoint(file: string, contents: CheckpointContents, opts
     list.forEach((t, i) => floats.set(t.data, descriptors[group][i].offset));
   }
   const temp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${tempCounter++}`);
-  const fd = fs.openSync(temp, "w");
+  const writeSync = opts.writeSync ?? ((fd: number, b: Uint8Array, o: number, l: number) => fs.writeSync(fd, b, o, l));
   try {
-    if (opts.crashAfterBytes !== undefined) {
-      fs.writeSync(fd, buffer, 0, Math.min(opts.crashAfterBytes, buffer.length));
-      throw new Error(`writeCheckpoint ${file}: simulated crash after ${opts.crashAfterBytes} bytes`);
+    const fd = fs.openSync(temp, "w");
+    try {
+      const end = opts.crashAfterBytes === undefined ? buffer.length : Math.min(opts.crashAfterBytes, buffer.length);
+      writeFully(writeSync, fd, buffer, end);
+      if (opts.crashAfterBytes !== undefined) throw new Error(`simulated crash after ${opts.crashAfterBytes} bytes`);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
     }
-    fs.writeSync(fd, buffer, 0, buffer.length);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    fs.renameSync(temp, file);
+  } catch (err) {
+    // The previous checkpoint under the real name is untouched; only the torn temporary goes.
+    fs.rmSync(temp, { force: true });
+    throw new Error(`writeCheckpoint ${file}: ${(err as Error).message}; the previous checkpoint (if any) is kept`, { cause: err });
   }
-  fs.renameSync(temp, file);
   // Make the rename itself durable; not every platform can open a directory, hence the guard.
   try {
     const dfd = fs.openSync(dir, "r");
@@ -94,12 +105,7 @@ export function readCheckpoint(file: string): CheckpointContents {
   const headerLength = buffer.readUInt32LE(MAGIC.length);
   const headerEnd = MAGIC.length + 4 + headerLength;
   if (headerEnd > buffer.length) throw new Error(`readCheckpoint: ${file} is truncated (header)`);
-  const header = JSON.parse(buffer.toString("utf8", MAGIC.length + 4, headerEnd)) as {
-    version: number;
-    meta: Record<string, unknown>;
-    tensors: Record<string, { shape: number[]; offset: number; length: number }[]>;
-  };
-  if (header.version !== 1) throw new Error(`readCheckpoint: ${file} has version ${header.version}, expected 1`);
+  const header = parseHeader(file, buffer.toString("utf8", MAGIC.length + 4, headerEnd));
   const dataStart = Math.ceil(headerEnd / 4) * 4;
   const total = Object.values(header.tensors).reduce((s, l) => s + l.reduce((a, d) => a + d.length, 0), 0);
   if (buffer.length !== dataStart + total * 4) throw new Error(`readCheckpoint: ${file} is truncated (expected ${dataStart + total * 4} bytes, found ${buffer.length})`);
@@ -111,6 +117,53 @@ export function readCheckpoint(file: string): CheckpointContents {
     tensors[group] = list.map((d) => ({ shape: d.shape, data: floats.slice(d.offset, d.offset + d.length) }));
   }
   return { meta: header.meta, tensors };
+}
+
+/**
+ * Writes `buffer[0, end)` to `fd`, repeating after partial writes (a nearly full disk accepts part
+ * of a write and reports the rest only on the next call); a write that makes no progress fails.
+ */
+function writeFully(writeSync: NonNullable<WriteCheckpointOptions["writeSync"]>, fd: number, buffer: Uint8Array, end: number): void {
+  let written = 0;
+  while (written < end) {
+    const n = writeSync(fd, buffer, written, end - written);
+    if (!(n > 0)) throw new Error(`short write: ${written} of ${end} bytes written, then the write made no progress (disk full?)`);
+    written += n;
+  }
+}
+
+type TensorDescriptor = { shape: number[]; offset: number; length: number };
+
+function isDescriptor(d: unknown): d is TensorDescriptor {
+  if (d === null || typeof d !== "object") return false;
+  const { shape, offset, length } = d as Record<string, unknown>;
+  const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  return Array.isArray(shape) && shape.every(count) && count(offset) && count(length) && shape.reduce((a: number, b: number) => a * b, 1) === length;
+}
+
+/** Parses and checks the JSON header; every failure names the file and what the header should hold. */
+function parseHeader(file: string, text: string): { version: number; meta: Record<string, unknown>; tensors: Record<string, TensorDescriptor[]> } {
+  const expected = "a JSON header {version: 1, meta: {...}, tensors: {group: [{shape, offset, length}]}}";
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`readCheckpoint: ${file} has a corrupt header (expected ${expected}): ${(err as Error).message}`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header)) throw new Error(`readCheckpoint: ${file} has a corrupt header (expected ${expected}, found ${JSON.stringify(header)})`);
+  const h = header as Record<string, unknown>;
+  if (h.version !== 1) throw new Error(`readCheckpoint: ${file} has version ${JSON.stringify(h.version)}, expected 1`);
+  const meta = h.meta;
+  const tensors = h.tensors;
+  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isObject(meta)) throw new Error(`readCheckpoint: ${file} has a corrupt header: "meta" must be an object (expected ${expected})`);
+  if (!isObject(tensors)) throw new Error(`readCheckpoint: ${file} has a corrupt header: "tensors" must be an object (expected ${expected})`);
+  for (const [group, list] of Object.entries(tensors)) {
+    if (!Array.isArray(list) || !list.every(isDescriptor)) {
+      throw new Error(`readCheckpoint: ${file} has a corrupt header: tensor group "${group}" must be a list of {shape, offset, length} with length = product of shape`);
+    }
+  }
+  return { version: 1, meta, tensors: tensors as Record<string, TensorDescriptor[]> };
 }
 
 /** Removes temporary files left in `dir` by interrupted writes of this naming scheme. */

@@ -6,7 +6,15 @@ import { spawnSync } from "node:child_process";
 import { code, writeFixture } from "../notebook/fixtures";
 
 const MAIN = path.join(__dirname, "..", "..", "src", "cli", "main.js");
-const cli = (args: string[], cwd?: string) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", cwd });
+const cli = (args: string[], cwd?: string, env?: NodeJS.ProcessEnv) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", cwd, env: { ...process.env, ...env } });
+
+/** One line naming the cause, exit 2, and no stack trace. */
+function assertUsageError(r: ReturnType<typeof cli>, pattern: RegExp): void {
+  assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+  assert.equal(r.stderr.trimEnd().split("\n").length, 1, `one line expected:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+  assert.match(r.stderr, pattern);
+}
 
 test("ntkd-lab lists its commands and rejects unknown ones", () => {
   const help = cli(["--help"]);
@@ -35,4 +43,21 @@ test("ntkd-lab run: exit 0 with outputs written; exit 1 naming cell, line and er
   assert.match(bad.stderr, /cell failed in bad\.ipynb, cell 1, line 2: if \(a \+ b === 3\) throw new Error\("three is not allowed"\);/);
   assert.match(bad.stderr, /Error: three is not allowed/);
   assert.match(bad.stderr, /partial notebook: .*partial\.ipynb/);
+});
+
+test("user errors print one line naming the argument and exit 2, before any cell runs", () => {
+  const dir = path.dirname(writeFixture("scratch.ipynb", []));
+  const marker = path.join(dir, "first-cell-ran");
+  const nb = writeFixture("p.ipynb", [code(`require("fs").writeFileSync(${JSON.stringify(marker)}, "ran");\nlet n = 1;`, ["parameters"]), code("console.log(n)")]);
+  const out = ["--out", path.join(dir, "out.ipynb")];
+  assertUsageError(cli(["run", nb, "--param", "lr=0.1", ...out]), /^ntkd-lab run: .*p\.ipynb: unknown parameter "lr": the parameters cell \(cell 0\) neither declares it nor mentions it/);
+  assertUsageError(cli(["run", path.join(dir, "missing.ipynb"), ...out]), /missing\.ipynb: cannot read the notebook \(expected a readable \.ipynb file\): ENOENT/);
+  assertUsageError(cli(["run", nb, ...out], undefined, { NTKD_BACKEND: "gpu" }), /NTKD_BACKEND="gpu" is not a backend; expected one of node, wasm, cpu/);
+  assertUsageError(cli(["reproduce", "--out", path.join(dir, "results")], undefined, { NTKD_BACKEND: "gpu" }), /^ntkd-lab reproduce: NTKD_BACKEND="gpu" is not a backend/);
+  // A run store or output below a plain file cannot be created, even by root.
+  const plainFile = path.join(dir, "a-file");
+  fs.writeFileSync(plainFile, "");
+  assertUsageError(cli(["run", nb, ...out], undefined, { NTKD_RUNS_DIR: path.join(plainFile, "runs") }), /NTKD_RUNS_DIR \(the run store\): cannot write to .*a-file\/runs \(expected a writable folder\)/);
+  assertUsageError(cli(["run", nb, "--out", path.join(plainFile, "out.ipynb")], undefined, { NTKD_RUNS_DIR: path.join(dir, "runs") }), /--out .*a-file\/out\.ipynb \(the executed notebook\): cannot write to/);
+  assert.equal(fs.existsSync(marker), false, "no cell ran");
 });

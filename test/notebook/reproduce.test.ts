@@ -66,3 +66,49 @@ test("a full reproduction allows hours per cell by default, a quick one half an 
   assert.equal(defaultCellTimeoutS("quick"), 1800);
   assert.equal(defaultCellTimeoutS("full"), 21600);
 });
+
+test("bad arguments are refused before anything in the output folder is touched", async () => {
+  const first = writeFixture("01-alpha.ipynb", [writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 1 } } } })]);
+  const dir = path.dirname(first);
+  const out = path.join(dir, "results");
+  const committed = path.join(out, "notebooks", "01-alpha.ipynb");
+  fs.mkdirSync(path.dirname(committed), { recursive: true });
+  fs.writeFileSync(committed, "the committed executed notebook");
+  fs.writeFileSync(path.join(out, "summary.json"), "{}");
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, only: ["99"] }), /--only 99 matches no notebook; expected prefixes of 01-alpha\.ipynb/);
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, only: ["01", "07"] }), /--only 07 matches no notebook/);
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, only: [] }), /--only needs stage numbers/);
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: path.join(dir, "nowhere") }), /notebooks folder .*nowhere does not exist/);
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, timeoutS: -1 }), /timeoutS must be a positive number/);
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, only: ["01"] }), /summary\.json has no "notebooks" list/);
+  assert.equal(fs.readFileSync(committed, "utf8"), "the committed executed notebook");
+  assert.equal(fs.readFileSync(path.join(out, "summary.json"), "utf8"), "{}");
+});
+
+test("--only reruns the stages it names and keeps the other stages' records, results and executed notebooks", async () => {
+  const first = writeFixture("01-alpha.ipynb", [writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } }, "Alpha fragment.\n")]);
+  const dir = path.dirname(first);
+  const beta = (accuracy: number) => writeFixture("02-beta.ipynb", [writeStage("beta", { stage: "beta", datasets: { mnist: { beta: { accuracy } } } })]);
+  fs.copyFileSync(beta(97.3), path.join(dir, "02-beta.ipynb"));
+  const out = path.join(dir, "results");
+  const all = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" });
+  assert.equal(all.ok, true);
+  const alphaExecuted = fs.readFileSync(path.join(out, "notebooks", "01-alpha.ipynb"), "utf8");
+
+  fs.copyFileSync(beta(98.1), path.join(dir, "02-beta.ipynb"));
+  const partial = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu", only: ["02"] });
+  assert.equal(partial.ok, true);
+  const summary = JSON.parse(fs.readFileSync(partial.summaryPath, "utf8"));
+  assert.deepEqual(summary.notebooks.map((n: { notebook: string }) => n.notebook), ["01-alpha.ipynb", "02-beta.ipynb"]);
+  assert.deepEqual(summary.notebooks[0], all.summary.notebooks[0], "the alpha record is kept as it was");
+  assert.notDeepEqual(summary.notebooks[1].startedAt, all.summary.notebooks[1]!.startedAt);
+  assert.deepEqual(summary.datasets, { mnist: { alpha: { accuracy: 91.4 }, beta: { accuracy: 98.1 } } });
+  assert.equal(fs.readFileSync(path.join(out, "notebooks", "01-alpha.ipynb"), "utf8"), alphaExecuted);
+  const report = fs.readFileSync(partial.reportPath, "utf8");
+  assert.match(report, /\| 01-alpha\.ipynb \| ok \|.*\| `[^`]+` \| \d{4}-\d\d-\d\dT/);
+  assert.match(report, /Alpha fragment\./);
+  assert.match(report, /\| mnist\.alpha\.accuracy \| 91\.4 \|/);
+  assert.match(report, /\| mnist\.beta\.accuracy \| 98\.1 \|/);
+  // A summary of the other mode is not merged into.
+  await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, backend: "cpu", only: ["02"] }), /records a quick reproduction; run --only with --quick/);
+});

@@ -110,3 +110,29 @@ test("bad notebook files are refused with the file name", async () => {
   fs.writeFileSync(file, "{ not json");
   await assert.rejects(runNotebook(file), /bad\.ipynb: not valid JSON/);
 });
+
+test("an exception thrown in a timer after its cell returned fails the run and names that cell", async () => {
+  const file = writeFixture("late.ipynb", [
+    code('setTimeout(() => { throw new Error("late boom"); }, 100);\nconsole.log("returned");'),
+    code('await new Promise((r) => setTimeout(r, 3000));\nconsole.log("second finished")'),
+    code('console.log("never runs")'),
+  ]);
+  const result = await runNotebook(file, { out: path.join(path.dirname(file), "out.ipynb") });
+  assert.equal(result.ok, false);
+  assert.equal(result.failure?.kind, "error");
+  assert.equal(result.failure?.cellIndex, 0);
+  assert.match(result.failure!.message, /^cell failed after it returned in late\.ipynb, cell 0 \(noticed while cell 1 ran\)\nError: uncaught exception \(thrown in a timer or callback\): late boom$/);
+  const nb = readNotebook(result.outPath);
+  assert.equal(nb.cells[0]!.outputs!.at(-1)!.output_type, "error");
+  assert.equal(nb.cells[2]!.execution_count, null);
+  assert.equal((nb.metadata.ntkd_lab as { ok: boolean }).ok, false);
+});
+
+test("a promise rejection nobody awaits, in the last cell, fails the run and names the cell", async () => {
+  const file = writeFixture("reject.ipynb", [code('console.log("first")'), code('Promise.reject(new RangeError("nobody awaited me"));\nconsole.log("returned");')]);
+  const result = await runNotebook(file, { out: path.join(path.dirname(file), "out.ipynb") });
+  assert.equal(result.ok, false);
+  assert.equal(result.failure?.cellIndex, 1);
+  assert.equal(result.failure?.ename, "RangeError");
+  assert.match(result.failure!.message, /reject\.ipynb, cell 1, line 1: Promise\.reject\(new RangeError\("nobody awaited me"\)\);\nRangeError: unhandled promise rejection \(a promise nobody awaited\): nobody awaited me/);
+});
