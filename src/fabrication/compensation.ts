@@ -43,7 +43,7 @@ export function captureDataset(ds: ImageDataset, device: FabricatedDevice, opts:
     throw new Error(`captureDataset: the device's sensor images are smaller than the ${ds.height}x${ds.width} inputs ("valid" padding); packing needs "same"`);
   }
   let captured = device.capture(ds, { noiseSeed: opts.noiseSeed });
-  const k = device.kernels;
+  const k = device.sensorChannels;
   if (opts.correction?.scale !== undefined) captured = captured.map((v) => v * (opts.correction!.scale as number));
   if (opts.correction?.transform) captured = opts.correction.transform(captured, ds.count, ds.height, ds.width, k);
   const c = ds.channels;

@@ -17,7 +17,7 @@ test("compensation fine-tunes only the backend (e2e and NTKD), frontend weights 
   const testSet = loadMnist({ split: "test", limit: 64 });
   const student = buildCompressedMetaOnn({ kernels: 4, hidden: 16, seed: 1 });
   const teacher = buildLeNet5({ inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
-  const device = FabricatedDevice.fromFrontend(student.frontend as never, { kernelErrorStd: 0.2, gain: 0.9, misalignment: { shiftColsPx: 1 }, noiseStd: 0.01, seed: 4 });
+  const device = FabricatedDevice.fromFrontend(student.frontend, { kernelErrorStd: 0.2, gain: 0.9, misalignment: { shiftColsPx: 1 }, noiseStd: 0.01, seed: 4 });
   const capturedTrain = captureDataset(train, device);
   const capturedTest = captureDataset(testSet, device);
   assert.equal(capturedTrain.channels, 1 + 4);
@@ -47,8 +47,8 @@ test("calibration recovers the gain and a sub-pixel misalignment from a few capt
   await initBackend({ backend: "cpu" });
   const images = loadMnist({ split: "test", limit: 6 });
   const student = buildCompressedMetaOnn({ kernels: 3, hidden: 8, seed: 5 });
-  const designedDevice = FabricatedDevice.fromFrontend(student.frontend as never);
-  const fabricated = FabricatedDevice.fromFrontend(student.frontend as never, { gain: 0.8, misalignment: { shiftRowsPx: 1.25, shiftColsPx: -0.5 }, noiseStd: 0.001, seed: 1 });
+  const designedDevice = FabricatedDevice.fromFrontend(student.frontend);
+  const fabricated = FabricatedDevice.fromFrontend(student.frontend, { gain: 0.8, misalignment: { shiftRowsPx: 1.25, shiftColsPx: -0.5 }, noiseStd: 0.001, seed: 1 });
   const frames = { designed: designedDevice.capture(images), captured: fabricated.capture(images), count: 6, height: 28, width: 28, channels: 3 };
   const cal = calibrate(frames, { maxRotationDeg: 0 });
   assert.ok(Math.abs(cal.gain - 0.8) < 0.02, `gain ${cal.gain}`);
