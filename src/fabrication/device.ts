@@ -200,7 +200,7 @@ export class FabricatedDevice {
    * returns sensor images, NHWC [count, H', W', sensorChannels], one noise realisation per image fixed at
    * capture time (so training on the capture is deterministic, like training on saved photos).
    */
-  capture(ds: ImageDataset, opts: CaptureOptions = {}): Float32Array {
+  capture(ds: Pick<ImageDataset, "name" | "images" | "count" | "height" | "width" | "channels">, opts: CaptureOptions = {}): Float32Array {
     const batchSize = opts.batchSize ?? 256;
     const noiseSeed = opts.noiseSeed ?? this.errors.seed;
     const per = ds.height * ds.width;

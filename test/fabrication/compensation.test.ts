@@ -8,6 +8,9 @@ import { buildLeNet5 } from "../../src/models/teachers/lenet";
 import { FabricatedDevice } from "../../src/fabrication/device";
 import { captureDataset, compensate, restoreBackend, snapshotBackend } from "../../src/fabrication/compensation";
 import { calibrate } from "../../src/fabrication/calibrate";
+import { trainStudent } from "../../src/train/api";
+import { evaluate } from "../../src/train/metrics";
+import { sampleFraction } from "../../src/data/splits";
 
 const values = (ws: { read(): tf.Tensor }[]): number[][] => ws.map((w) => Array.from(w.read().dataSync()));
 
@@ -61,4 +64,33 @@ test("calibration recovers the gain and a sub-pixel misalignment from a few capt
   assert.ok(rel(corrected) < 0.5 * rel(frames.captured), `corrected ${rel(corrected)} vs raw ${rel(frames.captured)}`);
   designedDevice.dispose();
   fabricated.dispose();
+});
+
+test("compensation recovers accuracy: on a seeded device with errors, fine-tuned accuracy clearly beats uncompensated", async () => {
+  // wasm: this test trains a student first, which the cpu backend makes minutes long.
+  await initBackend({ backend: "wasm" });
+  try {
+    const train = loadMnist({ split: "train", limit: 1200 });
+    const testSet = loadMnist({ split: "test", limit: 300 });
+    const student = buildCompressedMetaOnn({ kernels: 4, kernelSize: 5, hidden: 32, seed: 7 });
+    await trainStudent({ student, method: "none", train, epochs: 5, batchSize: 32, learningRate: 3e-3, seed: 1 });
+    const simulated = evaluate(student, testSet).accuracy;
+    assert.ok(simulated > 0.75, `the simulated student must work before fabrication (${simulated})`);
+    // Errors a digital backend can learn around: light loss, a 2 px / 3° misalignment, stray light, noise, 6 bits.
+    const device = FabricatedDevice.fromFrontend(student.frontend, {
+      kernelErrorStd: 0.3, gain: 0.6, misalignment: { shiftRowsPx: 2, shiftColsPx: -1, rotationDeg: 3 }, noiseStd: 0.01, bitDepth: 6, seed: 3,
+    });
+    const capturedTrain = captureDataset(sampleFraction(train, 0.25, 2), device, { noiseSeed: 5 });
+    const capturedTest = captureDataset(testSet, device, { noiseSeed: 6 });
+    const start = snapshotBackend(student);
+    const none = await compensate({ student, train: capturedTrain, test: capturedTest, method: "none" });
+    const e2e = await compensate({ student, train: capturedTrain, test: capturedTest, method: "e2e", fraction: 1, epochs: 8, batchSize: 32, learningRate: 3e-3, seed: 4 });
+    restoreBackend(student, start);
+    assert.ok(none.evaluation.accuracy < simulated - 0.1, `the errors must hurt: simulated ${simulated}, fabricated ${none.evaluation.accuracy}`);
+    assert.ok(e2e.evaluation.accuracy > none.evaluation.accuracy + 0.15, `compensated ${e2e.evaluation.accuracy} vs uncompensated ${none.evaluation.accuracy}`);
+    device.dispose();
+    student.dispose();
+  } finally {
+    await initBackend({ backend: "cpu" });
+  }
 });
