@@ -149,21 +149,27 @@ export function fabricatedSegmentationModel(onn: SegmentationOnn, data: Captured
     if (s > 1) m = tf.layers.averagePooling2d({ poolSize: s, strides: s, padding: "valid" }).apply(m) as SymbolicTensor;
     return m;
   });
-  return tf.model({ inputs: input, outputs: onn.backend.apply(maps) as SymbolicTensor, name: "fabricated_segmentation_onn" });
+  const view = tf.model({ inputs: input, outputs: onn.backend.apply(maps) as SymbolicTensor, name: "fabricated_segmentation_onn" });
+  uncountViewUse(onn.backend);
+  return view;
 }
 
 /** The fabricated student: captured channels -> the student's backend (weights shared). */
 export function fabricatedStudentModel(student: OpticalStudent, data: CapturedDataset): LayersModel {
   const input = tf.input({ shape: [data.height, data.width, data.channels] });
   const sensed = new ChannelSlice({ start: data.imageChannels, size: data.sensorChannels }).apply(input) as SymbolicTensor;
-  return tf.model({ inputs: input, outputs: student.backend.apply(sensed) as SymbolicTensor, name: "fabricated_student" });
+  const view = tf.model({ inputs: input, outputs: student.backend.apply(sensed) as SymbolicTensor, name: "fabricated_student" });
+  uncountViewUse(student.backend);
+  return view;
 }
 
 /** The teacher as seen through a packed input: clean channels -> teacher (weights shared). */
 export function cleanTeacherModel(teacher: LayersModel, data: PackedLayout): LayersModel {
   const input = tf.input({ shape: [data.height, data.width, data.channels] });
   const clean = new ChannelSlice({ start: 0, size: data.imageChannels }).apply(input) as SymbolicTensor;
-  return tf.model({ inputs: input, outputs: teacher.apply(clean) as SymbolicTensor, name: "clean_teacher" });
+  const view = tf.model({ inputs: input, outputs: teacher.apply(clean) as SymbolicTensor, name: "clean_teacher" });
+  uncountViewUse(teacher);
+  return view;
 }
 
 /** A copy of the backend's weights, to run several compensation methods from the same start. */
@@ -253,6 +259,20 @@ export interface SegmentationCompensationResult {
   fineTuneCount: number;
 }
 
+/**
+ * Uncounts the symbolic use of `model` inside a weight-sharing view just built on it. Why: tfjs
+ * raises a model's reference count at every symbolic apply and frees its weights only when
+ * dispose() brings the count to zero, so a view would keep the student's backend and the
+ * teacher alive after their owners dispose them; disposing the view instead is no cure, as
+ * tfjs's Container.dispose() decrements a nested model twice (as a layer and as an internal
+ * container) and would free the shared weights while their owner still uses them. Views are
+ * therefore never disposed (they own no weights) and their use is uncounted here.
+ */
+function uncountViewUse(model: LayersModel): void {
+  const counted = model as unknown as { _refCount: number | null };
+  if (typeof counted._refCount === "number" && counted._refCount > 1) counted._refCount -= 1;
+}
+
 function checkCompensation(method: CompensationMethod, fraction: number, teacher: LayersModel | undefined, epochs: number | undefined): void {
   if (method !== "none" && method !== "e2e" && method !== "ntkd") throw new Error(`compensate: method must be "none", "e2e" or "ntkd", got ${String(method)}`);
   if (!(fraction > 0 && fraction <= 1)) throw new Error(`compensate: fraction must be in (0, 1], got ${fraction}`);
@@ -266,6 +286,7 @@ async function compensateSegmentation(opts: SegmentationCompensationOptions): Pr
   const { student, teacher, train, test, method, fraction = 0.1, epochs, batchSize, learningRate, seed = 0, ntkd } = opts;
   checkCompensation(method, fraction, teacher, epochs);
   const model = fabricatedSegmentationModel(student, train);
+  const teacherView = teacher && method !== "none" ? cleanTeacherModel(teacher, train) : undefined;
   let training: SegmentationTrainResult | undefined;
   let fineTuneCount = 0;
   if (method !== "none") {
@@ -274,7 +295,7 @@ async function compensateSegmentation(opts: SegmentationCompensationOptions): Pr
     training = await trainSegmentationStudent({
       student: model,
       method: method === "e2e" ? "none" : "ntkd",
-      teacher: teacher ? cleanTeacherModel(teacher, train) : undefined,
+      teacher: teacherView,
       train: share,
       epochs: epochs as number,
       seed,
@@ -298,12 +319,12 @@ export async function compensate(opts: CompensationOptions | SegmentationCompens
   const { student, teacher, train, test, method, fraction = 0.1, ntkd, ...loop } = opts as CompensationOptions;
   checkCompensation(method, fraction, teacher, loop.epochs);
   const model = fabricatedStudentModel(student, train);
+  const teacherView = teacher && method !== "none" ? cleanTeacherModel(teacher, train) : undefined;
   let training: TrainResult | undefined;
   let fineTuneCount = 0;
   if (method !== "none") {
     const share = sampleFraction(train, fraction, loop.seed ?? 0) as CapturedDataset;
     fineTuneCount = share.count;
-    const teacherView = teacher ? cleanTeacherModel(teacher, train) : undefined;
     training = await trainStudent({
       ...loop,
       epochs: loop.epochs as number,
