@@ -6,6 +6,8 @@ import { createFrontend, FRONTEND_KINDS, type FrontendKind } from "../../../src/
 import { asOpticalFrontend, Conv2dFrontend, type OpticalFrontendLayer } from "../../../src/models/frontends/conv2d-adapter";
 import { dilateKernels, makeOpticalKernels, type OpticalKernels } from "../../../src/models/frontends/optical-frontend";
 import { kernelBankFromFrontend } from "../../../src/estimate/reference-network";
+import { buildSegmentationOnn } from "../../../src/models/segmentation/segmentation-onn";
+import { opticalKernelsChart } from "../../../src/viz/charts";
 
 /**
  * Independent reference: the optical convolution y(i, j) = Σ_{r,q} K(r, q) x(i − r + c, j − q + c)
@@ -163,4 +165,32 @@ test("kernelBankFromFrontend: conv2d with the bank reproduces the frontend's sen
   }
   const fourier = built("fourier", 1);
   assert.throws(() => kernelBankFromFrontend(fourier), /coherent/);
+});
+
+test("a segmentation ONN's frontend is one OpticalFrontend: every group's PSFs on the full-resolution grid; charts take it", async () => {
+  await initBackend({ backend: "cpu" });
+  const onn = buildSegmentationOnn({ inputShape: [8, 8, 3], groups: [2, 3, 1], decoderWidths: [4, 4], seed: 2 });
+  const f = onn.frontend;
+  assert.equal(f.kernelSize, 9, "4·(3 − 1) + 1");
+  assert.equal(f.kernelCount, 6);
+  assert.equal(f.outputChannels, 18);
+  assert.equal(f.energyRule, "unit");
+  assert.deepEqual(f.groupOfKernel, [0, 0, 1, 1, 1, 2]);
+  const all = f.opticalKernels();
+  assert.deepEqual(all.shape, [9, 9, 3, 6]);
+  // Group 1 (binning 2): its 5×5 dilated PSF is centred in the 9×9 grid, so tap (r, q) lands at (4 + 2(r − 1), 4 + 2(q − 1)).
+  const g1 = onn.groups[1].opticalKernels();
+  for (let r = 0; r < 3; r++) for (let q = 0; q < 3; q++) for (let ch = 0; ch < 3; ch++) for (let j = 0; j < 3; j++) {
+    const at = (((4 + 2 * (r - 1)) * 9 + 4 + 2 * (q - 1)) * 3 + ch) * 6 + 2 + j;
+    assert.equal(all.values[at], g1.values[((r * 3 + q) * 3 + ch) * 3 + j]);
+  }
+  const sums = new Float64Array(3 * 6);
+  all.values.forEach((v, i) => { sums[i % 18] += v; });
+  sums.forEach((s) => assert.ok(Math.abs(s - 1) < 1e-4, `energy kept: ${s}`));
+  const chart = opticalKernelsChart(f, { kernels: 6 }) as { data: { values: { panel: string; row: number; col: number; value: number }[] } };
+  const cell = chart.data.values.find((v) => v.panel === "kernel 5" && v.row === 4 && v.col === 4)!;
+  assert.equal(cell.value, all.values[((4 * 9 + 4) * 3 + 0) * 6 + 5], "the chart shows the reported kernels");
+  assert.match(JSON.stringify(f.draw()), /vconcat/);
+  assert.throws(() => opticalKernelsChart(f, { channel: 3 }), /channel must be an integer in 0\.\.2/);
+  onn.dispose();
 });
