@@ -131,6 +131,9 @@ test("a plain tf conv2d is wrapped as a frontend whose kernels are its weights f
   const y = f.apply(x) as tf.Tensor;
   assert.ok(maxAbsDiff(y.dataSync(), opticalConvolution(x.dataSync() as Float32Array, 5, 5, k, "sum")) < 1e-5);
   assert.equal(asOpticalFrontend(f), f, "a frontend passes through");
+  const restored = Conv2dFrontend.fromConfig(Conv2dFrontend, f.getConfig()) as Conv2dFrontend;
+  assert.equal(restored.kernelSize, 3);
+  assert.equal(restored.inner.getConfig().filters, 2, "the config carries the inner conv2d");
   assert.throws(() => asOpticalFrontend(tf.layers.dense({ units: 2 }), "buildX"), /buildX: the frontend must implement OpticalFrontend .* got a Dense/);
   assert.throws(() => asOpticalFrontend(tf.layers.conv2d({ filters: 1, kernelSize: 3, useBias: true })), /useBias: false/);
   assert.throws(() => asOpticalFrontend(tf.layers.conv2d({ filters: 1, kernelSize: 3, strides: 2, useBias: false })), /strides 1/);
