@@ -9,7 +9,8 @@ import type { ImageDataset } from "../data/types";
 import { kernelLayout, type KernelLayout, type KernelLayoutOptions } from "../optics/layout";
 import { argmaxAccuracy, fitKernelRegression, type LambdaTrial } from "./kernel-regression";
 import { infiniteWidthNtk, type NtkProgress } from "./infinite-width-ntk";
-import { randomOpticalKernels, type OpticalKernelBank, type RandomKernelDistribution, type ReferenceNetwork } from "./reference-network";
+import { isOpticalFrontend, type OpticalFrontend } from "../models/frontends/optical-frontend";
+import { kernelBankFromFrontend, randomOpticalKernels, type OpticalKernelBank, type RandomKernelDistribution, type ReferenceNetwork } from "./reference-network";
 
 /** Progress of {@link estimateAccuracy}. */
 export interface EstimateProgress {
@@ -29,10 +30,11 @@ export interface EstimateAccuracyOptions {
   testDataset?: ImageDataset;
   /**
    * The optical layer: "infinite" (the NTK regime), a number m of random kernels drawn with
-   * `randomKernels`, or given kernels. Finite kernels are held fixed and only the backend is
+   * `randomKernels`, given kernels, or a frontend's own kernels (any OpticalFrontend, e.g.
+   * `student.frontend`, through `kernelBankFromFrontend`). Finite kernels are held fixed and only the backend is
    * trained (see ReferenceNetwork.trainFrontend for why).
    */
-  kernels: number | "infinite" | OpticalKernelBank;
+  kernels: number | "infinite" | OpticalKernelBank | OpticalFrontend;
   /** Side k of the optical kernels in sensor pixels. */
   kernelSize: number;
   /** Distribution of random kernels when `kernels` is a number. Default "gaussian". */
@@ -117,6 +119,8 @@ export function estimateAccuracy(opts: EstimateAccuracyOptions): AccuracyEstimat
       kernelVariance: opts.network?.kernelVariance,
       seed: mixSeed(seed, 3),
     });
+  } else if (isOpticalFrontend(opts.kernels)) {
+    kernels = kernelBankFromFrontend(opts.kernels);
   } else {
     kernels = opts.kernels;
   }

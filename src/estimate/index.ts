@@ -25,6 +25,7 @@ export {
   type RandomKernelDistribution,
   type RandomOpticalKernelsOptions,
   randomOpticalKernels,
+  kernelBankFromFrontend,
   patchCoverage,
   kernelBankQuadraticForm,
 } from "./reference-network";

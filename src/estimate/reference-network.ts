@@ -16,6 +16,7 @@
  * This module holds the description, its validation, the conv geometry and the optical kernel
  * banks (random or given).
  */
+import type { OpticalFrontend } from "../models/frontends/optical-frontend";
 import { dataRng } from "../data/rng";
 
 /**
@@ -32,6 +33,35 @@ export interface OpticalKernelBank {
   count: number;
   /** k·k·C·m values, layout [k][k][C][m]. */
   values: Float32Array | Float64Array;
+}
+
+/**
+ * The kernel bank of a trained or designed frontend ({@link OpticalFrontend}): its
+ * `opticalKernels()` flipped into conv2d orientation. A "depthwise" colour frontend gives C·n
+ * kernels, kernel c·n + j reading only colour c (its sensor channels, in its order); a "sum"
+ * frontend gives its n kernels over all colours. Coherent frontends (|h ⊛ x|², not a linear
+ * kernel) are rejected.
+ */
+export function kernelBankFromFrontend(frontend: OpticalFrontend): OpticalKernelBank {
+  if (frontend.energyRule === "coherent-passive") {
+    throw new Error("kernelBankFromFrontend: a coherent frontend (energy rule \"coherent-passive\") records |h ⊛ x|², which no linear kernel bank represents");
+  }
+  const kernels = frontend.opticalKernels();
+  const { kernelSize: k, inputChannels: c, count: n, values } = kernels;
+  const depthwise = frontend.colorMode === "depthwise" && c > 1;
+  const m = depthwise ? c * n : n;
+  const out = new Float32Array(k * k * c * m);
+  for (let r = 0; r < k; r++) {
+    for (let q = 0; q < k; q++) {
+      // conv2d correlates: tap (r, q) of the bank is tap (k−1−r, k−1−q) of the optical kernel.
+      const from = ((k - 1 - r) * k + (k - 1 - q)) * c;
+      const to = (r * k + q) * c;
+      for (let ch = 0; ch < c; ch++) {
+        for (let j = 0; j < n; j++) out[(to + ch) * m + (depthwise ? ch * n + j : j)] = values[(from + ch) * n + j];
+      }
+    }
+  }
+  return { size: k, channels: c, count: m, values: out };
 }
 
 /** Description of the reference network (see the module comment for the parametrisation). */

@@ -84,7 +84,7 @@ export async function measureFabrication(
   methods: CompensationMethod[],
   seed: number,
 ): Promise<FabricationSeedResult> {
-  const device = FabricatedDevice.fromFrontend(student.frontend as never, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
+  const device = FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
     // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and photographed).
     const share = sampleFraction(ctx.splits.train, settings.fraction, 100 + seed);

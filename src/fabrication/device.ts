@@ -9,16 +9,39 @@ import { makeRng, tfSeed } from "../runtime/seed";
 import type { ImageDataset } from "../data/types";
 import { resolveFabricationErrors, type FabricationErrors, type ResolvedFabricationErrors } from "./errors";
 import { applyWarp, isIdentityMisalignment, warpMatrix } from "./warp";
-import { convolveWithPsf } from "../optics/psf";
+import { psfToConv2dKernel } from "../optics/psf";
 import { heatmapChart } from "../viz/charts";
 import type { Grid2D, VegaLiteSpec } from "../viz/types";
+import { blockDiagonalFilter } from "../models/frontends/common";
+import { INTENSITY_ENERGY_RULES, dilateKernels, type ColorMode, type OpticalFrontend } from "../models/frontends/optical-frontend";
 
-/**
- * Anything that can report its physical PSFs, [k, k, inChannels, kernels] in optical
- * (convolution) orientation, non-negative; `PsfConvFrontend` is one.
- */
-export interface PsfSource {
-  psfs(): Tensor;
+/** How the device's sensor is read out (the frontend's layout). */
+export interface DeviceReadout {
+  /** "same" (default) or "valid", the frontend's padding. */
+  padding?: "same" | "valid";
+  /**
+   * "sum" (default: a monochrome sensor adds the colour responses, one channel per kernel) or
+   * "depthwise" (a colour sensor, one channel per colour and kernel, colour-major c·kernels + j).
+   */
+  colorMode?: ColorMode;
+  /**
+   * s×s pixel binning after the sensor (default 1: none): the device's PSFs live on the
+   * full-resolution sensor, where misalignment (in full-resolution pixels), gain, noise and
+   * quantisation act; the readout then averages s×s blocks (digital binning of quantised
+   * pixels, so the noise std of a binned pixel is σ/s). H and W must be divisible by s.
+   */
+  binning?: number;
+}
+
+/** Options of {@link FabricatedDevice.fromFrontend}. */
+export interface FromFrontendOptions {
+  /**
+   * The frontend reads an s×s-binned sensor (e.g. a segmentation ONN group): its k×k kernels are
+   * in binned pixels. The device places their taps s pixels apart on the full-resolution sensor
+   * (`dilateKernels`), so that at zero error it senses exactly what the frontend outputs, and
+   * reads out with `binning` s (see {@link DeviceReadout.binning}). Default 1.
+   */
+  binning?: number;
 }
 
 /** Standard normal draws from a seeded uniform generator (Box-Muller, both outputs used). */
@@ -68,9 +91,17 @@ export class FabricatedDevice {
   readonly kernelShape: [number, number, number, number];
   private readonly psf: Tensor4D;
   private readonly padding: "same" | "valid";
+  /** Colour handling of the sensor (see {@link DeviceReadout.colorMode}). */
+  readonly colorMode: ColorMode;
+  /** Pixel binning of the readout (see {@link DeviceReadout.binning}). */
+  readonly binning: number;
   private warp: { key: string; matrix: Tensor } | null = null;
 
-  constructor(designed: Float32Array, kernelShape: number[], errors: FabricationErrors = {}, padding: "same" | "valid" = "same") {
+  /**
+   * `designed`: PSFs [k, k, in, kernels] in optical orientation (the layout of `OpticalKernels`),
+   * finite and ≥ 0; `readout`: the padding string (old form) or a {@link DeviceReadout}.
+   */
+  constructor(designed: Float32Array, kernelShape: number[], errors: FabricationErrors = {}, readout: "same" | "valid" | DeviceReadout = {}) {
     if (kernelShape.length !== 4 || kernelShape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new Error(`FabricatedDevice: kernelShape must be [k, k, inChannels, kernels], got ${JSON.stringify(kernelShape)}`);
     }
@@ -85,30 +116,42 @@ export class FabricatedDevice {
     this.kernelShape = kernelShape as [number, number, number, number];
     this.designed = Float32Array.from(designed);
     this.fabricated = perturbKernels(this.designed, kernelShape, this.errors);
+    const r: DeviceReadout = typeof readout === "string" ? { padding: readout } : readout;
+    this.padding = r.padding ?? "same";
+    if (this.padding !== "same" && this.padding !== "valid") throw new Error(`FabricatedDevice: padding must be "same" or "valid", got ${JSON.stringify(this.padding)}`);
+    this.colorMode = r.colorMode ?? "sum";
+    if (this.colorMode !== "sum" && this.colorMode !== "depthwise") throw new Error(`FabricatedDevice: colorMode must be "sum" or "depthwise", got ${JSON.stringify(this.colorMode)}`);
+    this.binning = r.binning ?? 1;
+    if (!Number.isInteger(this.binning) || this.binning < 1) throw new Error(`FabricatedDevice: binning must be a positive integer, got ${String(this.binning)}`);
+    if (this.binning > 1 && this.padding !== "same") throw new Error(`FabricatedDevice: binning needs "same" padding`);
     this.psf = tf.keep(tf.tensor4d(this.fabricated, this.kernelShape));
-    this.padding = padding;
   }
 
-  /** A device from a frontend (or anything with `psfs()`): its current kernels, perturbed. */
-  static fromFrontend(frontend: PsfSource & { padding?: string; base?: { padding?: string }; colorMode?: string; signed?: string }, errors: FabricationErrors = {}): FabricatedDevice {
-    if (frontend.signed !== undefined && frontend.signed !== "none") {
-      throw new Error(`FabricatedDevice.fromFrontend: signed-kernel strategy "${frontend.signed}" is not modelled yet; use a frontend with signed "none"`);
+  /**
+   * A device from any {@link OpticalFrontend}: its current kernels (`opticalKernels()`),
+   * perturbed, read out with the frontend's padding and colour mode. The frontend must hold
+   * intensity PSFs (energy rule "unit" or "bounded") without a signed readout.
+   */
+  static fromFrontend(frontend: OpticalFrontend, errors: FabricationErrors = {}, opts: FromFrontendOptions = {}): FabricatedDevice {
+    if (!INTENSITY_ENERGY_RULES.includes(frontend.energyRule)) {
+      throw new Error(`FabricatedDevice.fromFrontend: the frontend's energy rule is "${frontend.energyRule}"; a fabricated device holds intensity PSFs ("unit" or "bounded")`);
     }
-    const padding = (frontend.padding ?? frontend.base?.padding) === "valid" ? "valid" : "same";
-    const kernels = frontend.psfs();
-    try {
-      if (frontend.colorMode === "depthwise" && (kernels.shape[2] ?? 1) > 1) {
-        throw new Error("FabricatedDevice.fromFrontend: depthwise colour frontends (one sensor channel per colour) are not modelled yet; use colorMode \"sum\"");
-      }
-      return new FabricatedDevice(kernels.dataSync() as Float32Array, kernels.shape, errors, padding);
-    } finally {
-      kernels.dispose();
+    if (frontend.signedReadout !== "none") {
+      throw new Error(`FabricatedDevice.fromFrontend: signed readout "${frontend.signedReadout}" is not modelled yet; use a frontend with signed "none"`);
     }
+    const binning = opts.binning ?? 1;
+    const kernels = dilateKernels(frontend.opticalKernels(), binning);
+    return new FabricatedDevice(kernels.values, kernels.shape, errors, { padding: frontend.padding, colorMode: frontend.colorMode, binning });
   }
 
-  /** Number of kernels (sensor channels). */
+  /** Number of kernels (PSFs). */
   get kernels(): number {
     return this.kernelShape[3];
+  }
+
+  /** Sensor channels per pixel: kernels, times colours for a "depthwise" colour sensor. */
+  get sensorChannels(): number {
+    return this.colorMode === "depthwise" ? this.kernelShape[2] * this.kernelShape[3] : this.kernelShape[3];
   }
 
   private warpFor(height: number, width: number): Tensor | null {
@@ -123,15 +166,21 @@ export class FabricatedDevice {
   }
 
   /**
-   * Sensor images [n, H', W', kernels] for images [n, H, W, in] (stride 1, the frontend's padding). `noiseSeed` fixes the noise realisation of this call.
+   * Sensor images [n, H'/s, W'/s, sensorChannels] for images [n, H, W, in] (stride 1, the
+   * frontend's padding, binning s). `noiseSeed` fixes the noise realisation of this call.
    */
   sense(x: Tensor, noiseSeed = this.errors.seed): Tensor {
     const c = x.shape[3];
     if (x.rank !== 4 || c !== this.kernelShape[2]) {
       throw new Error(`FabricatedDevice.sense: expected images [n, H, W, ${this.kernelShape[2]}], got ${JSON.stringify(x.shape)}`);
     }
+    if (this.binning > 1 && ((x.shape[1] as number) % this.binning !== 0 || (x.shape[2] as number) % this.binning !== 0)) {
+      throw new Error(`FabricatedDevice.sense: image ${x.shape[1]}x${x.shape[2]} is not divisible by the binning ${this.binning}`);
+    }
     return tf.tidy(() => {
-      let y: Tensor = convolveWithPsf(x as Tensor4D, this.psf, this.padding);
+      const kernel = psfToConv2dKernel(this.psf);
+      const filter = this.colorMode === "depthwise" ? blockDiagonalFilter(kernel) : kernel;
+      let y: Tensor = tf.conv2d(x as Tensor4D, filter, 1, this.padding);
       const warp = this.warpFor(y.shape[1] as number, y.shape[2] as number);
       if (warp) y = applyWarp(y, warp);
       if (this.errors.gain !== 1) y = tf.mul(y, this.errors.gain);
@@ -141,25 +190,26 @@ export class FabricatedDevice {
         const step = this.errors.fullScale / levels;
         y = tf.mul(tf.round(tf.div(tf.clipByValue(y, 0, this.errors.fullScale), step)), step);
       }
+      if (this.binning > 1) y = tf.avgPool(y as Tensor4D, this.binning, this.binning, "valid");
       return y;
     });
   }
 
   /**
    * Captures a dataset through the device, as showing it on a display and photographing it:
-   * returns sensor images, NHWC [count, H, W, kernels], one noise realisation per image fixed at
+   * returns sensor images, NHWC [count, H', W', sensorChannels], one noise realisation per image fixed at
    * capture time (so training on the capture is deterministic, like training on saved photos).
    */
-  capture(ds: ImageDataset, opts: CaptureOptions = {}): Float32Array {
+  capture(ds: Pick<ImageDataset, "name" | "images" | "count" | "height" | "width" | "channels">, opts: CaptureOptions = {}): Float32Array {
     const batchSize = opts.batchSize ?? 256;
     const noiseSeed = opts.noiseSeed ?? this.errors.seed;
     const per = ds.height * ds.width;
-    const out = new Float32Array(ds.count * this.sensorPixels(ds.height, ds.width) * this.kernels);
+    const out = new Float32Array(ds.count * this.sensorPixels(ds.height, ds.width) * this.sensorChannels);
     for (let start = 0, b = 0; start < ds.count; start += batchSize, b++) {
       const n = Math.min(batchSize, ds.count - start);
       const x = tf.tensor4d(ds.images.subarray(start * per * ds.channels, (start + n) * per * ds.channels), [n, ds.height, ds.width, ds.channels]);
       const y = this.sense(x, noiseSeed * 7919 + b);
-      out.set(y.dataSync() as Float32Array, start * this.sensorPixels(ds.height, ds.width) * this.kernels);
+      out.set(y.dataSync() as Float32Array, start * this.sensorPixels(ds.height, ds.width) * this.sensorChannels);
       tf.dispose([x, y]);
     }
     for (let i = 0; i < out.length; i++) {
@@ -192,9 +242,9 @@ export class FabricatedDevice {
     return heatmapChart(grids, { titles, columns: count, title: opts.title ?? "Designed vs fabricated PSFs", colorTitle: "intensity" });
   }
 
-  /** Sensor pixels per channel for an H×W image. */
+  /** Sensor pixels per channel for an H×W image (after binning). */
   sensorPixels(height: number, width: number): number {
-    if (this.padding === "same") return height * width;
+    if (this.padding === "same") return (height / this.binning) * (width / this.binning);
     const k = this.kernelShape[0];
     return (height - k + 1) * (width - this.kernelShape[1] + 1);
   }

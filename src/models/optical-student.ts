@@ -1,9 +1,14 @@
 import type { LayersModel, SymbolicTensor, Tensor, LayerVariable, layers } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
 import { tfSeed } from "../runtime/seed";
+import { asOpticalFrontend, type OpticalFrontendLayer } from "./frontends/conv2d-adapter";
 
-/** A tfjs layer (the optical frontend is one). */
-export type FrontendLayer = layers.Layer;
+/**
+ * What a student builder accepts as its optics: a frontend layer (any {@link OpticalFrontendLayer}),
+ * or a plain `tf.layers.conv2d`, wrapped by `asOpticalFrontend`. Students then hold an
+ * {@link OpticalFrontendLayer}: a tfjs layer implementing the OpticalFrontend interface.
+ */
+export type FrontendLayer = OpticalFrontendLayer | layers.Layer;
 
 /** Which parameters of an optical student an operation concerns. */
 export type StudentPart = "all" | "frontend" | "backend";
@@ -38,8 +43,8 @@ export function partWeights(frontend: { trainableWeights: LayerVariable[] }, bac
  */
 export class OpticalStudent {
   constructor(
-    /** The optical layer; its weights are the (parametrised) PSF kernels. */
-    readonly frontend: FrontendLayer,
+    /** The optical layer (typed {@link OpticalFrontend} & Layer); its weights are the (parametrised) kernels. */
+    readonly frontend: OpticalFrontendLayer,
     /** Digital backend, sensor image -> logits. */
     readonly backend: LayersModel,
     /** Full network, image -> logits. */
@@ -146,11 +151,12 @@ export function buildDenseBackend(opts: DenseBackendOptions): { backend: LayersM
 
 /** Joins a frontend layer and a backend into an {@link OpticalStudent}. */
 export function assembleStudent(
-  frontend: FrontendLayer,
+  frontendInput: FrontendLayer,
   backendOpts: Omit<DenseBackendOptions, "inputShape">,
   inputShape: [number, number, number],
   architecture: string,
 ): OpticalStudent {
+  const frontend = asOpticalFrontend(frontendInput, architecture);
   const input = tf.input({ shape: inputShape, name: `${backendOpts.name}_image` });
   const sensed = frontend.apply(input) as SymbolicTensor;
   const sensorShape = sensed.shape.slice(1) as (number | null)[];

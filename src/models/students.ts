@@ -36,7 +36,7 @@ export interface DefaultFrontendArgs {
  * The default frontend: a `PsfConvFrontend` (non-negative softplus kernels, each PSF of unit
  * energy, no signed-kernel trick, "same" padding).
  */
-export function defaultPsfFrontend(args: DefaultFrontendArgs): FrontendLayer {
+export function defaultPsfFrontend(args: DefaultFrontendArgs): PsfConvFrontend {
   return new PsfConvFrontend({ ...args, parametrization: "softplus", signed: "none", padding: "same" });
 }
 

@@ -579,3 +579,62 @@ export function scatterChart(points: readonly ScatterPoint[], opts: ScatterOptio
     },
   };
 }
+
+/** The fields of a frontend's `OpticalKernels` (models/frontends/optical-frontend.ts) this chart reads. */
+export interface OpticalKernelArrays {
+  /** Real parts, [kernelSize, kernelSize, inputChannels, count], optical orientation. */
+  values: ArrayLike<number>;
+  /** Imaginary parts of coherent kernels, same layout; null otherwise. */
+  imag: ArrayLike<number> | null;
+  kernelSize: number;
+  inputChannels: number;
+  count: number;
+  /** "unit", "bounded", "signed" or "coherent-passive". */
+  energyRule: string;
+}
+
+/** Options of {@link opticalKernelsChart}. */
+export interface OpticalKernelsChartOptions extends HeatmapOptions {
+  /** Colour channel shown (default 0). */
+  channel?: number;
+  /** Kernels shown, from the first (default all, at most 16). */
+  kernels?: number;
+  /** For coherent kernels: "amplitude" |h| (default) or "real"/"imag" parts. */
+  part?: "amplitude" | "real" | "imag";
+}
+
+/**
+ * Heatmaps of any optical frontend's kernels: anything with `opticalKernels()` (every
+ * OpticalFrontend: `student.frontend`, a segmentation ONN's frontend) or the kernels themselves,
+ * in their documented [k, k, C, n] optical-orientation layout. Signed kernels get a diverging scale.
+ */
+export function opticalKernelsChart(
+  source: { opticalKernels(): OpticalKernelArrays } | OpticalKernelArrays,
+  opts: OpticalKernelsChartOptions = {},
+): VegaLiteSpec {
+  const k = "opticalKernels" in source && typeof source.opticalKernels === "function" ? source.opticalKernels() : (source as OpticalKernelArrays);
+  const { kernelSize: size, inputChannels: c, count: n } = k;
+  const channel = opts.channel ?? 0;
+  if (!Number.isInteger(channel) || channel < 0 || channel >= c) throw new Error(`opticalKernelsChart: channel must be an integer in 0..${c - 1}, got ${String(channel)}`);
+  const shown = Math.min(opts.kernels ?? Math.min(n, 16), n);
+  if (!Number.isInteger(shown) || shown < 1) throw new Error(`opticalKernelsChart: kernels must be a positive integer, got ${String(opts.kernels)}`);
+  const part = opts.part ?? "amplitude";
+  const grids: Grid2D[] = Array.from({ length: shown }, (_, j) => {
+    const values = new Float64Array(size * size);
+    for (let p = 0; p < size * size; p++) {
+      const i = (p * c + channel) * n + j;
+      const re = k.values[i];
+      const im = k.imag === null ? 0 : k.imag[i];
+      values[p] = k.imag === null || part === "real" ? re : part === "imag" ? im : Math.hypot(re, im);
+    }
+    return { values, height: size, width: size };
+  });
+  const signed = k.energyRule === "signed" || (k.imag !== null && part !== "amplitude");
+  return heatmapChart(grids, {
+    titles: grids.map((_, j) => `kernel ${j}`),
+    diverging: signed,
+    colorTitle: k.imag === null ? (signed ? "weight" : "intensity") : part,
+    title: `Optical kernels (${k.energyRule}, ${size}x${size}, channel ${channel})`,
+    ...opts,
+  });
+}

@@ -2,6 +2,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { loadMnist } from "../../src/data/mnist";
 import { estimateAccuracy, estimateFromMetasurface, type EstimateProgress } from "../../src/estimate/estimate";
+import { kernelBankFromFrontend } from "../../src/estimate/reference-network";
+import { PsfConvFrontend } from "../../src/models/frontends/psf-conv";
+import { initBackend } from "../../src/runtime/backend";
+import { tf } from "../../src/runtime/tf";
 
 const mnist = loadMnist({ split: "train", limit: 1500 });
 
@@ -48,4 +52,16 @@ test("estimateFromMetasurface uses the layout's kernel count (hand count: 2 x 3 
     layout: { metasurfaceHeightM: 1e-4, metasurfaceWidthM: 1e-3, kernelSizeM: 0.4e-3, spacingM: 0 },
     dataset: mnist, kernelSize: 5, trainPoints: 10, validationPoints: 10, testPoints: 10, seed: 4,
   }), /not even one kernel fits/);
+});
+
+test("estimateAccuracy takes a frontend's own kernels: the same estimate as its kernel bank", async () => {
+  await initBackend({ backend: "cpu" });
+  const base = { dataset: mnist, kernelSize: 5, trainPoints: 150, validationPoints: 50, testPoints: 150, seed: 3 } as const;
+  const frontend = new PsfConvFrontend({ kernels: 4, kernelSize: 5, inputChannels: 1, seed: 1 });
+  frontend.apply(tf.input({ shape: [28, 28, 1] }));
+  const fromFrontend = estimateAccuracy({ ...base, kernels: frontend });
+  const fromBank = estimateAccuracy({ ...base, kernels: kernelBankFromFrontend(frontend) });
+  assert.equal(fromFrontend.kernelCount, 4);
+  assert.equal(fromFrontend.accuracy, fromBank.accuracy);
+  frontend.dispose();
 });

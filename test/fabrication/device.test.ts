@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { PsfConvFrontend } from "../../src/models/frontends/psf-conv";
+import { IdealConvFrontend } from "../../src/models/frontends/ideal";
 import { FabricatedDevice, perturbKernels } from "../../src/fabrication/device";
 import { resolveFabricationErrors } from "../../src/fabrication/errors";
 import { invertMisalignment, warpFrames, warpMatrix } from "../../src/fabrication/warp";
@@ -142,4 +143,45 @@ test("bad fabrication parameters are named in the error", () => {
   assert.throws(() => resolveFabricationErrors({ noiseStd: Number.NaN }), /noiseStd/);
   assert.throws(() => resolveFabricationErrors({ misalignment: { rotationDeg: Infinity } }), /rotationDeg/);
   assert.throws(() => new FabricatedDevice(new Float32Array([0.5, -0.1, 0.2, 0.1]), [2, 2, 1, 1]), /value 1 is -0.1/);
+});
+
+test("a colour (depthwise) device and a binned device sense at zero error exactly what their frontends output", async () => {
+  await initBackend({ backend: "cpu" });
+  const colour = new PsfConvFrontend({ kernels: 2, kernelSize: 3, inputChannels: 3, colorMode: "depthwise", seed: 5 });
+  const x = randomImages(2, 8, 8, 3, 7);
+  const simulated = colour.apply(x) as tf.Tensor;
+  const device = FabricatedDevice.fromFrontend(colour);
+  assert.equal(device.sensorChannels, 6);
+  const sensed = device.sense(x);
+  assert.deepEqual(sensed.shape, [2, 8, 8, 6]);
+  assert.ok(maxAbsDiff(sensed.dataSync(), simulated.dataSync()) < 1e-6, "depthwise");
+  // The frontend reads a 2x2-binned sensor (kernels in binned pixels); the device works at full resolution and bins.
+  const binnedX = tf.avgPool(x, 2, 2, "valid");
+  const onBinned = colour.apply(binnedX) as tf.Tensor;
+  const binned = FabricatedDevice.fromFrontend(colour, {}, { binning: 2 });
+  assert.deepEqual(binned.kernelShape, [5, 5, 3, 2], "taps 2 pixels apart on the full-resolution sensor");
+  assert.equal(binned.sensorPixels(8, 8), 16);
+  const sensedBinned = binned.sense(x);
+  assert.deepEqual(sensedBinned.shape, [2, 4, 4, 6]);
+  assert.ok(maxAbsDiff(sensedBinned.dataSync(), onBinned.dataSync()) < 1e-6, "binned readout");
+  // Sensor noise acts per full-resolution pixel, so binning 2x2 averages it down to σ/2.
+  const noisy = FabricatedDevice.fromFrontend(colour, { noiseStd: 0.2, seed: 3 }, { binning: 2 });
+  const big = randomImages(16, 8, 8, 3, 8);
+  const [a, b] = [noisy.sense(big), binned.sense(big)];
+  const diff = Array.from(a.dataSync(), (v, i) => v - b.dataSync()[i]);
+  const std = Math.sqrt(diff.reduce((s, d) => s + d * d, 0) / diff.length);
+  assert.ok(Math.abs(std - 0.1) < 0.01, `binned noise std ${std}, expected 0.1`);
+  assert.throws(() => binned.sense(randomImages(1, 6, 6, 3, 1).slice([0, 0, 0, 0], [1, 5, 6, 3])), /not divisible by the binning 2/);
+  tf.dispose([x, simulated, sensed, binnedX, onBinned, sensedBinned, big, a, b]);
+  [device, binned, noisy].forEach((d) => d.dispose());
+});
+
+test("fromFrontend rejects kernels that are not intensity PSFs", async () => {
+  await initBackend({ backend: "cpu" });
+  const ideal = new IdealConvFrontend({ kernels: 2, kernelSize: 3, inputChannels: 1 });
+  ideal.apply(tf.input({ shape: [6, 6, 1] }));
+  assert.throws(() => FabricatedDevice.fromFrontend(ideal), /energy rule is "signed"; a fabricated device holds intensity PSFs/);
+  const pairs = new PsfConvFrontend({ kernels: 2, kernelSize: 3, inputChannels: 1, signed: "pairs" });
+  pairs.apply(tf.input({ shape: [6, 6, 1] }));
+  assert.throws(() => FabricatedDevice.fromFrontend(pairs), /signed readout "pairs" is not modelled/);
 });

@@ -3,6 +3,7 @@
  * convolution expressed as one conv2d, output shapes and config plumbing.
  */
 import { tf } from "../../runtime/tf";
+import { makeOpticalKernels, type EnergyRule, type OpticalKernels } from "./optical-frontend";
 
 /** Arguments every frontend layer takes. */
 export interface FrontendBaseArgs {
@@ -121,4 +122,14 @@ export function positiveArg(where: string, name: string, value: number | undefin
   const x = value ?? fallback;
   if (typeof x !== "number" || !Number.isFinite(x) || x <= 0) throw new Error(`${where}: ${name} must be a finite number > 0, got ${String(x)}`);
   return x;
+}
+
+/** Copies a [k, k, C, n] tensor in optical orientation into {@link OpticalKernels}, disposing it (and `imag`). */
+export function downloadKernels(real: tf.Tensor4D, energyRule: EnergyRule, imag: tf.Tensor4D | null = null): OpticalKernels {
+  try {
+    return makeOpticalKernels(Float32Array.from(real.dataSync() as Float32Array), real.shape, energyRule, imag === null ? null : Float32Array.from(imag.dataSync() as Float32Array));
+  } finally {
+    real.dispose();
+    imag?.dispose();
+  }
 }

@@ -23,9 +23,10 @@ import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors, stackCharts } from "../../optics/draw";
 import { GREEN_WAVELENGTH_M } from "../../optics/units";
 import type { VegaLiteSpec } from "../../viz/types";
+import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg,
+  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg, downloadKernels,
 } from "./common";
 
 /** Arguments of FourierFrontend. */
@@ -42,7 +43,7 @@ export interface FourierFrontendArgs extends FrontendBaseArgs {
 
 const CLASS_NAME = "FourierFrontend";
 
-export class FourierFrontend extends tf.layers.Layer {
+export class FourierFrontend extends tf.layers.Layer implements OpticalFrontend {
   static className = CLASS_NAME;
   readonly base: ResolvedBaseArgs;
   readonly focalLengthM: number;
@@ -61,6 +62,53 @@ export class FourierFrontend extends tf.layers.Layer {
     this.inputPitchM = pos("inputPitchM", args.inputPitchM, 8e-6);
     this.initNoise = args.initNoise ?? 0.05;
     if (!Number.isFinite(this.initNoise) || this.initNoise < 0) throw new Error(`${CLASS_NAME}: initNoise must be a finite number >= 0, got ${this.initNoise}`);
+  }
+
+  /** Kernel side in SLM pixels ({@link OpticalFrontend}). */
+  get kernelSize(): number {
+    return this.base.kernelSize;
+  }
+
+  /** Colour channels read ({@link OpticalFrontend}). */
+  get inputChannels(): number {
+    return this.base.inputChannels;
+  }
+
+  /** "same" or "valid" ({@link OpticalFrontend}). */
+  get padding(): "same" | "valid" {
+    return this.base.padding;
+  }
+
+  /** Number of Fourier masks ({@link OpticalFrontend}). */
+  get kernelCount(): number {
+    return this.base.kernels;
+  }
+
+  /** One camera channel per colour and mask. */
+  get outputChannels(): number {
+    return this.base.inputChannels * this.base.kernels;
+  }
+
+  /** Colours stay apart (one image per colour and mask). */
+  readonly colorMode = "depthwise" as const;
+  /** The camera records intensities; no digital subtraction. */
+  readonly signedReadout = "none" as const;
+  /** Complex coherent PSFs of a passive mask, |M| ≤ 1. */
+  readonly energyRule = "coherent-passive" as const;
+
+  /**
+   * The coherent PSFs ({@link coherentPsfs}) as plain arrays, real and imaginary parts, the same
+   * mask repeated for every colour ({@link OpticalFrontend}).
+   */
+  opticalKernels(): OpticalKernels {
+    const h = this.coherentPsfs();
+    const c = this.base.inputChannels;
+    const [re, im] = tf.tidy(() => [h.re, h.im].map((t) => {
+      const [k, , n] = t.shape;
+      return tf.tile(tf.reshape(t, [k, k, 1, n]), [1, 1, c, 1]) as tf.Tensor4D;
+    }));
+    tf.dispose([h.re, h.im]);
+    return downloadKernels(re, this.energyRule, im);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {

@@ -6,9 +6,11 @@ import { tf } from "../../runtime/tf";
 import { tfSeed } from "../../runtime/seed";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
+import { psfToConv2dKernel } from "../../optics/psf";
+import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs,
+  type FrontendBaseArgs, type ResolvedBaseArgs, downloadKernels,
 } from "./common";
 
 /** Arguments of IdealConvFrontend. */
@@ -19,7 +21,7 @@ export interface IdealConvFrontendArgs extends FrontendBaseArgs {
 
 const CLASS_NAME = "IdealConvFrontend";
 
-export class IdealConvFrontend extends tf.layers.Layer {
+export class IdealConvFrontend extends tf.layers.Layer implements OpticalFrontend {
   static className = CLASS_NAME;
   readonly base: ResolvedBaseArgs;
   readonly useBias: boolean;
@@ -31,6 +33,46 @@ export class IdealConvFrontend extends tf.layers.Layer {
     this.base = resolveBaseArgs(CLASS_NAME, args);
     if (args.useBias !== undefined && typeof args.useBias !== "boolean") throw new Error(`${CLASS_NAME}: useBias must be a boolean`);
     this.useBias = args.useBias ?? false;
+  }
+
+  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
+  get kernelSize(): number {
+    return this.base.kernelSize;
+  }
+
+  /** Colour channels read ({@link OpticalFrontend}). */
+  get inputChannels(): number {
+    return this.base.inputChannels;
+  }
+
+  /** "same" or "valid" ({@link OpticalFrontend}). */
+  get padding(): "same" | "valid" {
+    return this.base.padding;
+  }
+
+  /** Number of kernels ({@link OpticalFrontend}). */
+  get kernelCount(): number {
+    return this.base.kernels;
+  }
+
+  /** One output channel per kernel (conv2d sums the colours). */
+  get outputChannels(): number {
+    return this.base.kernels;
+  }
+
+  /** A digital convolution sums its input channels like a monochrome sensor. */
+  readonly colorMode = "sum" as const;
+  /** The kernels themselves are signed; no readout trick. */
+  readonly signedReadout = "none" as const;
+  /** Unconstrained real kernels (the bias, if any, is not part of them). */
+  readonly energyRule = "signed" as const;
+
+  /** The kernels as plain arrays, flipped into optical orientation ({@link OpticalFrontend}). */
+  opticalKernels(): OpticalKernels {
+    const k = this.kernels();
+    const flipped = psfToConv2dKernel(k);
+    k.dispose();
+    return downloadKernels(flipped, this.energyRule);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {

@@ -25,9 +25,10 @@ import { drawTensors, stackCharts } from "../../optics/draw";
 import { formatLength, RGB_WAVELENGTHS_M, GREEN_WAVELENGTH_M } from "../../optics/units";
 import { OpticsWarnings } from "../../optics/warnings";
 import type { VegaLiteSpec } from "../../viz/types";
+import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg,
+  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg, downloadKernels,
 } from "./common";
 
 /** Arguments of MetasurfaceFrontend. */
@@ -69,7 +70,7 @@ interface Geometry {
   paddingFactor: number;
 }
 
-export class MetasurfaceFrontend extends tf.layers.Layer {
+export class MetasurfaceFrontend extends tf.layers.Layer implements OpticalFrontend {
   static className = CLASS_NAME;
   readonly base: ResolvedBaseArgs;
   readonly geometry: Geometry;
@@ -115,6 +116,43 @@ export class MetasurfaceFrontend extends tf.layers.Layer {
     if (g.cellPitchM > g.pixelPitchM) {
       this.warnings.add("undersampling", CLASS_NAME, `cellPitchM ${formatLength(g.cellPitchM)} is coarser than a sensor pixel ${formatLength(g.pixelPitchM)}: the PSFs are undersampled`);
     }
+  }
+
+  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
+  get kernelSize(): number {
+    return this.base.kernelSize;
+  }
+
+  /** Colour channels read ({@link OpticalFrontend}). */
+  get inputChannels(): number {
+    return this.base.inputChannels;
+  }
+
+  /** "same" or "valid" ({@link OpticalFrontend}). */
+  get padding(): "same" | "valid" {
+    return this.base.padding;
+  }
+
+  /** Number of sub-aperture kernels ({@link OpticalFrontend}). */
+  get kernelCount(): number {
+    return this.base.kernels;
+  }
+
+  /** One sensor channel per colour and kernel. */
+  get outputChannels(): number {
+    return this.base.inputChannels * this.base.kernels;
+  }
+
+  /** A colour sensor keeps the colours apart. */
+  readonly colorMode = "depthwise" as const;
+  /** Outputs are the optical images. */
+  readonly signedReadout = "none" as const;
+  /** Propagated intensities normalised to unit sum per kernel and colour. */
+  readonly energyRule = "unit" as const;
+
+  /** The PSFs ({@link psfs}) as plain arrays ({@link OpticalFrontend}). */
+  opticalKernels(): OpticalKernels {
+    return downloadKernels(this.psfs(), this.energyRule);
   }
 
   /** The height (metres) of one wave at the design wavelength: λ_d/(n − 1). */

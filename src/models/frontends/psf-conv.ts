@@ -21,9 +21,10 @@ import { tfSeed } from "../../runtime/seed";
 import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
+import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs,
+  type FrontendBaseArgs, type ResolvedBaseArgs, downloadKernels,
 } from "./common";
 
 /** Arguments of PsfConvFrontend. */
@@ -45,7 +46,7 @@ function inverseSoftplus(y: number): number {
   return y + Math.log(-Math.expm1(-y));
 }
 
-export class PsfConvFrontend extends tf.layers.Layer {
+export class PsfConvFrontend extends tf.layers.Layer implements OpticalFrontend {
   static className = CLASS_NAME;
   readonly base: ResolvedBaseArgs;
   readonly parametrization: "softplus" | "square";
@@ -67,6 +68,41 @@ export class PsfConvFrontend extends tf.layers.Layer {
     this.signed = pick("signed", args.signed, ["none", "pairs", "offset"], "none");
     this.energy = pick("energy", args.energy, ["unit", "bounded"], "unit");
     this.colorMode = pick("colorMode", args.colorMode, ["depthwise", "sum"], "depthwise");
+  }
+
+  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
+  get kernelSize(): number {
+    return this.base.kernelSize;
+  }
+
+  /** Colour channels read ({@link OpticalFrontend}). */
+  get inputChannels(): number {
+    return this.base.inputChannels;
+  }
+
+  /** "same" or "valid" ({@link OpticalFrontend}). */
+  get padding(): "same" | "valid" {
+    return this.base.padding;
+  }
+
+  /** Number of physical PSFs ({@link OpticalFrontend}; 2n for "pairs"). */
+  get kernelCount(): number {
+    return this.physicalKernels;
+  }
+
+  /** The signed-kernel strategy ({@link OpticalFrontend}). */
+  get signedReadout(): "none" | "pairs" | "offset" {
+    return this.signed;
+  }
+
+  /** "unit" or "bounded" intensity PSFs ({@link OpticalFrontend}). */
+  get energyRule(): "unit" | "bounded" {
+    return this.energy;
+  }
+
+  /** The physical PSFs ({@link psfs}) as plain arrays ({@link OpticalFrontend}). */
+  opticalKernels(): OpticalKernels {
+    return downloadKernels(this.psfs(), this.energy);
   }
 
   /** Number of physical PSFs (2n for "pairs"). */

@@ -17,12 +17,20 @@
  * coarsest map, per level a 2×2 stride-2 transposed convolution + ReLU, concatenation with the
  * next finer sensor map, a 3×3 conv + ReLU; then a 1×1 conv to one channel of mask logits.
  *
- * Frontend and backend are separate LayersModels (image -> three sensor maps; maps -> logits),
- * so the fabrication stage can freeze or replace the optics and fine-tune the backend alone.
+ * Frontend and backend are separate (image -> three sensor maps; maps -> logits), so the
+ * fabrication stage can freeze or replace the optics and fine-tune the backend alone. The
+ * frontend is a {@link SegmentationFrontend}: the groups' layers behind one OpticalFrontend,
+ * whose kernels are every group's PSF on the full-resolution sensor (see `dilateKernels`).
  */
 import type { LayersModel, LayerVariable, SymbolicTensor, Tensor } from "@tensorflow/tfjs";
 import { tf } from "../../runtime/tf";
+import { stackCharts } from "../../optics/draw";
+import type { VegaLiteSpec } from "../../viz/types";
 import { PsfConvFrontend } from "../frontends/psf-conv";
+import { asOpticalFrontend, type OpticalFrontendLayer } from "../frontends/conv2d-adapter";
+import {
+  dilateKernels, makeOpticalKernels, type ColorMode, type EnergyRule, type OpticalFrontend, type OpticalKernels, type SignedReadout,
+} from "../frontends/optical-frontend";
 import { partWeights, type FrontendLayer, type StudentPart } from "../optical-student";
 
 /** What a frontend factory receives for one kernel group. */
@@ -67,13 +75,125 @@ export interface SegmentationOnnOptions {
   seed?: number;
 }
 
+function commonValue<T>(values: T[], what: string): T {
+  if (values.some((v) => v !== values[0])) throw new Error(`SegmentationFrontend: the groups differ in ${what} (${JSON.stringify(values)}); one frontend needs one`);
+  return values[0];
+}
+
+/**
+ * The segmentation ONN's optics as one {@link OpticalFrontend}: group g's layer reads the scene
+ * binned s_g×s_g. Its kernels ({@link opticalKernels}) are every group's PSFs placed on the
+ * full-resolution sensor grid: taps s_g pixels apart (`dilateKernels`), centred and zero-padded
+ * to the coarsest group's side, concatenated finest group first; `groupOfKernel` says which
+ * group each kernel belongs to. A fabricated device models each group separately, at
+ * full resolution with s_g×s_g binning after the sensor (see `fabricateSegmentationOnn`).
+ */
+export class SegmentationFrontend implements OpticalFrontend {
+  readonly padding = "same" as const;
+
+  constructor(
+    /** The optical layer of each group, finest first. */
+    readonly groups: OpticalFrontendLayer[],
+    /** Binning factor of each group. */
+    readonly scales: number[],
+    /** Image -> the groups' sensor maps (finest first), no digital weights. */
+    readonly model: LayersModel,
+  ) {}
+
+  /** Side of the full-resolution PSFs: s_max·(k − 1) + 1. */
+  get kernelSize(): number {
+    return Math.max(...this.groups.map((g, i) => this.scales[i] * (g.kernelSize - 1) + 1));
+  }
+
+  get inputChannels(): number {
+    return commonValue(this.groups.map((g) => g.inputChannels), "inputChannels");
+  }
+
+  /** Kernels of all groups together. */
+  get kernelCount(): number {
+    return this.groups.reduce((s, g) => s + g.kernelCount, 0);
+  }
+
+  /** Sensor channels of all groups together (each group at its own resolution). */
+  get outputChannels(): number {
+    return this.groups.reduce((s, g) => s + g.outputChannels, 0);
+  }
+
+  get colorMode(): ColorMode {
+    return commonValue(this.groups.map((g) => g.colorMode), "colorMode");
+  }
+
+  get signedReadout(): SignedReadout {
+    return commonValue(this.groups.map((g) => g.signedReadout), "signedReadout");
+  }
+
+  get energyRule(): EnergyRule {
+    return commonValue(this.groups.map((g) => g.energyRule), "energyRule");
+  }
+
+  /** The group index of each kernel of {@link opticalKernels}. */
+  get groupOfKernel(): number[] {
+    return this.groups.flatMap((g, i) => Array.from({ length: g.kernelCount }, () => i));
+  }
+
+  /** Every group's PSFs on the full-resolution sensor (see the class comment). */
+  opticalKernels(): OpticalKernels {
+    const size = this.kernelSize;
+    const c = this.inputChannels;
+    const total = this.kernelCount;
+    const perGroup = this.groups.map((g, i) => dilateKernels(g.opticalKernels(), this.scales[i]));
+    const coherent = perGroup.some((k) => k.imag !== null);
+    const values = new Float32Array(size * size * c * total);
+    const imag = coherent ? new Float32Array(values.length) : null;
+    let offset = 0;
+    for (const k of perGroup) {
+      const pad = (size - k.kernelSize) / 2;
+      for (let r = 0; r < k.kernelSize; r++) {
+        for (let q = 0; q < k.kernelSize; q++) {
+          for (let ch = 0; ch < c; ch++) {
+            for (let j = 0; j < k.count; j++) {
+              const from = ((r * k.kernelSize + q) * c + ch) * k.count + j;
+              const to = (((r + pad) * size + q + pad) * c + ch) * total + offset + j;
+              values[to] = k.values[from];
+              if (imag !== null && k.imag !== null) imag[to] = k.imag[from];
+            }
+          }
+        }
+      }
+      offset += k.count;
+    }
+    return makeOpticalKernels(values, [size, size, c, total], this.energyRule, imag);
+  }
+
+  /** Each group's chart, finest first, stacked. */
+  draw(): VegaLiteSpec {
+    return stackCharts(this.groups.map((g) => g.draw()), `segmentation ONN optics: ${this.groups.length} groups, binning ${this.scales.join("/")}`);
+  }
+
+  /** The groups' sensor maps for a batch of images (finest first; caller disposes). */
+  apply(x: Tensor): Tensor[] {
+    const out = this.model.apply(x) as Tensor | Tensor[];
+    return Array.isArray(out) ? out : [out];
+  }
+
+  /** The optics' weights (trainable ones only while the groups train). */
+  get trainableWeights(): LayerVariable[] {
+    return this.model.trainableWeights;
+  }
+
+  /** All of the optics' weights. */
+  get weights(): LayerVariable[] {
+    return this.model.weights;
+  }
+}
+
 /** A segmentation ONN: optical kernel groups (frontend) + up-convolutional decoder (backend). */
 export class SegmentationOnn {
   constructor(
     /** The optical layer of each group, finest first (e.g. PsfConvFrontend; its PSFs are the weights). */
-    readonly groups: FrontendLayer[],
-    /** Image -> the groups' sensor maps (finest first), no digital weights. */
-    readonly frontend: LayersModel,
+    readonly groups: OpticalFrontendLayer[],
+    /** Image -> the groups' sensor maps (finest first), no digital weights; one OpticalFrontend. */
+    readonly frontend: SegmentationFrontend,
     /** Sensor maps (finest first) -> mask logits [n, H, W, 1]. */
     readonly backend: LayersModel,
     /** Image -> mask logits. */
@@ -91,8 +211,7 @@ export class SegmentationOnn {
 
   /** The simulated sensor maps of the groups, finest first (caller disposes). */
   sense(x: Tensor): Tensor[] {
-    const out = this.frontend.apply(x) as Tensor | Tensor[];
-    return Array.isArray(out) ? out : [out];
+    return this.frontend.apply(x);
   }
 
   /** Trainable weights of one part, frontend first. */
@@ -160,11 +279,11 @@ export function buildSegmentationOnn(opts: SegmentationOnnOptions = {}): Segment
 
   // Frontend: image -> one sensor map per group. Binning is part of the readout (linear, no weights).
   const image = tf.input({ shape: inputShape, name: "seg_onn_image" });
-  const groupLayers: FrontendLayer[] = [];
+  const groupLayers: OpticalFrontendLayer[] = [];
   const maps: SymbolicTensor[] = groups.map((kernels, g) => {
     let h: SymbolicTensor = image;
     if (scales[g] > 1) h = tf.layers.averagePooling2d({ poolSize: scales[g], strides: scales[g], padding: "valid", name: `seg_onn_binning${g}` }).apply(h) as SymbolicTensor;
-    const layer = factory({ kernels, kernelSize, inputChannels: inputShape[2], seed: seed + 7 * (g + 1), name: `seg_onn_optics${g}`, group: g });
+    const layer = asOpticalFrontend(factory({ kernels, kernelSize, inputChannels: inputShape[2], seed: seed + 7 * (g + 1), name: `seg_onn_optics${g}`, group: g }), `buildSegmentationOnn group ${g}`);
     groupLayers.push(layer);
     const out = layer.apply(h) as SymbolicTensor;
     const [hh, ww] = [out.shape[1], out.shape[2]];
@@ -173,7 +292,8 @@ export function buildSegmentationOnn(opts: SegmentationOnnOptions = {}): Segment
     }
     return out;
   });
-  const frontend = tf.model({ inputs: image, outputs: maps, name: "seg_onn_frontend" });
+  const frontendModel = tf.model({ inputs: image, outputs: maps, name: "seg_onn_frontend" });
+  const frontend = new SegmentationFrontend(groupLayers, scales.slice(), frontendModel);
 
   // Backend: up-convolutional decoder over the sensor maps.
   const sensorInputs = maps.map((m, g) => tf.input({ shape: m.shape.slice(1) as number[], name: `seg_onn_sensor${g}` }));
@@ -193,6 +313,6 @@ export function buildSegmentationOnn(opts: SegmentationOnnOptions = {}): Segment
     .apply(h) as SymbolicTensor;
   const backend = tf.model({ inputs: sensorInputs, outputs: logits, name: "seg_onn_backend" });
 
-  const full = tf.model({ inputs: image, outputs: backend.apply(frontend.apply(image) as SymbolicTensor[]) as SymbolicTensor, name: "segmentation_onn" });
+  const full = tf.model({ inputs: image, outputs: backend.apply(frontendModel.apply(image) as SymbolicTensor[]) as SymbolicTensor, name: "segmentation_onn" });
   return new SegmentationOnn(groupLayers, frontend, backend, full, scales.slice(), "segmentation-onn");
 }

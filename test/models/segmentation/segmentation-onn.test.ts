@@ -1,4 +1,5 @@
 import { test, before } from "node:test";
+import { Conv2dFrontend } from "../../../src/models/frontends/conv2d-adapter";
 import assert from "node:assert/strict";
 import { tf } from "../../../src/runtime/tf";
 import { initBackend } from "../../../src/runtime/backend";
@@ -70,7 +71,8 @@ test("buildSegmentationOnn: a custom frontend factory, and argument errors", () 
     decoderWidths: [4],
     frontendFactory: (a) => tf.layers.conv2d({ filters: a.kernels, kernelSize: a.kernelSize, padding: "same", useBias: false, name: a.name }),
   });
-  assert.deepEqual(onn.groups.map((g) => g.getClassName()), ["Conv2D", "Conv2D"]);
+  assert.deepEqual(onn.groups.map((g) => g.getClassName()), ["Conv2dFrontend", "Conv2dFrontend"], "plain conv2d groups are wrapped as frontends");
+  assert.deepEqual(onn.groups.map((g) => (g as Conv2dFrontend).inner.getClassName()), ["Conv2D", "Conv2D"]);
   onn.dispose();
   assert.throws(() => buildSegmentationOnn({ inputShape: [10, 10, 3] }), /not divisible by the largest scale 4/);
   assert.throws(() => buildSegmentationOnn({ scales: [1, 3, 9] }), /double from group to group/);
