@@ -149,6 +149,9 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   // with a misleading error, after the first cells have done their work.
   checkWritableDir(env.NTKD_RUNS_DIR, "NTKD_RUNS_DIR (the run store)");
   checkWritableDir(path.dirname(outPath), `--out ${outPath} (the executed notebook)`);
+  if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) {
+    throw new InputError(`--out ${outPath} (the executed notebook): is a folder; expected the path of an .ipynb file to write`);
+  }
 
   for (const cell of nb.cells) {
     if (cell.cell_type === "code") {

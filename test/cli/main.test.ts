@@ -59,5 +59,7 @@ test("user errors print one line naming the argument and exit 2, before any cell
   fs.writeFileSync(plainFile, "");
   assertUsageError(cli(["run", nb, ...out], undefined, { NTKD_RUNS_DIR: path.join(plainFile, "runs") }), /NTKD_RUNS_DIR \(the run store\): cannot write to .*a-file\/runs \(expected a writable folder\)/);
   assertUsageError(cli(["run", nb, "--out", path.join(plainFile, "out.ipynb")], undefined, { NTKD_RUNS_DIR: path.join(dir, "runs") }), /--out .*a-file\/out\.ipynb \(the executed notebook\): cannot write to/);
+  // --out naming an existing folder (a user taking it for an output directory).
+  assertUsageError(cli(["run", nb, "--out", dir], undefined, { NTKD_RUNS_DIR: path.join(dir, "runs") }), /--out .* \(the executed notebook\): is a folder; expected the path of an \.ipynb file/);
   assert.equal(fs.existsSync(marker), false, "no cell ran");
 });
