@@ -63,3 +63,14 @@ test("user errors print one line naming the argument and exit 2, before any cell
   assertUsageError(cli(["run", nb, "--out", dir], undefined, { NTKD_RUNS_DIR: path.join(dir, "runs") }), /--out .* \(the executed notebook\): is a folder; expected the path of an \.ipynb file/);
   assert.equal(fs.existsSync(marker), false, "no cell ran");
 });
+
+test("a data set asked for by name and not installed fails the run, naming its folder and how to get it", () => {
+  const dir = path.dirname(writeFixture("scratch.ipynb", []));
+  const notebook = path.join(__dirname, "..", "..", "..", "notebooks", "02-teacher.ipynb");
+  const r = cli(["run", notebook, "--quiet", "--param", 'datasets=["fashion-mnist"]', "--out", path.join(dir, "02-missing.ipynb")], undefined, {
+    NTKD_FASHION_MNIST_DIR: path.join(dir, "no-such-fashion-mnist"),
+    NTKD_RUNS_DIR: path.join(dir, "runs"),
+  });
+  assert.equal(r.status, 1, `exit ${r.status}: ${r.stderr}`);
+  assert.match(r.stderr, /Fashion-MNIST not found: .*no-such-fashion-mnist \(from NTKD_FASHION_MNIST_DIR\).*apt-get install dataset-fashion-mnist/);
+});
