@@ -15,7 +15,8 @@ export interface TableLike {
 // Node 20.19+ lets CommonJS require() the ESM-only arquero.
 const aq: { from(rows: object[]): TableLike } = require("arquero");
 
-type Row = Record<string, unknown>;
+/** A row: any object (interfaces too, which have no index signature and so are not `Record<string, unknown>`). */
+type Row = object;
 
 /** Options of {@link table}. */
 export interface TableOptions {
@@ -45,14 +46,14 @@ export function formatNumber(v: number, digits = 4): string {
 }
 
 /** Formats an arquero table or plain rows as HTML and markdown without showing them. */
-export function formatTable(data: TableLike | Row[], opts: TableOptions = {}): FormattedTable {
+export function formatTable(data: TableLike | readonly Row[], opts: TableOptions = {}): FormattedTable {
   let t: TableLike;
   if (isArqueroTable(data)) t = data;
   else if (Array.isArray(data)) {
     data.forEach((r, i) => {
       if (r === null || typeof r !== "object" || Array.isArray(r)) throw new Error(`table: rows[${i}] must be an object`);
     });
-    t = aq.from(data);
+    t = aq.from(data as Record<string, unknown>[]);
   } else throw new Error("table: data must be an arquero table or an array of row objects");
   const limit = opts.maxRows ?? 50;
   const digits = opts.digits ?? 4;
@@ -71,7 +72,7 @@ export function formatTable(data: TableLike | Row[], opts: TableOptions = {}): F
  * nothing, so a cell ending in `table(rows)` prints nothing more; use {@link formatTable} for the
  * strings.
  */
-export function table(data: TableLike | Row[], opts: TableOptions = {}): void {
+export function table(data: TableLike | readonly Row[], opts: TableOptions = {}): void {
   const { html, markdown } = formatTable(data, opts);
   sendDisplay({ "text/html": html, "text/markdown": markdown, "text/plain": markdown });
 }
