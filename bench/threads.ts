@@ -1,0 +1,73 @@
+/**
+ * Prototype: tfjs's threaded wasm build (XNNPACK on a pthreadpool) inside this Node process,
+ * timed against today's single-threaded wasm on a conv2d forward + backward (batch 128, 28x28,
+ * 32 -> 32 channels, 3x3 'same'), with ntkd-lab's training kernels (Conv2DBackpropFilter is
+ * ours; wasm has none). Three backends live side by side: "wasm" (the single-threaded SIMD build
+ * ntkd-lab starts at import) and the threaded SIMD build at 1 and at 2 threads. Repeats are
+ * interleaved across the backends, so that load from other processes on a shared machine hits
+ * all of them alike; medians are printed.
+ *
+ *   node node_modules/typescript/bin/tsc -p tsconfig.test.json && node dist-test/bench/threads.js [repeats]
+ */
+import * as os from "node:os";
+import { tf } from "../src/runtime/tf";
+import { createThreadedWasmBackend, registerWasmBackendAs, wasmBackendThreads } from "../src/runtime/wasm-threads";
+
+const BATCH = 128, SIZE = 28, CHANNELS = 32, KERNEL = 3;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One forward + backward of a conv2d layer; returns milliseconds. Inputs are made on the active backend. */
+function convStepMs(): number {
+  return tf.tidy(() => {
+    const x = tf.randomUniform([BATCH, SIZE, SIZE, CHANNELS], -1, 1, "float32", 1);
+    const w = tf.randomUniform([KERNEL, KERNEL, CHANNELS, CHANNELS], -0.1, 0.1, "float32", 2);
+    const dy = tf.randomUniform([BATCH, SIZE, SIZE, CHANNELS], -1, 1, "float32", 3);
+    x.dataSync(); w.dataSync(); dy.dataSync();
+    const f = (xi: tf.Tensor, wi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, "same");
+    const start = performance.now();
+    const y = f(x, w);
+    const [dx, dw] = tf.grads(f)([x, w], dy);
+    y.dataSync(); dx.dataSync(); dw.dataSync();
+    return performance.now() - start;
+  });
+}
+
+async function main(): Promise<void> {
+  const repeats = Number(process.argv[2] ?? 7);
+  const loadBefore = os.loadavg()[0];
+  const backends: { name: string; label: string }[] = [{ name: "wasm", label: "single-threaded build" }];
+  for (const threads of [1, 2]) {
+    const start = performance.now();
+    const backend = await createThreadedWasmBackend(threads);
+    const name = `wasm-threads-${threads}`;
+    registerWasmBackendAs(name, backend);
+    console.log(`${name}: started in ${(performance.now() - start).toFixed(0)} ms, XNNPACK threads ${wasmBackendThreads(backend)}`);
+    backends.push({ name, label: `threaded build, ${threads} thread${threads > 1 ? "s" : ""}` });
+  }
+  const times = new Map<string, number[]>(backends.map((b) => [b.name, []]));
+  for (const b of backends) { await tf.setBackend(b.name); convStepMs(); } // warm-up: XNNPACK operator set-up
+  for (let r = 0; r < repeats; r++) {
+    for (const b of backends) {
+      await tf.setBackend(b.name);
+      times.get(b.name)!.push(convStepMs());
+    }
+  }
+  console.log(`conv2d forward+backward, x [${BATCH},${SIZE},${SIZE},${CHANNELS}], w [${KERNEL},${KERNEL},${CHANNELS},${CHANNELS}], ${repeats} repeats`);
+  for (const b of backends) {
+    const t = times.get(b.name)!;
+    console.log(`  ${b.label.padEnd(28)} median ${median(t).toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)})`);
+  }
+  const one = median(times.get("wasm-threads-1")!), two = median(times.get("wasm-threads-2")!), single = median(times.get("wasm")!);
+  console.log(`ratio 1 thread / 2 threads (threaded build): ${(one / two).toFixed(2)}x; single-threaded build / 2 threads: ${(single / two).toFixed(2)}x`);
+  console.log(`machine: ${os.cpus().length} logical CPUs, load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (shared with other jobs: ratios are noisy)`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
