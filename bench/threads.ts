@@ -5,10 +5,14 @@
  * ours; wasm has none). Three backends live side by side: "wasm" (the single-threaded SIMD build
  * ntkd-lab starts at import) and the threaded SIMD build at 1 and at 2 threads. Repeats are
  * interleaved across the backends, so that load from other processes on a shared machine hits
- * all of them alike; medians are printed.
+ * all of them alike; medians are printed, with the process's CPU time per wall time (above 1
+ * when a second thread computes, on an idle machine) and, from /proc, the share of CPU time
+ * spent off the main thread: the proof that the pool's thread computes even when a loaded
+ * machine gives no speed-up).
  *
  *   node node_modules/typescript/bin/tsc -p tsconfig.test.json && node dist-test/bench/threads.js [repeats]
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import { tf } from "../src/runtime/tf";
 import { createThreadedWasmBackend, registerWasmBackendAs, wasmBackendThreads } from "../src/runtime/wasm-threads";
@@ -21,20 +25,44 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** One forward + backward of a conv2d layer; returns milliseconds. Inputs are made on the active backend. */
-function convStepMs(): number {
+/** Wall and process CPU milliseconds (all threads) of one step, and the CPU ticks of threads other than the main one. */
+interface StepTime { wallMs: number; cpuMs: number; otherThreadTicks: number; mainThreadTicks: number }
+
+/** CPU clock ticks (user + system) of this process's threads from /proc (Linux), main thread apart; zeros elsewhere. */
+function threadTicks(): { main: number; others: number } {
+  const taskDir = "/proc/self/task";
+  if (!fs.existsSync(taskDir)) return { main: 0, others: 0 };
+  let main = 0, others = 0;
+  for (const tid of fs.readdirSync(taskDir)) {
+    let stat: string;
+    try { stat = fs.readFileSync(`${taskDir}/${tid}/stat`, "utf8"); } catch { continue; } // thread ended meanwhile
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    if (Number(tid) === process.pid) main += ticks; else others += ticks;
+  }
+  return { main, others };
+}
+
+/** One forward + backward of a conv2d layer. Inputs are made on the active backend. */
+function convStep(): StepTime {
   return tf.tidy(() => {
     const x = tf.randomUniform([BATCH, SIZE, SIZE, CHANNELS], -1, 1, "float32", 1);
     const w = tf.randomUniform([KERNEL, KERNEL, CHANNELS, CHANNELS], -0.1, 0.1, "float32", 2);
     const dy = tf.randomUniform([BATCH, SIZE, SIZE, CHANNELS], -1, 1, "float32", 3);
     x.dataSync(); w.dataSync(); dy.dataSync();
     const f = (xi: tf.Tensor, wi: tf.Tensor) => tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, "same");
-    const start = performance.now();
+    const start = performance.now(), cpuStart = process.cpuUsage(), ticksStart = threadTicks();
     const y = f(x, w);
     const [dx, dw] = tf.grads(f)([x, w], dy);
     y.dataSync(); dx.dataSync(); dw.dataSync();
-    return performance.now() - start;
+    const cpu = process.cpuUsage(cpuStart), ticks = threadTicks();
+    return { wallMs: performance.now() - start, cpuMs: (cpu.user + cpu.system) / 1000,
+      otherThreadTicks: ticks.others - ticksStart.others, mainThreadTicks: ticks.main - ticksStart.main };
   });
+}
+
+function shareOffMain(t: { main: number; others: number }): string {
+  return t.main + t.others === 0 ? "n/a" : `${((100 * t.others) / (t.main + t.others)).toFixed(0)}%`;
 }
 
 async function main(): Promise<void> {
@@ -50,17 +78,25 @@ async function main(): Promise<void> {
     backends.push({ name, label: `threaded build, ${threads} thread${threads > 1 ? "s" : ""}` });
   }
   const times = new Map<string, number[]>(backends.map((b) => [b.name, []]));
-  for (const b of backends) { await tf.setBackend(b.name); convStepMs(); } // warm-up: XNNPACK operator set-up
+  const cpuPerWall = new Map<string, number[]>(backends.map((b) => [b.name, []]));
+  const ticks = new Map<string, { main: number; others: number }>(backends.map((b) => [b.name, { main: 0, others: 0 }]));
+  for (const b of backends) { await tf.setBackend(b.name); convStep(); } // warm-up: XNNPACK operator set-up
   for (let r = 0; r < repeats; r++) {
     for (const b of backends) {
       await tf.setBackend(b.name);
-      times.get(b.name)!.push(convStepMs());
+      const t = convStep();
+      times.get(b.name)!.push(t.wallMs);
+      cpuPerWall.get(b.name)!.push(t.cpuMs / t.wallMs);
+      ticks.get(b.name)!.main += t.mainThreadTicks;
+      ticks.get(b.name)!.others += t.otherThreadTicks;
     }
   }
   console.log(`conv2d forward+backward, x [${BATCH},${SIZE},${SIZE},${CHANNELS}], w [${KERNEL},${KERNEL},${CHANNELS},${CHANNELS}], ${repeats} repeats`);
   for (const b of backends) {
     const t = times.get(b.name)!;
-    console.log(`  ${b.label.padEnd(28)} median ${median(t).toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)})`);
+    console.log(`  ${b.label.padEnd(28)} wall median ${median(t).toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)}), ` +
+      `CPU time / wall time ${median(cpuPerWall.get(b.name)!).toFixed(2)}, ` +
+      `share of CPU time off the main thread ${shareOffMain(ticks.get(b.name)!)}`);
   }
   const one = median(times.get("wasm-threads-1")!), two = median(times.get("wasm-threads-2")!), single = median(times.get("wasm")!);
   console.log(`ratio 1 thread / 2 threads (threaded build): ${(one / two).toFixed(2)}x; single-threaded build / 2 threads: ${(single / two).toFixed(2)}x`);
