@@ -17,6 +17,12 @@
  *
  * The workers are unref'd once the pool runs, so they never keep the process alive, and being
  * threads of this process they end with it. Workers the pool does not use are terminated.
+ *
+ * Which path a user gets: importing ntkd-lab gives the single-threaded SIMD build, started
+ * synchronously on the first op (./wasm-sync-init). `await initBackend()` (or
+ * `await enableWasmThreads()`) then swaps "wasm" for the threaded build with
+ * {@link requestedWasmThreads} threads, provided the single-threaded backend holds no tensors yet
+ * (they would be lost with it); otherwise it stays, and {@link wasmThreadsError} says why.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -162,4 +168,70 @@ export function registerWasmBackendAs(name: string, backend: tf.KernelBackend): 
     tf.registerKernel({ ...kernel, backendName: name });
   }
   tf.registerBackend(name, () => backend, 0);
+}
+
+let threadsError: string | null = null;
+
+/** Why the last {@link enableWasmThreads} left wasm single-threaded although more threads were asked for, or null. */
+export function wasmThreadsError(): string | null {
+  return threadsError;
+}
+
+/** The thread count of the backend registered as "wasm" when it is initialised, else null. */
+function initialisedWasmThreads(): number | null {
+  const existing = tf.engine().registry.wasm;
+  return existing === undefined ? null : wasmBackendThreads(existing);
+}
+
+/** tfjs-backend-wasm's registration priority (its WASM_PRIORITY, not exported): kept when "wasm" is replaced. */
+const WASM_PRIORITY = 2;
+
+/**
+ * Makes the "wasm" backend the threaded build with `threads` XNNPACK threads (default
+ * {@link requestedWasmThreads}: NTKD_THREADS, else the number of logical CPUs; at most
+ * {@link MAX_WASM_THREADS}). 1 keeps the single-threaded build. When the single-threaded backend
+ * is already initialised and holds tensors, or this Node lacks shared wasm memory, nothing
+ * changes and {@link wasmThreadsError} says why. Resolves to the thread count "wasm" runs with
+ * (or will run with, once initialised: 1 for the single-threaded build).
+ */
+export async function enableWasmThreads(threads: number = requestedWasmThreads()): Promise<number> {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`enableWasmThreads: threads must be a positive integer, got ${String(threads)}`);
+  const wanted = Math.min(threads, MAX_WASM_THREADS);
+  const current = initialisedWasmThreads();
+  threadsError = null;
+  if (current === wanted || (wanted === 1 && current === null)) return wanted;
+  if (tf.findBackendFactory("wasm") === null) {
+    threadsError = "tfjs backend \"wasm\" is not registered";
+    return 1;
+  }
+  if (wanted > 1 && !wasmThreadsSupported()) {
+    threadsError = "this Node has no shared WebAssembly memory (SharedArrayBuffer) or cannot validate the threaded binary";
+    return current ?? 1;
+  }
+  const existing = tf.engine().registry.wasm;
+  const liveTensors = existing === undefined ? 0 : existing.numDataIds();
+  if (liveTensors > 0) {
+    threadsError = `the wasm backend (${current} thread${current === 1 ? "" : "s"}) already holds ${liveTensors} tensors, ` +
+      "which a new backend would lose; call initBackend() before the first tensor op to change threads";
+    return current ?? 1;
+  }
+  if (wanted === 1) {
+    // Back to the single-threaded build: the synchronous factory ntkd-lab installs at import.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createWasmBackendSync } = require("./wasm-sync-init") as typeof import("./wasm-sync-init");
+    await replaceWasmBackend(createWasmBackendSync(), false);
+    return 1;
+  }
+  const backend = await createThreadedWasmBackend(wanted);
+  await replaceWasmBackend(backend, true);
+  return wasmBackendThreads(backend) ?? 1;
+}
+
+/** Registers `backend` as "wasm" in place of the current one, re-selecting wasm when it was active. */
+async function replaceWasmBackend(backend: tf.KernelBackend, multithreaded: boolean): Promise<void> {
+  const wasActive = tf.engine().backendName === "wasm";
+  tf.removeBackend("wasm"); // disposes the old backend (and terminates its pthreads)
+  tf.registerBackend("wasm", () => backend, WASM_PRIORITY);
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", multithreaded);
+  if (wasActive) await tf.setBackend("wasm");
 }
