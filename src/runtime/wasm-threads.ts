@@ -222,7 +222,14 @@ export async function enableWasmThreads(threads: number = requestedWasmThreads()
     await replaceWasmBackend(createWasmBackendSync(), false);
     return 1;
   }
-  const backend = await createThreadedWasmBackend(wanted);
+  let backend: BackendWasm;
+  try {
+    backend = await createThreadedWasmBackend(wanted);
+  } catch (err) {
+    // The single-threaded build (started synchronously, or by tfjs's async init) remains usable.
+    threadsError = `the threaded wasm build failed to start: ${err instanceof Error ? err.message : String(err)}`;
+    return current ?? 1;
+  }
   await replaceWasmBackend(backend, true);
   return wasmBackendThreads(backend) ?? 1;
 }
@@ -233,5 +240,7 @@ async function replaceWasmBackend(backend: tf.KernelBackend, multithreaded: bool
   tf.removeBackend("wasm"); // disposes the old backend (and terminates its pthreads)
   tf.registerBackend("wasm", () => backend, WASM_PRIORITY);
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", multithreaded);
+  // runtimeInfo() and tfjs's kernels read this flag synchronously; the threaded binary is the SIMD one.
+  if (multithreaded) tf.env().set("WASM_HAS_SIMD_SUPPORT", true);
   if (wasActive) await tf.setBackend("wasm");
 }
