@@ -1,7 +1,8 @@
 /**
  * Prototype: tfjs's threaded wasm build (XNNPACK on a pthreadpool) inside this Node process,
  * timed against today's single-threaded wasm on a conv2d forward + backward (batch 128, 28x28,
- * 32 -> 32 channels, 3x3 'same'), with ntkd-lab's training kernels (Conv2DBackpropFilter is
+ * 32 -> 32 channels, 3x3 'same') and on one `model.fit` epoch of a small user convnet, with
+ * ntkd-lab's training kernels (Conv2DBackpropFilter is
  * ours; wasm has none). Three backends live side by side: "wasm" (the single-threaded SIMD build
  * ntkd-lab starts at import) and the threaded SIMD build at 1 and at 2 threads. Repeats are
  * interleaved across the backends, so that load from other processes on a shared machine hits
@@ -65,6 +66,62 @@ function shareOffMain(t: { main: number; others: number }): string {
   return t.main + t.others === 0 ? "n/a" : `${((100 * t.others) / (t.main + t.others)).toFixed(0)}%`;
 }
 
+/**
+ * One epoch of `model.fit` on a user's small convnet (two 'same' conv layers with max pooling and a
+ * dense softmax, Adam, batch 128) over 512 random 28x28 images; built on the active backend.
+ */
+async function smallConvnetEpoch(): Promise<StepTime> {
+  const model = tf.sequential({ layers: [
+    tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: "same", activation: "relu" }),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: "same", activation: "relu" }),
+    tf.layers.maxPooling2d({ poolSize: 2 }),
+    tf.layers.flatten(),
+    tf.layers.dense({ units: 10, activation: "softmax" }),
+  ] });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: "categoricalCrossentropy" });
+  const xs = tf.randomUniform([512, 28, 28, 1], 0, 1, "float32", 4);
+  const ys = tf.oneHot(tf.randomUniform([512], 0, 10, "int32", 5) as tf.Tensor1D, 10);
+  const start = performance.now(), cpuStart = process.cpuUsage(), ticksStart = threadTicks();
+  await model.fit(xs, ys, { batchSize: 128, epochs: 1, verbose: 0 });
+  const cpu = process.cpuUsage(cpuStart), ticks = threadTicks();
+  tf.dispose([xs, ys]);
+  model.dispose();
+  return { wallMs: performance.now() - start, cpuMs: (cpu.user + cpu.system) / 1000,
+    otherThreadTicks: ticks.others - ticksStart.others, mainThreadTicks: ticks.main - ticksStart.main };
+}
+
+/** Times `run` on every backend, repeats interleaved across backends, and prints medians. */
+async function timeOnBackends(title: string, backends: { name: string; label: string }[], repeats: number,
+  run: () => StepTime | Promise<StepTime>): Promise<Map<string, number>> {
+  const times = new Map<string, number[]>(backends.map((b) => [b.name, []]));
+  const cpuPerWall = new Map<string, number[]>(backends.map((b) => [b.name, []]));
+  const ticks = new Map<string, { main: number; others: number }>(backends.map((b) => [b.name, { main: 0, others: 0 }]));
+  for (const b of backends) { await tf.setBackend(b.name); await run(); } // warm-up: XNNPACK operator set-up
+  for (let r = 0; r < repeats; r++) {
+    for (const b of backends) {
+      await tf.setBackend(b.name);
+      const t = await run();
+      times.get(b.name)!.push(t.wallMs);
+      cpuPerWall.get(b.name)!.push(t.cpuMs / t.wallMs);
+      ticks.get(b.name)!.main += t.mainThreadTicks;
+      ticks.get(b.name)!.others += t.otherThreadTicks;
+    }
+  }
+  console.log(`${title}, ${repeats} repeats`);
+  const medians = new Map<string, number>();
+  for (const b of backends) {
+    const t = times.get(b.name)!;
+    medians.set(b.name, median(t));
+    console.log(`  ${b.label.padEnd(28)} wall median ${median(t).toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)}), ` +
+      `CPU time / wall time ${median(cpuPerWall.get(b.name)!).toFixed(2)}, ` +
+      `share of CPU time off the main thread ${shareOffMain(ticks.get(b.name)!)}`);
+  }
+  const one = medians.get("wasm-threads-1")!, two = medians.get("wasm-threads-2")!, single = medians.get("wasm")!;
+  console.log(`  ratio 1 thread / 2 threads (threaded build): ${(one / two).toFixed(2)}x; single-threaded build / 2 threads: ${(single / two).toFixed(2)}x`);
+  return medians;
+}
+
 async function main(): Promise<void> {
   const repeats = Number(process.argv[2] ?? 7);
   const loadBefore = os.loadavg()[0];
@@ -77,29 +134,9 @@ async function main(): Promise<void> {
     console.log(`${name}: started in ${(performance.now() - start).toFixed(0)} ms, XNNPACK threads ${wasmBackendThreads(backend)}`);
     backends.push({ name, label: `threaded build, ${threads} thread${threads > 1 ? "s" : ""}` });
   }
-  const times = new Map<string, number[]>(backends.map((b) => [b.name, []]));
-  const cpuPerWall = new Map<string, number[]>(backends.map((b) => [b.name, []]));
-  const ticks = new Map<string, { main: number; others: number }>(backends.map((b) => [b.name, { main: 0, others: 0 }]));
-  for (const b of backends) { await tf.setBackend(b.name); convStep(); } // warm-up: XNNPACK operator set-up
-  for (let r = 0; r < repeats; r++) {
-    for (const b of backends) {
-      await tf.setBackend(b.name);
-      const t = convStep();
-      times.get(b.name)!.push(t.wallMs);
-      cpuPerWall.get(b.name)!.push(t.cpuMs / t.wallMs);
-      ticks.get(b.name)!.main += t.mainThreadTicks;
-      ticks.get(b.name)!.others += t.otherThreadTicks;
-    }
-  }
-  console.log(`conv2d forward+backward, x [${BATCH},${SIZE},${SIZE},${CHANNELS}], w [${KERNEL},${KERNEL},${CHANNELS},${CHANNELS}], ${repeats} repeats`);
-  for (const b of backends) {
-    const t = times.get(b.name)!;
-    console.log(`  ${b.label.padEnd(28)} wall median ${median(t).toFixed(1)} ms  (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)}), ` +
-      `CPU time / wall time ${median(cpuPerWall.get(b.name)!).toFixed(2)}, ` +
-      `share of CPU time off the main thread ${shareOffMain(ticks.get(b.name)!)}`);
-  }
-  const one = median(times.get("wasm-threads-1")!), two = median(times.get("wasm-threads-2")!), single = median(times.get("wasm")!);
-  console.log(`ratio 1 thread / 2 threads (threaded build): ${(one / two).toFixed(2)}x; single-threaded build / 2 threads: ${(single / two).toFixed(2)}x`);
+  await timeOnBackends(`conv2d forward+backward, x [${BATCH},${SIZE},${SIZE},${CHANNELS}], w [${KERNEL},${KERNEL},${CHANNELS},${CHANNELS}]`,
+    backends, repeats, convStep);
+  await timeOnBackends("small convnet, model.fit, 1 epoch of 512 images, batch 128", backends, Math.max(1, Math.ceil(repeats / 2)), smallConvnetEpoch);
   console.log(`machine: ${os.cpus().length} logical CPUs, load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (shared with other jobs: ratios are noisy)`);
 }
 
