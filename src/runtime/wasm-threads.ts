@@ -195,7 +195,9 @@ const WASM_PRIORITY = 2;
  * (or will run with, once initialised: 1 for the single-threaded build).
  */
 export async function enableWasmThreads(threads: number = requestedWasmThreads()): Promise<number> {
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`enableWasmThreads: threads must be a positive integer, got ${String(threads)}`);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`enableWasmThreads (initBackend's threads option): threads must be a positive integer, got ${String(threads)}`);
+  }
   const wanted = Math.min(threads, MAX_WASM_THREADS);
   const current = initialisedWasmThreads();
   threadsError = null;

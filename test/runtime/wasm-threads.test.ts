@@ -178,11 +178,17 @@ ${CONV_GRADIENT_STEP}`, { NTKD_THREADS: "2" });
   assert.ok(r.exitAfterDoneMs < 3000, `the process took ${r.exitAfterDoneMs.toFixed(0)} ms to exit after its work`);
 });
 
-test("NTKD_THREADS=1 keeps the single-threaded build; tensors made before initBackend keep it too, with the reason", async () => {
-  const one = await runChild(`await rt.initBackend(); console.log(JSON.stringify(rt.runtimeInfo()));`, { NTKD_THREADS: "1" });
+test("NTKD_THREADS=1 keeps the single-threaded build, initBackend({ threads }) overrides it; tensors made before initBackend keep it too, with the reason", async () => {
+  const one = await runChild(`await rt.initBackend(); console.log(JSON.stringify(rt.runtimeInfo()));
+await rt.initBackend({ threads: 2 }); console.log(JSON.stringify(rt.runtimeInfo()));
+await rt.initBackend({ threads: 1 }); console.log(JSON.stringify({ ...rt.runtimeInfo(), sum: tf.ones([4]).sum().dataSync()[0] }));`, { NTKD_THREADS: "1" });
   assert.equal(one.code, 0, one.stderr);
   assert.equal(one.lines[0].wasmThreadCount, 1);
   assert.equal(one.lines[0].wasmThreads, false);
+  // The option overrides the env, and going back to 1 thread restores the single-threaded build.
+  assert.equal(one.lines[1].wasmThreadCount, 2);
+  assert.equal(one.lines[2].wasmThreadCount, 1);
+  assert.equal(one.lines[2].sum, 4);
   const early = await runChild(`const t = tf.ones([3]); await rt.initBackend();
 console.log(JSON.stringify({ info: rt.runtimeInfo(), why: rt.wasmThreadsError(), sum: t.sum().dataSync()[0] }));`, { NTKD_THREADS: "2" });
   assert.equal(early.code, 0, early.stderr);
