@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { tf, tfjsNodeError } from "./tf";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
+import { enableWasmThreads, wasmBackendThreads } from "./wasm-threads";
 
 /** Our backend names, as users write them. */
 export type BackendName = "node" | "wasm" | "cpu";
@@ -23,6 +24,13 @@ export interface InitBackendOptions {
    * fastest available one is taken (node > wasm > cpu). An explicit value overrides the env.
    */
   backend?: BackendName;
+  /**
+   * XNNPACK threads of the wasm backend (ignored by the others). When absent, env NTKD_THREADS
+   * decides; when that is unset too, the number of logical CPUs (at most 8). 1 keeps the
+   * single-threaded build that importing ntkd-lab starts; more start tfjs's threaded build,
+   * unless the single-threaded backend already holds tensors (see `wasmThreadsError()`).
+   */
+  threads?: number;
 }
 
 /** What the process computes on, for logs, notebooks and benchmark tables. */
@@ -35,6 +43,8 @@ export interface RuntimeInfo {
   wasmSimd: boolean;
   /** Whether the wasm backend runs multithreaded (false when wasm is not active). */
   wasmThreads: boolean;
+  /** XNNPACK threads of the wasm backend, the calling thread included (0 when wasm is not active). */
+  wasmThreadCount: number;
   /** Node.js version, e.g. "v20.20.2". */
   nodeVersion: string;
   /** `process.platform` and `process.arch`, e.g. "linux-x64". */
@@ -80,7 +90,8 @@ function requestedBackend(opts: InitBackendOptions): BackendName | null {
   return env;
 }
 
-async function activate(name: BackendName): Promise<boolean> {
+async function activate(name: BackendName, threads: number | undefined): Promise<boolean> {
+  if (name === "wasm") await enableWasmThreads(threads);
   const ok = await tf.setBackend(TFJS_NAME[name]);
   if (!ok) return false;
   await tf.ready();
@@ -97,15 +108,15 @@ async function activate(name: BackendName): Promise<boolean> {
 export async function initBackend(opts: InitBackendOptions = {}): Promise<RuntimeInfo> {
   const wanted = requestedBackend(opts);
   if (wanted !== null) {
-    if (active === wanted && tf.getBackend() === TFJS_NAME[wanted]) return runtimeInfo();
+    if (active === wanted && tf.getBackend() === TFJS_NAME[wanted] && opts.threads === undefined) return runtimeInfo();
     const source = opts.backend !== undefined ? `initBackend({ backend: "${wanted}" })` : `NTKD_BACKEND=${wanted}`;
     if (!available(wanted)) throw new Error(`${source}: ${unavailableReason(wanted)}`);
-    if (!(await activate(wanted))) throw new Error(`${source}: tfjs failed to initialise backend "${TFJS_NAME[wanted]}"`);
+    if (!(await activate(wanted, opts.threads))) throw new Error(`${source}: tfjs failed to initialise backend "${TFJS_NAME[wanted]}"`);
     return runtimeInfo();
   }
-  if (active !== null && tf.getBackend() === TFJS_NAME[active]) return runtimeInfo();
+  if (active !== null && tf.getBackend() === TFJS_NAME[active] && opts.threads === undefined) return runtimeInfo();
   for (const name of BACKEND_NAMES) {
-    if (available(name) && (await activate(name))) return runtimeInfo();
+    if (available(name) && (await activate(name, opts.threads))) return runtimeInfo();
   }
   throw new Error(`initBackend: none of the backends ${BACKEND_NAMES.join(", ")} could be initialised`);
 }
@@ -145,11 +156,13 @@ export function runtimeInfo(): RuntimeInfo {
   tf.backend();
   const backend = ourName(tf.getBackend());
   const wasm = backend === "wasm";
+  const wasmThreadCount = wasm ? wasmBackendThreads(tf.backend()) ?? 1 : 0;
   return {
     backend,
     tfjsVersion: tf.version.tfjs,
     wasmSimd: wasm && tf.env().getBool("WASM_HAS_SIMD_SUPPORT"),
-    wasmThreads: wasm && tf.env().getBool("WASM_HAS_MULTITHREAD_SUPPORT"),
+    wasmThreads: wasmThreadCount > 1,
+    wasmThreadCount,
     nodeVersion: process.version,
     platform: `${process.platform}-${process.arch}`,
     cpus: os.cpus().length,

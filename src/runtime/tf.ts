@@ -7,8 +7,9 @@
  * and initialises synchronously on first use, so the first tensor op after
  * `import ... from "ntkd-lab"` runs on the best backend tfjs finds (tfjs-node's "tensorflow"
  * when installed, else wasm) with every kernel a gradient step needs. NTKD_BACKEND=cpu or
- * =wasm selects that backend here already; `initBackend()` remains the explicit way, and the
- * one that reports an unknown or unavailable NTKD_BACKEND.
+ * =wasm selects that backend here already; `initBackend()` remains the explicit way, the one
+ * that reports an unknown or unavailable NTKD_BACKEND, and the one that starts wasm's threaded
+ * build (NTKD_THREADS; ./wasm-threads): the import gives the single-threaded one.
  */
 import { tf, tfjsNodeError } from "./tfjs-packages";
 import { registerWasmTrainingKernels } from "./wasm-kernels";

@@ -14,6 +14,8 @@
  * When that fails the original async factory is used, so `await tf.ready()` keeps working.
  * `setWasmPaths` is not consulted on the synchronous path: in Node the binaries are read from the
  * installed @tensorflow/tfjs-backend-wasm package, which is where tfjs's init() finds them too.
+ * This is the single-threaded build only: the threaded one cannot start synchronously and is
+ * swapped in by `initBackend()` (./wasm-threads).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
