@@ -70,12 +70,15 @@ function pthreadWorkerUrl(glueFile: string): URL {
 }
 
 /**
- * The number of threads wanted: env NTKD_THREADS when set (a positive integer), else the number
- * of logical CPUs. Throws a one-line error on a malformed NTKD_THREADS.
+ * The number of threads wanted: env NTKD_THREADS when set (a positive integer), else 1. The
+ * default stays single-threaded until a quiet machine shows the pool pays: on the shared 2-core
+ * machine it was measured on, 2 threads timed 0.93-1.10x one (bench/threads.ts), and the study
+ * workers already use both cores as separate processes. Throws a one-line error on a malformed
+ * NTKD_THREADS.
  */
 export function requestedWasmThreads(): number {
   const env = process.env.NTKD_THREADS;
-  if (env === undefined || env.trim() === "") return Math.max(1, os.cpus().length);
+  if (env === undefined || env.trim() === "") return 1;
   const n = Number(env);
   if (!Number.isInteger(n) || n < 1) throw new Error(`NTKD_THREADS="${env}" is not a thread count; expected a positive integer (1 = single-threaded wasm)`);
   return n;

@@ -107,13 +107,13 @@ test("one SGD step of a small conv model (conv, relu, max pool, dense, softmax c
   assert.ok(after < before, `the SGD step should lower the loss: ${before} -> ${after}`);
 });
 
-test("requestedWasmThreads: NTKD_THREADS when set, else the number of CPUs; one-line error on bad input", () => {
+test("requestedWasmThreads: NTKD_THREADS when set, else 1 (single-threaded by default); one-line error on bad input", () => {
   const saved = process.env.NTKD_THREADS;
   try {
     process.env.NTKD_THREADS = "3";
     assert.equal(requestedWasmThreads(), 3);
     delete process.env.NTKD_THREADS;
-    assert.equal(requestedWasmThreads(), require("node:os").cpus().length);
+    assert.equal(requestedWasmThreads(), 1);
     for (const bad of ["0", "-2", "1.5", "two"]) {
       process.env.NTKD_THREADS = bad;
       assert.throws(() => requestedWasmThreads(), new RegExp(`^Error: NTKD_THREADS="${bad}" is not a thread count; expected a positive integer`));
