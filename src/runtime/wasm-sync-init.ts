@@ -37,6 +37,21 @@ interface WasmFactoryConfig {
   instantiateWasm(imports: WebAssembly.Imports, receiveInstance: (instance: WebAssembly.Instance) => void): WebAssembly.Exports;
 }
 
+/**
+ * Wraps the C entry points that tfjs's init() wraps before it constructs BackendWasm, for a
+ * module started by hand (here, and the threaded build in wasm-threads.ts).
+ */
+export function wrapTfjsEntryPoints(module: Pick<EmscriptenWasmModule, "cwrap" | "tfjs">): void {
+  module.tfjs = {
+    init: module.cwrap("init", null, []),
+    initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
+    getThreadsCount: module.cwrap("get_threads_count", "number", []),
+    registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
+    disposeData: module.cwrap("dispose_data", null, ["number"]),
+    dispose: module.cwrap("dispose", null, []),
+  };
+}
+
 let syncInitError: string | null = null;
 
 /** Why the last synchronous wasm initialisation failed (tfjs's async one was used), or null. */
@@ -78,15 +93,7 @@ export function createWasmBackendSync(): tf.KernelBackend {
   if (instantiateError !== null) throw instantiateError;
   const module = config as unknown as EmscriptenWasmModule;
   if (module.calledRun !== true) throw new Error("the Emscripten module of tfjs-backend-wasm did not start synchronously");
-  // The same C entry points tfjs's init() wraps before it constructs BackendWasm.
-  module.tfjs = {
-    init: module.cwrap("init", null, []),
-    initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
-    getThreadsCount: module.cwrap("get_threads_count", "number", []),
-    registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
-    disposeData: module.cwrap("dispose_data", null, ["number"]),
-    dispose: module.cwrap("dispose", null, []),
-  };
+  wrapTfjsEntryPoints(module);
   // runtimeInfo() and tfjs's kernels read these flags synchronously; tfjs's own evaluation is async.
   tf.env().set("WASM_HAS_SIMD_SUPPORT", simd);
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);

@@ -25,11 +25,11 @@
  * (they would be lost with it); otherwise it stays, and {@link wasmThreadsError} says why.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tfjs-packages";
+import { wrapTfjsEntryPoints } from "./wasm-sync-init";
 
 /** The Emscripten module of the threaded build, as far as this file uses it. */
 interface ThreadedWasmModule {
@@ -134,14 +134,7 @@ export async function createThreadedWasmBackend(threads: number): Promise<Backen
       poll.unref();
     }),
   ]);
-  module.tfjs = {
-    init: module.cwrap("init", null, []),
-    initWithThreadsCount: module.cwrap("init_with_threads_count", null, ["number"]),
-    getThreadsCount: module.cwrap("get_threads_count", "number", []),
-    registerTensor: module.cwrap("register_tensor", null, ["number", "number", "number"]),
-    disposeData: module.cwrap("dispose_data", null, ["number"]),
-    dispose: module.cwrap("dispose", null, []),
-  };
+  wrapTfjsEntryPoints(module);
   // BackendWasm's constructor creates the pthreadpool with tfjs's module-level thread count.
   setThreadsCount(threads);
   const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);

@@ -36,6 +36,35 @@ export interface ResolvedBaseArgs {
   seed: number;
 }
 
+/**
+ * The layer every optical frontend extends: it holds the validated base arguments and answers the
+ * geometry part of {@link OpticalFrontend} from them, so each frontend states only what differs
+ * (kernel count, output channels, colour mode, energy rule, its kernels).
+ */
+export abstract class OpticalFrontendLayer extends tf.layers.Layer {
+  readonly base: ResolvedBaseArgs;
+
+  protected constructor(where: string, args: FrontendBaseArgs) {
+    super(layerArgs(args));
+    this.base = resolveBaseArgs(where, args);
+  }
+
+  /** Kernel side in sensor (or SLM) pixels ({@link OpticalFrontend}). */
+  get kernelSize(): number {
+    return this.base.kernelSize;
+  }
+
+  /** Colour channels read ({@link OpticalFrontend}). */
+  get inputChannels(): number {
+    return this.base.inputChannels;
+  }
+
+  /** "same" or "valid" ({@link OpticalFrontend}). */
+  get padding(): "same" | "valid" {
+    return this.base.padding;
+  }
+}
+
 export function resolveBaseArgs(where: string, a: FrontendBaseArgs): ResolvedBaseArgs {
   if (a === null || typeof a !== "object") throw new Error(`${where}: arguments must be an object`);
   const int = (name: string, v: unknown, min: number): number => {

@@ -25,8 +25,8 @@ import { GREEN_WAVELENGTH_M } from "../../optics/units";
 import type { VegaLiteSpec } from "../../viz/types";
 import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
-  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg, downloadKernels,
+  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
+  OpticalFrontendLayer, type FrontendBaseArgs, positiveArg, downloadKernels,
 } from "./common";
 
 /** Arguments of FourierFrontend. */
@@ -43,9 +43,8 @@ export interface FourierFrontendArgs extends FrontendBaseArgs {
 
 const CLASS_NAME = "FourierFrontend";
 
-export class FourierFrontend extends tf.layers.Layer implements OpticalFrontend {
+export class FourierFrontend extends OpticalFrontendLayer implements OpticalFrontend {
   static className = CLASS_NAME;
-  readonly base: ResolvedBaseArgs;
   readonly focalLengthM: number;
   readonly wavelengthM: number;
   readonly inputPitchM: number;
@@ -54,29 +53,13 @@ export class FourierFrontend extends tf.layers.Layer implements OpticalFrontend 
   private psfIm: tf.LayerVariable | null = null;
 
   constructor(args: FourierFrontendArgs) {
-    super(layerArgs(args));
-    this.base = resolveBaseArgs(CLASS_NAME, args);
+    super(CLASS_NAME, args);
     const pos = (name: string, v: number | undefined, def: number): number => positiveArg(CLASS_NAME, name, v, def);
     this.focalLengthM = pos("focalLengthM", args.focalLengthM, 10e-3);
     this.wavelengthM = pos("wavelengthM", args.wavelengthM, GREEN_WAVELENGTH_M);
     this.inputPitchM = pos("inputPitchM", args.inputPitchM, 8e-6);
     this.initNoise = args.initNoise ?? 0.05;
     if (!Number.isFinite(this.initNoise) || this.initNoise < 0) throw new Error(`${CLASS_NAME}: initNoise must be a finite number >= 0, got ${this.initNoise}`);
-  }
-
-  /** Kernel side in SLM pixels ({@link OpticalFrontend}). */
-  get kernelSize(): number {
-    return this.base.kernelSize;
-  }
-
-  /** Colour channels read ({@link OpticalFrontend}). */
-  get inputChannels(): number {
-    return this.base.inputChannels;
-  }
-
-  /** "same" or "valid" ({@link OpticalFrontend}). */
-  get padding(): "same" | "valid" {
-    return this.base.padding;
   }
 
   /** Number of Fourier masks ({@link OpticalFrontend}). */

@@ -9,8 +9,8 @@ import type { VegaLiteSpec } from "../../viz/types";
 import { psfToConv2dKernel } from "../../optics/psf";
 import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
-  baseConfig, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, downloadKernels,
+  baseConfig, checkInputShape, convOutputShape, convolve, singleInput,
+  OpticalFrontendLayer, type FrontendBaseArgs, downloadKernels,
 } from "./common";
 
 /** Arguments of IdealConvFrontend. */
@@ -21,33 +21,16 @@ export interface IdealConvFrontendArgs extends FrontendBaseArgs {
 
 const CLASS_NAME = "IdealConvFrontend";
 
-export class IdealConvFrontend extends tf.layers.Layer implements OpticalFrontend {
+export class IdealConvFrontend extends OpticalFrontendLayer implements OpticalFrontend {
   static className = CLASS_NAME;
-  readonly base: ResolvedBaseArgs;
   readonly useBias: boolean;
   private kernelVar: tf.LayerVariable | null = null;
   private biasVar: tf.LayerVariable | null = null;
 
   constructor(args: IdealConvFrontendArgs) {
-    super(layerArgs(args));
-    this.base = resolveBaseArgs(CLASS_NAME, args);
+    super(CLASS_NAME, args);
     if (args.useBias !== undefined && typeof args.useBias !== "boolean") throw new Error(`${CLASS_NAME}: useBias must be a boolean`);
     this.useBias = args.useBias ?? false;
-  }
-
-  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
-  get kernelSize(): number {
-    return this.base.kernelSize;
-  }
-
-  /** Colour channels read ({@link OpticalFrontend}). */
-  get inputChannels(): number {
-    return this.base.inputChannels;
-  }
-
-  /** "same" or "valid" ({@link OpticalFrontend}). */
-  get padding(): "same" | "valid" {
-    return this.base.padding;
   }
 
   /** Number of kernels ({@link OpticalFrontend}). */

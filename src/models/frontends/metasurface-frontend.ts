@@ -27,8 +27,8 @@ import { OpticsWarnings } from "../../optics/warnings";
 import type { VegaLiteSpec } from "../../viz/types";
 import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
-  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, positiveArg, downloadKernels,
+  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
+  OpticalFrontendLayer, type FrontendBaseArgs, positiveArg, downloadKernels,
 } from "./common";
 
 /** Arguments of MetasurfaceFrontend. */
@@ -70,17 +70,15 @@ interface Geometry {
   paddingFactor: number;
 }
 
-export class MetasurfaceFrontend extends tf.layers.Layer implements OpticalFrontend {
+export class MetasurfaceFrontend extends OpticalFrontendLayer implements OpticalFrontend {
   static className = CLASS_NAME;
-  readonly base: ResolvedBaseArgs;
   readonly geometry: Geometry;
   /** Guard-rail findings of the propagation (sampling, regime). */
   readonly warnings = new OpticsWarnings();
   private heights: tf.LayerVariable | null = null;
 
   constructor(args: MetasurfaceFrontendArgs) {
-    super(layerArgs(args));
-    this.base = resolveBaseArgs(CLASS_NAME, args);
+    super(CLASS_NAME, args);
     const pos = (name: string, v: number | undefined, def: number): number => positiveArg(CLASS_NAME, name, v, def);
     const c = this.base.inputChannels;
     const wavelengthsM = args.wavelengthsM ?? (c === 1 ? [GREEN_WAVELENGTH_M] : c === 3 ? [...RGB_WAVELENGTHS_M] : []);
@@ -116,21 +114,6 @@ export class MetasurfaceFrontend extends tf.layers.Layer implements OpticalFront
     if (g.cellPitchM > g.pixelPitchM) {
       this.warnings.add("undersampling", CLASS_NAME, `cellPitchM ${formatLength(g.cellPitchM)} is coarser than a sensor pixel ${formatLength(g.pixelPitchM)}: the PSFs are undersampled`);
     }
-  }
-
-  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
-  get kernelSize(): number {
-    return this.base.kernelSize;
-  }
-
-  /** Colour channels read ({@link OpticalFrontend}). */
-  get inputChannels(): number {
-    return this.base.inputChannels;
-  }
-
-  /** "same" or "valid" ({@link OpticalFrontend}). */
-  get padding(): "same" | "valid" {
-    return this.base.padding;
   }
 
   /** Number of sub-aperture kernels ({@link OpticalFrontend}). */

@@ -23,8 +23,8 @@ import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
 import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
 import {
-  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, layerArgs, resolveBaseArgs, singleInput,
-  type FrontendBaseArgs, type ResolvedBaseArgs, downloadKernels,
+  baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
+  OpticalFrontendLayer, type FrontendBaseArgs, downloadKernels,
 } from "./common";
 
 /** Arguments of PsfConvFrontend. */
@@ -46,9 +46,8 @@ function inverseSoftplus(y: number): number {
   return y + Math.log(-Math.expm1(-y));
 }
 
-export class PsfConvFrontend extends tf.layers.Layer implements OpticalFrontend {
+export class PsfConvFrontend extends OpticalFrontendLayer implements OpticalFrontend {
   static className = CLASS_NAME;
-  readonly base: ResolvedBaseArgs;
   readonly parametrization: "softplus" | "square";
   readonly signed: "none" | "pairs" | "offset";
   readonly energy: "unit" | "bounded";
@@ -57,8 +56,7 @@ export class PsfConvFrontend extends tf.layers.Layer implements OpticalFrontend 
   private rawOffset: tf.LayerVariable | null = null;
 
   constructor(args: PsfConvFrontendArgs) {
-    super(layerArgs(args));
-    this.base = resolveBaseArgs(CLASS_NAME, args);
+    super(CLASS_NAME, args);
     const pick = <T extends string>(name: string, v: T | undefined, allowed: readonly T[], def: T): T => {
       const value = v ?? def;
       if (!allowed.includes(value)) throw new Error(`${CLASS_NAME}: ${name} must be one of ${allowed.map((x) => `"${x}"`).join(", ")}, got ${JSON.stringify(value)}`);
@@ -68,21 +66,6 @@ export class PsfConvFrontend extends tf.layers.Layer implements OpticalFrontend 
     this.signed = pick("signed", args.signed, ["none", "pairs", "offset"], "none");
     this.energy = pick("energy", args.energy, ["unit", "bounded"], "unit");
     this.colorMode = pick("colorMode", args.colorMode, ["depthwise", "sum"], "depthwise");
-  }
-
-  /** Kernel side in sensor pixels ({@link OpticalFrontend}). */
-  get kernelSize(): number {
-    return this.base.kernelSize;
-  }
-
-  /** Colour channels read ({@link OpticalFrontend}). */
-  get inputChannels(): number {
-    return this.base.inputChannels;
-  }
-
-  /** "same" or "valid" ({@link OpticalFrontend}). */
-  get padding(): "same" | "valid" {
-    return this.base.padding;
   }
 
   /** Number of physical PSFs ({@link OpticalFrontend}; 2n for "pairs"). */
