@@ -3,7 +3,8 @@ import { initBackend } from "../runtime/backend";
 import { openRun } from "../notebook/run-store";
 import { loadClassificationSplits } from "./datasets";
 import { obtainStudent, obtainTeacher, resolvePreset, teacherFile } from "./distillation";
-import { exitWhenOrphaned, type WorkerRequest, type WorkerResult } from "./workers";
+import { exitWhenOrphaned } from "../runtime/process-tree";
+import type { WorkerRequest, WorkerResult } from "./workers";
 import * as fs from "node:fs";
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
 import { mapGeneratedLine } from "./line-map";
-import { endProcessTree, exitWhenOrphaned, PROCESS_GROUP_ENV } from "../experiments/workers";
+import { endProcessTree, exitWhenOrphaned, PROCESS_GROUP_ENV } from "../runtime/process-tree";
 
 interface TslabConverter {
   convert(prevDecl: string, src: string): { output?: string; diagnostics: unknown[] };

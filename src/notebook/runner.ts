@@ -9,7 +9,7 @@ import { watchPeakMemory } from "./process-memory";
 import { checkWritableDir, writeFileAtomic } from "./run-store";
 import { ensureSelfLink } from "./self-link";
 import { InputError } from "./errors";
-import { SUPERVISOR_PID_ENV } from "../experiments/workers";
+import { SUPERVISOR_PID_ENV } from "../runtime/process-tree";
 
 /** Options of {@link runNotebook}. */
 export interface RunNotebookOptions {
