@@ -7,7 +7,7 @@ import { runNotebook } from "../../src/notebook/runner";
 import { code, writeFixture } from "./fixtures";
 
 const MAIN = path.join(__dirname, "..", "..", "src", "cli", "main.js");
-const WORKERS = path.join(__dirname, "..", "..", "src", "experiments", "workers.js");
+const WORKERS = path.join(__dirname, "..", "..", "src", "runtime", "process-tree.js");
 const hasProc = fs.existsSync("/proc/self/stat");
 
 /** Alive and not a zombie, read from /proc (a killed orphan may wait unreaped under a container's init). */
