@@ -11,7 +11,7 @@ import { buildLeNet5 } from "../src/models/teachers/lenet";
 import { buildCompressedMetaOnn, defaultPsfFrontend } from "../src/models/students";
 import { ntkdObjective, taskObjective, type Objective } from "../src/train/objectives";
 import { Optimizer } from "../src/train/optimizers";
-import { gatherBatch } from "../src/train/batching";
+import { gatherBatch } from "../src/data/batches";
 
 /** Options of {@link compressedMetaStepForProfile}. */
 export interface CompressedMetaStepOptions {

@@ -19,7 +19,7 @@ import { buildAlexNetSmall } from "../../src/models/teachers/alexnet";
 import { buildUNet } from "../../src/models/segmentation/unet";
 import { cifar10Available, loadCifar10 } from "../../src/data/cifar10";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
-import { segmentationTaskLoss } from "../../src/train/segmentation-losses";
+import { segmentationTaskLoss } from "../../src/distill/segmentation-losses";
 import { loadMnistTrain, mnistEpochData } from "../mnist";
 import { EpochData, oneHotRows, removeEpochData, timeModelEpoch, writeEpochData } from "../model-epoch";
 import { runTorchScript } from "../torch-run";

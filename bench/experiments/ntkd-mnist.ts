@@ -16,7 +16,7 @@ import { buildCompressedMetaOnn, defaultPsfFrontend } from "../../src/models/stu
 import type { FrontendLayer } from "../../src/models/optical-student";
 import { trainStudent, trainTeacher } from "../../src/train/api";
 import { evaluate } from "../../src/train/metrics";
-import { holdOut } from "../../src/train/batching";
+import { holdOut } from "../../src/data/splits";
 import type { NtkNormalisation } from "../../src/distill/ntkd";
 
 function arg(name: string, fallback: string): string {

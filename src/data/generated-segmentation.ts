@@ -5,7 +5,7 @@
  * blob that is not part of the mask). Every image depends only on (seed, image index), so the
  * first k images are the same whatever `count` is, and the set is identical on every machine.
  */
-import { dataRng, mixSeed } from "./rng";
+import { makeRng as dataRng, mixSeed } from "../runtime/seed";
 import type { SegmentationDataset } from "./types";
 
 /** Options of {@link generateSegmentationSet}. */

@@ -3,7 +3,7 @@
  * the reference network's infinite-width tangent kernel, Ŷ = K_test (K_train + λI)⁻¹ Y, with λ
  * chosen on a validation split.
  */
-import { mixSeed, permutation } from "../data/rng";
+import { mixSeed, seededPermutation as permutation } from "../runtime/seed";
 import { subset } from "../data/splits";
 import type { ImageDataset } from "../data/types";
 import { kernelLayout, type KernelLayout, type KernelLayoutOptions } from "../optics/layout";

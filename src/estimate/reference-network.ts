@@ -17,7 +17,7 @@
  * banks (random or given).
  */
 import type { OpticalFrontend } from "../models/frontends/optical-frontend";
-import { dataRng } from "../data/rng";
+import { makeRng as dataRng } from "../runtime/seed";
 
 /**
  * A bank of m optical kernels in the tfjs conv2d filter layout [k][k][C][m] (index

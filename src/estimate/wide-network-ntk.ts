@@ -15,7 +15,7 @@
  * compare this closed form with tf.grad Jacobians.
  */
 import { tf } from "../runtime/tf";
-import { mixSeed } from "../data/rng";
+import { mixSeed } from "../runtime/seed";
 import { matrix64, type Matrix64 } from "./linalg";
 import { convGeometry, resolveReferenceNetwork, type ReferenceNetwork, type ResolvedReferenceNetwork } from "./reference-network";
 import { imagesToMatrix, type NtkImages, type NtkProgress } from "./infinite-width-ntk";

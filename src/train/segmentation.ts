@@ -23,11 +23,6 @@ import {
 import { binaryConfusions, diceFromConfusion, meanIoUFromConfusion, poolConfusions, type BinaryConfusion } from "./segmentation-metrics";
 import type { TaskEvaluation, TrainingTask } from "./task";
 
-// What this module offered before these moved to data/ and distill/, so its importers keep compiling.
-export { checkSegmentationDataset } from "../data/batches";
-export { flattenedSubject } from "../distill/ntk";
-export * from "../distill/segmentation-losses";
-
 /** A segmentation network: a LayersModel (image -> mask logits) or an object holding one (e.g. SegmentationOnn). */
 export type SegmentationNet = LayersModel | { model: LayersModel };
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { tf } from "../../../src/runtime/tf";
 import { initBackend } from "../../../src/runtime/backend";
 import { buildUNet, type UNetOptions } from "../../../src/models/segmentation/unet";
-import { segmentationTaskLoss } from "../../../src/train/segmentation-losses";
+import { segmentationTaskLoss } from "../../../src/distill/segmentation-losses";
 import { randomTensor, relativeMaxError, type HostTensor } from "../../runtime/parity";
 
 const host = (t: tf.Tensor): HostTensor => ({ shape: t.shape.slice(), values: Float32Array.from(t.dataSync() as Float32Array), dtype: "float32" });
