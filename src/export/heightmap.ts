@@ -2,8 +2,8 @@
  * The height map of a designed metasurface: every kernel's sub-aperture (gridSize² cells of
  * `cellPitchM`) placed on one metasurface by the layout of paper Eq. 1 (`kernelLayout`), in
  * metres, wrapped into one 2π period h_2π = λ_d/(n − 1) and, with N levels, quantised to
- * h = L·λ_d/((n − 1)·N), L = 0 … N − 1, exactly as `fabricatedHeights` quantises in training
- * (round to the nearest level, the top level N wrapping to 0).
+ * h = L·λ_d/((n − 1)·N), L = 0 … N − 1, by `fabricatedHeights` as in training (round to the
+ * nearest level, ties to even as tf.round, the top level N wrapping to 0).
  *
  * Grid: kernels sit row-major on a grid of ceil(√n) columns and ceil(n/columns) rows, centre
  * pitch k + d (k = gridSize·cellPitchM, d the spacing, rounded up to whole cells so that the
@@ -13,6 +13,8 @@
 import type { MetasurfaceFrontend } from "../models/frontends/metasurface-frontend";
 import { kernelLayout, type KernelLayout } from "../optics/layout";
 import { formatLength } from "../optics/units";
+import { fabricatedHeights } from "../optics/metasurface";
+import { tf } from "../runtime/tf";
 
 /** Options of {@link metasurfaceHeightMap}. */
 export interface HeightMapOptions {
@@ -80,11 +82,15 @@ export interface MetasurfaceHeightMap {
 
 const where = "metasurfaceHeightMap";
 
-/** The raw heights in waves of the design wavelength, [n, G, G] (the frontend's trained weight). */
-function heightWaves(frontend: MetasurfaceFrontend): Float32Array {
+/**
+ * The wrapped heights in waves of the design wavelength, [n, G, G], quantised to `levels` by the
+ * same ops training uses (`fabricatedHeights`: float32, tf.round's ties to even), so that the
+ * exported levels are the ones the trained PSFs came from.
+ */
+function heightWaves(frontend: MetasurfaceFrontend, levels: number | null): Float32Array {
   const weight = frontend.weights.find((w) => w.originalName.endsWith("heights_waves") || w.name.endsWith("heights_waves"));
   if (!weight) throw new Error(`${where}: the frontend is not built (it holds no heights_waves weight); load or apply it first`);
-  return weight.read().dataSync() as Float32Array;
+  return tf.tidy(() => fabricatedHeights(weight.read(), levels === null ? { wrapHeightM: 1 } : { wrapHeightM: 1, quantizationLevels: levels }).dataSync() as Float32Array);
 }
 
 /** The height map of a built {@link MetasurfaceFrontend}; see the module comment. */
@@ -122,7 +128,7 @@ export function metasurfaceHeightMap(frontend: MetasurfaceFrontend, opts: Height
   const index = g.refractiveIndex;
   const heightsM = new Float64Array(rows * mapCols);
   const levelIndex = levels === null ? null : new Int32Array(rows * mapCols).fill(-1);
-  const waves = heightWaves(frontend);
+  const waves = heightWaves(frontend, levels);
   const kernels: KernelOnMap[] = [];
   for (let j = 0; j < n; j++) {
     const place = layout.kernels[j];
@@ -131,12 +137,12 @@ export function metasurfaceHeightMap(frontend: MetasurfaceFrontend, opts: Height
     kernels.push({ index: j, row: place.row, col: place.col, xM: place.xM, yM: place.yM, mapRow, mapCol });
     for (let r = 0; r < G; r++) {
       for (let c = 0; c < G; c++) {
-        const w = waves[(j * G + r) * G + c];
-        const wrapped = w - Math.floor(w);
+        const wrapped = waves[(j * G + r) * G + c];
         const cell = (mapRow + r) * mapCols + mapCol + c;
         if (levels === null) {
           heightsM[cell] = wrapped * heightFor2PiM;
         } else {
+          // wrapped is L/N in float32: L comes back exactly.
           const level = Math.round(wrapped * levels) % levels;
           levelIndex![cell] = level;
           heightsM[cell] = (level * lambda) / ((index - 1) * levels);
