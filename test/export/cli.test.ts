@@ -78,3 +78,28 @@ test("ntkd-lab export writes the GDSII and height map of a trained metasurface s
     assert.match(bad.stderr, pattern);
   }
 });
+
+test("ntkd-lab export of a distillation study's PSF student: PSFs as NPY from its configKey; gds refused with exit 2", async () => {
+  await initBackend({ backend: "cpu" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-export-psf-"));
+  const run = openRun("models-mnist", "quick", { root });
+  const student = buildCompressedMetaOnn({ seed: 5 });
+  const file = run.checkpointPath("student-ntkd-seed5.weights");
+  saveWeights(file, student.model.weights, { configKey: JSON.stringify({ dataset: "mnist", what: "student", method: "ntkd", seed: 5 }) });
+  saveWeights(run.checkpointPath("teacher.weights"), student.model.weights, {});
+  const kernels = student.frontend.opticalKernels();
+  student.dispose();
+  const out = path.join(root, "psf");
+  const r = cli(["export", file, "--format", "npy", "--out", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const npy = decodeNpy(fs.readFileSync(path.join(out, "psfs.npy")));
+  assert.deepEqual(npy.shape, [7, 7, 1, 8]);
+  // The child runs the default backend, this test cpu: the same weights, float32 rounding apart.
+  npy.data.forEach((v, i) => assert.ok(Math.abs(v - kernels.values[i]) < 1e-6, `value ${i}: ${v} vs ${kernels.values[i]}`));
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out, "design.json"), "utf8")).hasHeightMap, false);
+  // The run folder holds a teacher and one student: the student is chosen.
+  const gds = cli(["export", run.dir, "--format", "gds"]);
+  assert.equal(gds.status, 2, gds.stderr);
+  assert.equal(gds.stderr.trimEnd().split("\n").length, 1, gds.stderr);
+  assert.match(gds.stderr, /--format gds: gds need a height map, and a PsfConvFrontend has none/);
+});
