@@ -11,3 +11,4 @@ export * from "./estimate/index";
 export * from "./fabrication/index";
 export * from "./experiments/index";
 export * from "./experiments/segmentation-comparison";
+export * from "./export/index";

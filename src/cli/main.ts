@@ -6,9 +6,10 @@ import { runCommand } from "./run-command";
 import { reproduceCommand } from "./reproduce-command";
 import { kernelInstallCommand, labCommand } from "./kernel-commands";
 import { envCommand } from "./env-command";
+import { exportCommand } from "./export-command";
 
 /** Every subcommand; other areas add theirs (bench, data) here. */
-export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand];
+export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand, exportCommand];
 
 function help(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
