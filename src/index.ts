@@ -11,3 +11,5 @@ export * from "./estimate/index";
 export * from "./fabrication/index";
 export * from "./experiments/index";
 export * from "./experiments/segmentation-comparison";
+export * from "./export/macs";
+export * from "./export/energy";
