@@ -26,7 +26,10 @@
  * own) holds the as-built heights and runs the frontend's own `psfs()`. The frontend wraps
  * heights at one height unit; the twin's unit is 2^m design waves (its design wavelength 2^m·λ_d,
  * heights stored as waves/2^m), large enough that no as-built height wraps, and the power of two
- * keeps every product bit-identical, so zero errors give exactly the designed PSFs.
+ * keeps every product bit-identical, so zero errors give exactly the designed PSFs. Like the
+ * frontend's, the as-built PSFs are normalised to unit sum in the kernel window: light a height
+ * error scatters out of the window does not dim the image (put a measured efficiency loss in the
+ * device's gain).
  */
 import { tf } from "../runtime/tf";
 import { deriveSeed } from "../runtime/seed";

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { PAPER, paperPicojoulesPerMac } from "../../src/experiments/paper";
 import { MAC_ENERGY_45NM, SENSOR_READOUT_CHOI_2020, energyPerImage, formatEnergy, formatMacs, picojoulesPerMac } from "../../src/export/energy";
 
 test("energy per image = electronic MACs × (multiply + add) + pixels × readout energy; optical MACs are free", () => {
@@ -25,4 +26,10 @@ test("formatting picks the unit", () => {
   assert.equal(formatMacs(65.9e9), "65.9 GMACs");
   assert.equal(formatMacs(51456), "51.5 kMACs");
   assert.equal(formatMacs(12), "12 MACs");
+});
+
+test("the paper's §4.3 energies imply one energy per MAC for all three of its systems (≈ 30.8 pJ)", () => {
+  assert.ok(Math.abs(paperPicojoulesPerMac() - 2.03 / 65.9e9 * 1e12) < 1e-9);
+  for (const s of PAPER.energy.carvana) assert.ok(Math.abs((s.computeJ / s.macs) * 1e12 / paperPicojoulesPerMac() - 1) < 0.01, `${s.system}: ${(s.computeJ / s.macs) * 1e12} pJ/MAC`);
+  for (const s of PAPER.energy.carvana) assert.ok(Math.abs(s.computeJ + s.captureJ - s.totalJ) / s.totalJ < 0.01, `${s.system}: compute + capture ≠ total`);
 });
