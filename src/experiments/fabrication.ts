@@ -75,7 +75,11 @@ export interface FabricationSeedResult {
   ntkd?: number;
 }
 
-/** Measures one student under one device: simulated, uncompensated and each compensation. */
+/**
+ * Measures one student under one device: simulated, uncompensated and each compensation. The
+ * device is `FabricatedDevice.fromFrontend` with `errors`, or what `makeDevice` builds (e.g.
+ * `fabricateMetasurface`, for metasurface-level errors); it is disposed here.
+ */
 export async function measureFabrication(
   ctx: FabricationContext,
   student: OpticalStudent,
@@ -83,8 +87,9 @@ export async function measureFabrication(
   settings: CompensationSettings,
   methods: CompensationMethod[],
   seed: number,
+  makeDevice?: () => FabricatedDevice,
 ): Promise<FabricationSeedResult> {
-  const device = FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
+  const device = makeDevice ? makeDevice() : FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
     // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and photographed).
     const share = sampleFraction(ctx.splits.train, settings.fraction, 100 + seed);

@@ -13,6 +13,7 @@ export * from "./architectures";
 export * from "./model-files";
 export * from "./distillation";
 export * from "./fabrication";
+export * from "./height-error-sweep";
 export * from "./progress";
 export * from "./workers";
 export * from "./paper";

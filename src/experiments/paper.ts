@@ -25,7 +25,24 @@ export const PAPER = {
       { kernels: Infinity, accuracy: 0.9772 },
     ],
   },
+  /**
+   * §4.3 (digest §9.7): MACs and energy per image of the polychromatic segmentation ONN on
+   * Carvana and its digital references; the only systems the paper gives energies for.
+   */
+  energy: {
+    carvana: [
+      { system: "Full U-Net teacher", macs: 65.9e9, computeJ: 2.03, captureJ: 2.36e-3, totalJ: 2.04 },
+      { system: "Compact digital network", macs: 239e6, computeJ: 7.37e-3, captureJ: 2.36e-3, totalJ: 9.73e-3 },
+      { system: "Hybrid ONN (digital backend)", macs: 65e6, computeJ: 2.01e-3, captureJ: 3.82e-3, totalJ: 5.83e-3 },
+    ],
+  },
 } as const;
+
+/** The paper's compute energy per MAC, pJ: its U-Net teacher's compute energy over its MACs (≈ 30.8 pJ; its three systems agree). */
+export function paperPicojoulesPerMac(): number {
+  const teacher = PAPER.energy.carvana[0];
+  return (teacher.computeJ / teacher.macs) * 1e12;
+}
 
 /** A paper value as "97.3 ± 0.6" (percent), or "n/a". */
 export function paperCell(v: { mean: number; std?: number } | undefined): string {

@@ -7,7 +7,10 @@ import { nearestNeighbourAgreement, tsne2d } from "../viz/embedding";
 import type { ScatterPoint } from "../viz/charts";
 import type { DistillationStudyResult } from "./distillation";
 import type { FabricationStudyResult } from "./fabrication";
-import { PAPER, paperCell } from "./paper";
+import type { LayersModel } from "@tensorflow/tfjs";
+import { PAPER, paperCell, paperPicojoulesPerMac } from "./paper";
+import { hybridMacs, modelMacs, opticalMacs } from "../export/macs";
+import { MAC_ENERGY_45NM, SENSOR_READOUT_CHOI_2020, energyPerImage, formatEnergy, formatMacs, picojoulesPerMac } from "../export/energy";
 import { formatPercent } from "./stats";
 import type { StudentMethod } from "./presets";
 
@@ -62,4 +65,93 @@ export function featureEmbedding(student: OpticalStudent, ds: ImageDataset, opts
   const y = tsne2d({ values: f.values, count: f.count, dims: f.dims }, { seed: opts.seed ?? 0, iterations: opts.iterations });
   const points = Array.from({ length: f.count }, (_, i) => ({ x: y[2 * i], y: y[2 * i + 1], label: ds.classNames[f.labels[i]] ?? String(f.labels[i]) }));
   return { points, agreement: nearestNeighbourAgreement(y, f.labels) };
+}
+
+/** A row of the MAC and energy table (paper §4.3): counts and energies per image, as text. */
+export type MacEnergyRow = {
+  system: string;
+  opticalMacs: string;
+  electronicMacs: string;
+  /** Digital compute at 45 nm float32 (Horowitz 2014). */
+  computeFloat32: string;
+  /** Digital compute at 45 nm int8 (Horowitz 2014). */
+  computeInt8: string;
+  /** Digital compute at the paper's own energy per MAC (its U-Net row: compute J / MACs). */
+  computePaperRate: string;
+  /** Sensor readout (ours: Choi et al. 2020 per pixel; paper rows: its image capture). */
+  readout: string;
+  /** Float32 compute + readout (paper rows: the paper's total). */
+  total: string;
+  source: string;
+};
+
+/** The numbers behind {@link macEnergyRows}, for results.json. */
+export interface MacEnergySummary {
+  teacher: { electronicMacs: number; readoutPixels: number; totalJ: number };
+  student: { opticalMacs: number; electronicMacs: number; readoutPixels: number; totalJ: number };
+  allDigitalStudent: { electronicMacs: number; readoutPixels: number; totalJ: number };
+  pjPerMacFloat32: number;
+  pjPerReadoutPixel: number;
+}
+
+/**
+ * MACs and energy per image of a data set's teacher, its optical student (the optics' MACs are
+ * free, the sensor reads one pixel per kernel, colour channel and position), the same student
+ * done all digitally, and the paper's Carvana figures (§4.3) below ours.
+ */
+export function macEnergyRows(opts: { dataset: string; teacher: LayersModel; student: OpticalStudent; height: number; width: number; channels: number }): { rows: MacEnergyRow[]; summary: MacEnergySummary } {
+  const { height, width, channels } = opts;
+  const fp32 = picojoulesPerMac(MAC_ENERGY_45NM.float32);
+  const paperRate = paperPicojoulesPerMac();
+  const teacher = { electronicMacs: modelMacs(opts.teacher).electronic, opticalMacs: 0, readoutPixels: height * width * channels };
+  const hybrid = hybridMacs(opts.student, height, width);
+  const f = opts.student.frontend;
+  const crop = f.padding === "valid" ? f.kernelSize - 1 : 0;
+  const student = { opticalMacs: hybrid.optical, electronicMacs: hybrid.electronic, readoutPixels: f.outputChannels * (height - crop) * (width - crop) };
+  const allDigital = { opticalMacs: 0, electronicMacs: opticalMacs(f, height, width) + hybrid.electronic, readoutPixels: height * width * channels };
+  const ours = (system: string, w: typeof student): MacEnergyRow => {
+    const e = energyPerImage(w, MAC_ENERGY_45NM.float32);
+    return {
+      system: `${system} (ours, ${opts.dataset})`,
+      opticalMacs: w.opticalMacs === 0 ? "0" : formatMacs(w.opticalMacs),
+      electronicMacs: formatMacs(w.electronicMacs),
+      computeFloat32: formatEnergy(e.computeJ),
+      computeInt8: formatEnergy(energyPerImage(w, MAC_ENERGY_45NM.int8).computeJ),
+      computePaperRate: formatEnergy(energyPerImage(w, paperRate).computeJ),
+      readout: formatEnergy(e.readoutJ),
+      total: formatEnergy(e.totalJ),
+      source: "counted; Horowitz 2014, Choi et al. 2020",
+    };
+  };
+  const rows: MacEnergyRow[] = [ours("Teacher", teacher), ours("Optical student", student), ours("Same student, all digital", allDigital)];
+  for (const p of PAPER.energy.carvana) {
+    rows.push({
+      system: `${p.system} (paper, Carvana)`, opticalMacs: "n/a", electronicMacs: formatMacs(p.macs), computeFloat32: "n/a", computeInt8: "n/a",
+      computePaperRate: formatEnergy(p.computeJ), readout: formatEnergy(p.captureJ), total: formatEnergy(p.totalJ), source: "paper §4.3",
+    });
+  }
+  const total = (w: typeof student): number => energyPerImage(w, MAC_ENERGY_45NM.float32).totalJ;
+  return {
+    rows,
+    summary: {
+      teacher: { electronicMacs: teacher.electronicMacs, readoutPixels: teacher.readoutPixels, totalJ: total(teacher) },
+      student: { ...student, totalJ: total(student) },
+      allDigitalStudent: { electronicMacs: allDigital.electronicMacs, readoutPixels: allDigital.readoutPixels, totalJ: total(allDigital) },
+      pjPerMacFloat32: fp32,
+      pjPerReadoutPixel: SENSOR_READOUT_CHOI_2020.pjPerPixel,
+    },
+  };
+}
+
+/** Markdown table of {@link macEnergyRows}. */
+export function macEnergyMarkdown(rows: MacEnergyRow[], title: string): string {
+  const paperRate = paperPicojoulesPerMac().toFixed(1);
+  const lines = [
+    `**${title}** (per image; compute at 45 nm float32 4.6 pJ/MAC and int8 0.23 pJ/MAC after Horowitz, ISSCC 2014, and at the paper's own ${paperRate} pJ/MAC; readout ${SENSOR_READOUT_CHOI_2020.pjPerPixel.toFixed(0)} pJ/pixel after Choi et al., Sensors 2020; optical MACs cost no electrical energy)`,
+    "",
+    "| system | optical MACs | electronic MACs | compute fp32 | compute int8 | compute at paper's rate | readout | total (fp32) | source |",
+    "|---|---|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) lines.push(`| ${r.system} | ${r.opticalMacs} | ${r.electronicMacs} | ${r.computeFloat32} | ${r.computeInt8} | ${r.computePaperRate} | ${r.readout} | ${r.total} | ${r.source} |`);
+  return lines.join("\n");
 }

@@ -45,7 +45,7 @@ export interface FromFrontendOptions {
 }
 
 /** Standard normal draws from a seeded uniform generator (Box-Muller, both outputs used). */
-function normals(count: number, seed: number): Float32Array {
+export function standardNormals(count: number, seed: number): Float32Array {
   const rand = makeRng(seed);
   const out = new Float32Array(count);
   for (let i = 0; i < count; i += 2) {
@@ -63,7 +63,7 @@ export function perturbKernels(designed: Float32Array, shape: number[], errors: 
   const out = Float32Array.from(designed);
   if (errors.kernelErrorStd === 0) return out;
   const outChannels = shape[3];
-  const noise = normals(designed.length, errors.seed * 2 + 1);
+  const noise = standardNormals(designed.length, errors.seed * 2 + 1);
   const peak = new Float32Array(outChannels);
   for (let i = 0; i < designed.length; i++) peak[i % outChannels] = Math.max(peak[i % outChannels], designed[i]);
   for (let i = 0; i < designed.length; i++) {
@@ -86,7 +86,7 @@ export class FabricatedDevice {
   readonly errors: ResolvedFabricationErrors;
   /** Designed PSFs [k, k, in, out], optical (convolution) orientation. */
   readonly designed: Float32Array;
-  /** Fabricated PSFs (designed + δ, clipped at 0), same layout. */
+  /** Fabricated PSFs (as-built PSFs + δ, clipped at 0), same layout. */
   readonly fabricated: Float32Array;
   readonly kernelShape: [number, number, number, number];
   private readonly psf: Tensor4D;
@@ -99,23 +99,29 @@ export class FabricatedDevice {
 
   /**
    * `designed`: PSFs [k, k, in, kernels] in optical orientation (the layout of `OpticalKernels`),
-   * finite and ≥ 0; `readout`: the padding string (old form) or a {@link DeviceReadout}.
+   * finite and ≥ 0; `readout`: the padding string (old form) or a {@link DeviceReadout};
+   * `asBuilt`: the PSFs the built optics produce before the PSF-level error δ, same layout (e.g.
+   * from metasurface-level errors through the wave optics, `fabricateMetasurface`); default
+   * `designed`. δ is drawn on them.
    */
-  constructor(designed: Float32Array, kernelShape: number[], errors: FabricationErrors = {}, readout: "same" | "valid" | DeviceReadout = {}) {
+  constructor(designed: Float32Array, kernelShape: number[], errors: FabricationErrors = {}, readout: "same" | "valid" | DeviceReadout = {}, asBuilt: Float32Array = designed) {
     if (kernelShape.length !== 4 || kernelShape.some((d) => !Number.isInteger(d) || d < 1)) {
       throw new Error(`FabricatedDevice: kernelShape must be [k, k, inChannels, kernels], got ${JSON.stringify(kernelShape)}`);
     }
     const size = kernelShape.reduce((a, b) => a * b, 1);
     if (designed.length !== size) throw new Error(`FabricatedDevice: ${designed.length} kernel values do not fill shape ${JSON.stringify(kernelShape)}`);
-    for (let i = 0; i < designed.length; i++) {
-      if (!(designed[i] >= 0) || !Number.isFinite(designed[i])) {
-        throw new Error(`FabricatedDevice: designed kernel value ${i} is ${designed[i]}; optical PSF kernels must be finite and >= 0`);
+    if (asBuilt.length !== size) throw new Error(`FabricatedDevice: ${asBuilt.length} as-built kernel values do not fill shape ${JSON.stringify(kernelShape)}`);
+    for (const [which, values] of [["designed", designed], ["as-built", asBuilt]] as const) {
+      for (let i = 0; i < values.length; i++) {
+        if (!(values[i] >= 0) || !Number.isFinite(values[i])) {
+          throw new Error(`FabricatedDevice: ${which} kernel value ${i} is ${values[i]}; optical PSF kernels must be finite and >= 0`);
+        }
       }
     }
     this.errors = resolveFabricationErrors(errors);
     this.kernelShape = kernelShape as [number, number, number, number];
     this.designed = Float32Array.from(designed);
-    this.fabricated = perturbKernels(this.designed, kernelShape, this.errors);
+    this.fabricated = perturbKernels(asBuilt, kernelShape, this.errors);
     const r: DeviceReadout = typeof readout === "string" ? { padding: readout } : readout;
     this.padding = r.padding ?? "same";
     if (this.padding !== "same" && this.padding !== "valid") throw new Error(`FabricatedDevice: padding must be "same" or "valid", got ${JSON.stringify(this.padding)}`);
