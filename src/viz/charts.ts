@@ -212,8 +212,9 @@ function looksLikeHistory(v: unknown): v is HistoryLike {
 }
 
 /**
- * Training curves: one panel per metric (loss, accuracy, mIoU, ...), train solid and validation
- * dashed, one colour per run. Pass one history (`result.history`, or the TrainResult itself), or
+ * Training curves: one panel per metric (loss, accuracy, mIoU, ...), each with its own y-axis
+ * title (accuracy, mean IoU and Dice in % when given as fractions), epochs counted from 1 in whole
+ * steps, training solid and validation dashed (named in the legend), one colour per run. Pass one history (`result.history`, or the TrainResult itself), or
  * `{ runName: history, ... }` to compare runs.
  */
 export function trainingCurves(history: HistoryLike | Readonly<Record<string, HistoryLike>>, opts: TrainingCurvesOptions = {}): VegaLiteSpec {
@@ -224,32 +225,72 @@ export function trainingCurves(history: HistoryLike | Readonly<Record<string, Hi
         if (!looksLikeHistory(h)) throw new Error(`trainingCurves: history["${name}"] is not a training history`);
         return [name, h];
       });
-  let points = runs.flatMap(([name, h]) => historyPoints(h, name));
+  let points = runs.flatMap(([name, h]) => oneBasedEpochs(historyPoints(h, name)));
   if (opts.metrics) {
     const wanted = new Set(opts.metrics);
     points = points.filter((p) => wanted.has(p.metric));
   }
   if (points.length === 0) throw new Error("trainingCurves: no metric values to plot");
-  const encoding: Row = {
-    x: { field: "epoch", type: "quantitative", title: "epoch" },
-    y: { field: "value", type: "quantitative", title: null, ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }) },
-    color: { field: "run", type: "nominal", legend: runs.length > 1 ? {} : null },
-    strokeDash: { field: "split", type: "nominal", scale: { domain: ["train", "validation"] }, title: "split" },
-    detail: { field: "split" },
-  };
+  const metrics = [...new Set(points.map((p) => p.metric))];
+  const yTitles = new Map<string, string>();
+  for (const metric of metrics) {
+    const own = points.filter((p) => p.metric === metric);
+    // Accuracies and overlaps in [0, 1] are shown in percent, as the tables give them.
+    const percent = PERCENT_METRIC.test(metric) && own.every((p) => p.value >= 0 && p.value <= 1);
+    if (percent) for (const p of own) p.value *= 100;
+    yTitles.set(metric, `${metricLabel(metric)}${percent ? " (%)" : ""}`);
+  }
+  for (const p of points) p.split = p.split === "train" ? TRAINING : VALIDATION;
+  // Whole epochs only: a tick per epoch for short runs, integer steps for long ones.
+  const epochs = [...new Set(points.map((p) => p.epoch))].sort((a, b) => a - b);
+  const epochAxis = epochs.length <= 12 && epochs.every(Number.isInteger) ? { format: "d", values: epochs } : { format: "d", tickMinStep: 1 };
+  const panel = (metric: string): Row => ({
+    width: opts.width ?? 240,
+    height: opts.height ?? 180,
+    transform: [{ filter: { field: "metric", equal: metric } }],
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "epoch", type: "quantitative", title: "epoch", scale: { zero: false }, axis: epochAxis },
+      y: { field: "value", type: "quantitative", title: yTitles.get(metric), ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }) },
+      color: { field: "run", type: "nominal", title: null, legend: runs.length > 1 ? {} : null },
+      // Training solid, validation dashed; the legend draws each as a line, so the dash reads.
+      strokeDash: {
+        field: "split",
+        type: "nominal",
+        title: null,
+        scale: { domain: [TRAINING, VALIDATION], range: [[1, 0], [6, 4]] },
+        legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 300, encode: { symbols: { update: { stroke: { value: "#444" } } } } },
+      },
+    },
+  });
   return {
     ...base(opts.title),
     data: { values: points },
-    facet: { field: "metric", type: "nominal", title: null },
+    concat: metrics.map(panel),
     columns: 3,
     resolve: { scale: { y: "independent" } },
-    spec: {
-      width: opts.width ?? 240,
-      height: opts.height ?? 180,
-      mark: { type: "line", point: true },
-      encoding,
-    },
   };
+}
+
+/** Legend names of the two splits. */
+const TRAINING = "training";
+const VALIDATION = "validation";
+
+/** Metrics that are fractions shown in percent: accuracy ("acc"), mean IoU, Dice. */
+const PERCENT_METRIC = /acc|iou|dice/i;
+
+/** A metric's axis name: "acc" and "accuracy" -> "accuracy", "meanIoU" -> "mean IoU", "dice" -> "Dice". */
+function metricLabel(metric: string): string {
+  if (/^(acc|accuracy)$/i.test(metric)) return "accuracy";
+  if (/^meanIoU$/i.test(metric)) return "mean IoU";
+  if (/^dice$/i.test(metric)) return "Dice";
+  return metric;
+}
+
+/** Epochs counted from 1, as "epoch 1/3" reads: a run whose epochs start at 0 is shifted by one. */
+function oneBasedEpochs(points: CurvePoint[]): CurvePoint[] {
+  const first = Math.min(...points.map((p) => p.epoch));
+  return first === 0 ? points.map((p) => ({ ...p, epoch: p.epoch + 1 })) : points;
 }
 
 /** One bar: a mean with an optional standard deviation, optionally in a group (e.g. method). */

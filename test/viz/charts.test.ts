@@ -191,10 +191,11 @@ test("trainingCurves(result.history) of a real run plots each train/validation m
   assert.equal(result.history.length, 2);
   const points = pointsOf(trainingCurves(result.history));
   const expected: Point[] = result.history.flatMap((r) => [
-    { run: "run", epoch: r.epoch, metric: "loss", split: "train", value: r.trainLoss },
-    { run: "run", epoch: r.epoch, metric: "accuracy", split: "train", value: r.trainAccuracy },
-    { run: "run", epoch: r.epoch, metric: "accuracy", split: "validation", value: r.validationAccuracy! },
-    { run: "run", epoch: r.epoch, metric: "loss", split: "validation", value: r.validationLoss! },
+    // Epochs counted from 1; accuracy in percent, as the tables give it.
+    { run: "run", epoch: r.epoch + 1, metric: "loss", split: "training", value: r.trainLoss },
+    { run: "run", epoch: r.epoch + 1, metric: "accuracy", split: "training", value: 100 * r.trainAccuracy },
+    { run: "run", epoch: r.epoch + 1, metric: "accuracy", split: "validation", value: 100 * r.validationAccuracy! },
+    { run: "run", epoch: r.epoch + 1, metric: "loss", split: "validation", value: r.validationLoss! },
   ]);
   const key = (p: Point) => `${p.epoch} ${p.metric} ${p.split}`;
   // learningRate, seconds and parts are no metric: exactly these points, no more.
@@ -211,16 +212,16 @@ test("trainingCurves takes segmentation records and compares runs of both kinds 
     { epoch: 1, learningRate: 1e-3, trainLoss: 0.4, trainMeanIoU: 0.7, validationMeanIoU: 0.72, validationDice: 0.8, validationLoss: 0.41, parts: { task: 0.4 }, seconds: 1 },
   ];
   const points = pointsOf(trainingCurves(segmentation));
-  const series = (metric: string, split: string) => points.filter((p) => p.metric === metric && p.split === split).map((p) => [p.epoch, p.value]);
-  assert.deepEqual(series("meanIoU", "train"), [[0, 0.5], [1, 0.7]]);
-  assert.deepEqual(series("meanIoU", "validation"), [[0, 0.55], [1, 0.72]]);
-  assert.deepEqual(series("dice", "validation"), [[0, 0.6], [1, 0.8]]);
-  assert.deepEqual(series("loss", "train"), [[0, 0.6], [1, 0.4]]);
-  assert.deepEqual(series("loss", "validation"), [[0, 0.58], [1, 0.41]]);
+  const series = (metric: string, split: string) => points.filter((p) => p.metric === metric && p.split === split).map((p) => [p.epoch, Math.round(p.value * 1e9) / 1e9]);
+  assert.deepEqual(series("meanIoU", "training"), [[1, 50], [2, 70]]);
+  assert.deepEqual(series("meanIoU", "validation"), [[1, 55], [2, 72]]);
+  assert.deepEqual(series("dice", "validation"), [[1, 60], [2, 80]]);
+  assert.deepEqual(series("loss", "training"), [[1, 0.6], [2, 0.4]]);
+  assert.deepEqual(series("loss", "validation"), [[1, 0.58], [2, 0.41]]);
   assert.equal(points.length, 10);
   const classification: EpochRecord[] = [{ epoch: 0, learningRate: 1e-3, trainLoss: 2.3, trainAccuracy: 0.1, parts: { task: 2.3, ntk: 0.4 }, seconds: 2 }];
   const both = pointsOf(trainingCurves({ student: classification, unet: segmentation }, { metrics: ["loss"] }));
-  assert.deepEqual(both.filter((p) => p.run === "student").map((p) => [p.split, p.value]), [["train", 2.3]]);
+  assert.deepEqual(both.filter((p) => p.run === "student").map((p) => [p.split, p.value]), [["training", 2.3]]);
   assert.equal(both.filter((p) => p.run === "unet").length, 4);
 });
 
@@ -277,4 +278,27 @@ test("imageGridChart takes the data previews' tiles (channels 1 or 3) without a 
   assert.deepEqual([decoded[1]!.colourType, ...decoded[1]!.pixels], [2, 255, 0, 0, 0, 0, 255]);
   const bad: ImageTile = { values: Float32Array.from([0, 0]), height: 1, width: 1, channels: 2 };
   assert.throws(() => imageGridChart([bad]), /images\[0\]\.channels must be 1 or 3, got 2/);
+});
+
+test("trainingCurves: a y-axis title with units per panel, whole 1-based epochs, a legend telling dashed validation from training", () => {
+  const history: EpochRecord[] = [0, 1, 2].map((epoch) => ({
+    epoch, learningRate: 1e-3, trainLoss: 1 / (epoch + 1), trainAccuracy: 0.5 + 0.1 * epoch, validationAccuracy: 0.45 + 0.1 * epoch, parts: { task: 1 }, seconds: 1,
+  }));
+  const spec = trainingCurves(history, { title: "mnist: LeNet-5 teacher" });
+  type Panel = { transform: { filter: { equal: string } }[]; encoding: Record<string, { title?: unknown; axis?: { values?: number[]; format?: string }; scale?: { domain?: unknown; range?: unknown }; legend?: unknown }> };
+  const panels = spec.concat as Panel[];
+  const byMetric = new Map(panels.map((p) => [p.transform[0]!.filter.equal, p.encoding]));
+  assert.equal(byMetric.get("accuracy")!.y!.title, "accuracy (%)");
+  assert.equal(byMetric.get("loss")!.y!.title, "loss");
+  for (const enc of byMetric.values()) {
+    assert.equal(enc.x!.title, "epoch");
+    assert.deepEqual(enc.x!.axis, { format: "d", values: [1, 2, 3] });
+    assert.deepEqual(enc.strokeDash!.scale, { domain: ["training", "validation"], range: [[1, 0], [6, 4]] }, "training solid, validation dashed");
+    assert.notEqual(enc.strokeDash!.legend, null);
+  }
+  const accuracy = pointsOf(spec).filter((p) => p.metric === "accuracy" && p.split === "validation").map((p) => [p.epoch, p.value]);
+  assert.deepEqual(accuracy.map(([e, v]) => [e, Math.round(v! * 1e6) / 1e6]), [[1, 45], [2, 55], [3, 65]]);
+  // Already in percent (values above 1): left as they are; 1-based epochs stay 1-based.
+  const percent = pointsOf(trainingCurves([{ epoch: 1, acc: 91 }, { epoch: 2, acc: 95 }]));
+  assert.deepEqual(percent.map((p) => [p.epoch, p.value]), [[1, 91], [2, 95]]);
 });
