@@ -417,10 +417,15 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
   };
 }
 
+/** Rough width of one axis-label character at vega's default 10 px font, for overlap checks. */
+const LABEL_CHAR_PX = 6;
+
 /** Options of {@link confusionMatrixChart}. */
 export interface ConfusionMatrixOptions extends ChartSizeOptions {
   /** Colour and label by row-normalised fraction (recall per true class) instead of counts. */
   normalize?: boolean;
+  /** Data set name for the default title, e.g. "Fashion-MNIST" -> "Fashion-MNIST test set: confusion matrix ...". */
+  dataset?: string;
 }
 
 /**
@@ -469,13 +474,19 @@ export function confusionMatrixChart(
   });
   const maxShown = Math.max(...values.map((v) => v.shown as number));
   const step = Math.max(18, Math.floor((opts.width ?? 300) / k));
-  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: names, title, axis: { labelAngle: 0 } });
+  // Labels wider than a cell (Fashion-MNIST's "T-shirt/top", "Sneaker") are angled so they do not overlap.
+  const longest = Math.max(...names.map((n) => n.length));
+  const angled = longest * LABEL_CHAR_PX > step;
+  const xAxis = angled ? { labelAngle: -45, labelAlign: "right", labelBaseline: "middle" } : { labelAngle: 0 };
+  const axis = (field: string, title: string, options: Row) => ({ field, type: "ordinal", sort: names, title, axis: options });
+  const title = opts.title
+    ?? `${opts.dataset ? `${opts.dataset}: ` : ""}confusion matrix (${opts.normalize ? "fraction of each true class" : "counts"})`;
   return {
-    ...base(opts.title),
+    ...base(title),
     width: { step },
     height: { step },
     data: { values },
-    encoding: { x: axis("predicted", "predicted"), y: axis("true", "true") },
+    encoding: { x: axis("predicted", "predicted class", xAxis), y: axis("true", "true class", { labelAngle: 0 }) },
     layer: [
       { mark: "rect", encoding: { color: { field: "shown", type: "quantitative", scale: { scheme: "blues" }, title: opts.normalize ? "fraction" : "count" } } },
       {

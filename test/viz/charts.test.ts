@@ -302,3 +302,19 @@ test("trainingCurves: a y-axis title with units per panel, whole 1-based epochs,
   const percent = pointsOf(trainingCurves([{ epoch: 1, acc: 91 }, { epoch: 2, acc: 95 }]));
   assert.deepEqual(percent.map((p) => [p.epoch, p.value]), [[1, 91], [2, 95]]);
 });
+
+test("confusionMatrixChart: a title naming the data set and what the cells hold; long class names angled, short ones upright", () => {
+  const fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+  const identity = fashion.map((_, i) => fashion.map((_, j) => (i === j ? 10 : 0)));
+  type Enc = { x: { title: string; axis: { labelAngle: number } }; y: { title: string; axis: { labelAngle: number } } };
+  const spec = confusionMatrixChart(identity, fashion, { normalize: true, dataset: "Fashion-MNIST" });
+  assert.equal(spec.title, "Fashion-MNIST: confusion matrix (fraction of each true class)");
+  const enc = spec.encoding as Enc;
+  assert.deepEqual([enc.x.title, enc.y.title], ["predicted class", "true class"]);
+  assert.equal(enc.x.axis.labelAngle, -45, "10 cells of 30 px cannot hold 'T-shirt/top' upright");
+  assert.equal(enc.y.axis.labelAngle, 0);
+  const digits = confusionMatrixChart(identity, fashion.map((_, i) => String(i)));
+  assert.equal(digits.title, "confusion matrix (counts)");
+  assert.equal((digits.encoding as Enc).x.axis.labelAngle, 0);
+  assert.equal(confusionMatrixChart(identity, fashion, { title: "mine" }).title, "mine");
+});
