@@ -309,6 +309,15 @@ export interface BarChartOptions extends ChartSizeOptions {
   yTitle?: string;
   /** Fixed y domain, e.g. [0, 100] for accuracies in percent. */
   yDomain?: [number, number];
+  /**
+   * Zoom the y axis to the span of the bars, their error bars and the reference values (with a
+   * margin) instead of starting at 0, so that close methods can be told apart. Ignored with `yDomain`.
+   */
+  zoom?: boolean;
+  /** Reference values drawn as a black tick across the bar of the same label (and group), e.g. the paper's. */
+  reference?: readonly { label: string; group?: string; value: number }[];
+  /** What the reference ticks are, for the subtitle; default "the paper's value". */
+  referenceName?: string;
 }
 
 /** Bars of means with +-1 std error bars; bars sharing a label are placed side by side by group. */
@@ -328,15 +337,47 @@ export function barChart(rows: readonly BarRow[], opts: BarChartOptions = {}): V
   const groupEnc = grouped
     ? { xOffset: { field: "group", type: "nominal", sort: groupOrder }, color: { field: "group", type: "nominal", sort: groupOrder, title: null } }
     : {};
-  const y = { field: "mean", type: "quantitative", title: opts.yTitle ?? "mean", ...(opts.yDomain ? { scale: { domain: opts.yDomain } } : {}) };
-  const layers: Row[] = [{ mark: { type: "bar" }, encoding: { x, y, ...groupEnc } }];
+  const references = (opts.reference ?? []).map((r, i) => {
+    const value = finiteOrThrow(r.value, "barChart", `opts.reference[${i}].value`);
+    const group = r.group ?? "";
+    if (!values.some((v) => v.label === r.label && v.group === group)) {
+      throw new Error(`barChart: opts.reference[${i}] (label "${r.label}"${group ? `, group "${group}"` : ""}) matches no bar`);
+    }
+    return { label: r.label, group, reference: value };
+  });
+  let domain = opts.yDomain;
+  if (!domain && opts.zoom && values.length > 0) {
+    const lows = [...values.map((v) => v.low), ...references.map((r) => r.reference)];
+    const highs = [...values.map((v) => v.high), ...references.map((r) => r.reference)];
+    const lo = Math.min(...lows);
+    const hi = Math.max(...highs);
+    const margin = Math.max((hi - lo) * 0.15, Math.abs(hi) * 0.01, 1e-9);
+    domain = [lo >= 0 ? Math.max(0, lo - margin) : lo - margin, hi + margin];
+  }
+  const y = { field: "mean", type: "quantitative", title: opts.yTitle ?? "mean", ...(domain ? { scale: { domain, zero: false } } : {}) };
+  // Clipped: a zoomed axis does not start at 0, and bars must not spill below it.
+  const layers: Row[] = [{ mark: { type: "bar", clip: domain !== undefined }, encoding: { x, y, ...groupEnc } }];
   if (values.some((v) => v.std > 0)) {
     layers.push({
       mark: { type: "rule", color: "black" },
       encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, ...(grouped ? { xOffset: groupEnc.xOffset } : {}) },
     });
   }
-  return { ...base(opts.title), width: opts.width ?? { step: grouped ? 60 : 40 }, height: opts.height ?? 220, data: { values }, layer: layers };
+  if (references.length > 0) {
+    layers.push({
+      data: { values: references },
+      mark: { type: "tick", color: "black", thickness: 2, clip: domain !== undefined },
+      encoding: {
+        x,
+        y: { field: "reference", type: "quantitative" },
+        ...(grouped ? { xOffset: groupEnc.xOffset } : {}),
+        tooltip: [{ field: "label" }, { field: "reference", title: opts.referenceName ?? "the paper's value" }],
+      },
+    });
+  }
+  const subtitle = references.length > 0 ? `black ticks: ${opts.referenceName ?? "the paper's value"}` : undefined;
+  const title = opts.title !== undefined && subtitle ? { title: { text: opts.title, subtitle } } : subtitle ? { title: { text: "", subtitle } } : {};
+  return { ...base(opts.title), ...title, width: opts.width ?? { step: grouped ? 60 : 40 }, height: opts.height ?? 220, data: { values }, layer: layers };
 }
 
 /** Options of {@link heatmapChart}. */

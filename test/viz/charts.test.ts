@@ -318,3 +318,26 @@ test("confusionMatrixChart: a title naming the data set and what the cells hold;
   assert.equal((digits.encoding as Enc).x.axis.labelAngle, 0);
   assert.equal(confusionMatrixChart(identity, fashion, { title: "mine" }).title, "mine");
 });
+
+test("barChart: paper ticks per method, a y axis zoomed to where the methods differ, a titled x axis", async () => {
+  const rows = [
+    { label: "no transfer", group: "mnist", mean: 90, std: 1 },
+    { label: "NTKD", group: "mnist", mean: 96, std: 0.5 },
+  ];
+  const reference = [{ label: "no transfer", group: "mnist", value: 91.4 }, { label: "NTKD", group: "mnist", value: 97.3 }];
+  const spec = barChart(rows, { title: "Students", yTitle: "accuracy (%)", xTitle: "distillation method", zoom: true, reference });
+  type Layer = { mark: { type: string }; data?: { values: { label: string; reference: number }[] }; encoding: { x: { title: string }; y: { scale?: { domain: number[] } } } };
+  const layers = spec.layer as Layer[];
+  assert.equal(layers[0]!.encoding.x.title, "distillation method");
+  // Span 89 (90 - 1) .. 97.3, margin 15 % of it (1.245): [87.755, 98.545], not [0, ...].
+  const [lo, hi] = layers[0]!.encoding.y.scale!.domain;
+  assert.ok(Math.abs(lo! - 87.755) < 1e-9 && Math.abs(hi! - 98.545) < 1e-9, `domain ${lo}..${hi}`);
+  const ticks = layers.find((l) => l.mark.type === "tick")!;
+  assert.deepEqual(ticks.data!.values.map((v) => [v.label, v.reference]), [["no transfer", 91.4], ["NTKD", 97.3]]);
+  assert.deepEqual(spec.title, { text: "Students", subtitle: "black ticks: the paper's value" });
+  const svg = await svgOf(spec);
+  assert.equal(marksOf(svg, "rect").filter((r) => r.attrs.fill !== "white").length >= 2, true);
+  // Without zoom the axis starts at 0 as before; a reference to no bar is refused.
+  assert.equal(barChart(rows).layer && (barChart(rows).layer as Layer[])[0]!.encoding.y.scale, undefined);
+  assert.throws(() => barChart(rows, { reference: [{ label: "KD", group: "mnist", value: 95 }] }), /opts\.reference\[0\] \(label "KD", group "mnist"\) matches no bar/);
+});
