@@ -394,6 +394,24 @@ export interface HeatmapOptions extends ChartSizeOptions {
   colorTitle?: string;
   /** Give each panel its own colour scale (PSFs of very different peaks); default false: one shared scale. */
   independentColor?: boolean;
+  /**
+   * Pixel axes on the panels' outer edges: "pixels" (default) labels pixel indices, "none" hides
+   * them. With `pixelPitchM` the labels are µm from the grid's centre instead.
+   */
+  axes?: "pixels" | "none";
+  /** Pixel pitch in metres: axes read in µm from the centre (e.g. a PSF on the sensor). */
+  pixelPitchM?: number;
+}
+
+/** Axis encodings of a heatmap: ticks at the first, centre and last pixel, in px or µm from the centre. */
+function pixelAxis(side: number, name: "x" | "y", opts: HeatmapOptions): Row | null {
+  if (opts.axes === "none") return null;
+  const ticks = [...new Set([0, Math.floor((side - 1) / 2), side - 1])];
+  if (opts.pixelPitchM === undefined) return { title: `${name} (px)`, values: ticks, labelAngle: 0, grid: false };
+  const pitchUm = finiteOrThrow(opts.pixelPitchM, "heatmapChart", "opts.pixelPitchM") * 1e6;
+  if (!(pitchUm > 0)) throw new Error(`heatmapChart: opts.pixelPitchM must be > 0, got ${opts.pixelPitchM}`);
+  const centre = (side - 1) / 2;
+  return { title: `${name} (µm)`, values: ticks, labelAngle: 0, grid: false, labelExpr: `format((datum.value - ${centre}) * ${pitchUm}, ".3~r")` };
 }
 
 function checkGrid(g: Grid2D, caller: string, name: string): void {
@@ -441,8 +459,8 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
     height: { step },
     mark: { type: "rect", aria: false },
     encoding: {
-      x: { field: "col", type: "ordinal", axis: null },
-      y: { field: "row", type: "ordinal", axis: null },
+      x: { field: "col", type: "ordinal", axis: pixelAxis(Math.max(...grids.map((g) => g.width)), "x", opts) },
+      y: { field: "row", type: "ordinal", axis: pixelAxis(Math.max(...grids.map((g) => g.height)), "y", opts) },
       color,
     },
   };
@@ -694,6 +712,23 @@ export interface OpticalKernelsChartOptions extends HeatmapOptions {
   kernels?: number;
   /** For coherent kernels: "amplitude" |h| (default) or "real"/"imag" parts. */
   part?: "amplitude" | "real" | "imag";
+  /** The training method the kernels come from, for the title, e.g. "NTKD" -> "NTKD student: ...". */
+  method?: string;
+}
+
+/** Readable names of the frontend kinds, by layer class name (models/frontends). */
+const FRONTEND_KIND_NAMES: Readonly<Record<string, string>> = {
+  PsfConvFrontend: "PSF-engineered optics",
+  MetasurfaceFrontend: "metasurface optics",
+  FourierFrontend: "Fourier-plane (4f) optics",
+  IdealConvFrontend: "ideal optical convolution",
+  Conv2dFrontend: "digital convolution",
+};
+
+/** The kind of optics a kernel source is, from its layer class name; "optical" when unknown. */
+function frontendKind(source: object): string {
+  const className = typeof (source as { getClassName?: unknown }).getClassName === "function" ? String((source as { getClassName(): string }).getClassName()) : "";
+  return FRONTEND_KIND_NAMES[className] ?? (className || "optical frontend");
 }
 
 /**
@@ -723,11 +758,14 @@ export function opticalKernelsChart(
     return { values, height: size, width: size };
   });
   const signed = k.energyRule === "signed" || (k.imag !== null && part !== "amplitude");
+  const intensity = k.imag === null && !signed;
+  const what = intensity ? "PSFs" : "kernels";
+  const { method, ...heatmapOpts } = opts;
   return heatmapChart(grids, {
     titles: grids.map((_, j) => `kernel ${j}`),
     diverging: signed,
-    colorTitle: k.imag === null ? (signed ? "weight" : "intensity") : part,
-    title: `Optical kernels (${k.energyRule}, ${size}x${size}, channel ${channel})`,
-    ...opts,
+    colorTitle: k.imag === null ? (signed ? "weight (signed)" : "intensity (fraction of light)") : `${part} (field)`,
+    title: `${method ? `${method} student: ` : ""}${frontendKind(source)}, ${shown} of ${n} ${what} (${k.energyRule}, ${size}×${size} px${c > 1 ? `, colour ${channel}` : ""})`,
+    ...heatmapOpts,
   });
 }

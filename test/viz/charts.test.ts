@@ -7,7 +7,7 @@ import { trainTeacher } from "../../src/train/api";
 import type { ImageDataset } from "../../src/data/types";
 import type { EpochRecord, SegmentationEpochRecord, SweepPoint, EstimatedTrainedPoint, ImageTile, Evaluation, TrainResult } from "../../src/index";
 import {
-  lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart,
+  lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart, opticalKernelsChart,
 } from "../../src/viz/charts";
 import { renderSvg, renderPng } from "../../src/viz/render";
 import type { Grid2D } from "../../src/viz/types";
@@ -340,4 +340,27 @@ test("barChart: paper ticks per method, a y axis zoomed to where the methods dif
   // Without zoom the axis starts at 0 as before; a reference to no bar is refused.
   assert.equal(barChart(rows).layer && (barChart(rows).layer as Layer[])[0]!.encoding.y.scale, undefined);
   assert.throws(() => barChart(rows, { reference: [{ label: "KD", group: "mnist", value: 95 }] }), /opts\.reference\[0\] \(label "KD", group "mnist"\) matches no bar/);
+});
+
+test("opticalKernelsChart names the method and the kind of optics, gives pixel (or µm) axes and a colour title with units", async () => {
+  // Two 3x3 unit-energy PSFs, one colour: layout [k, k, C, n], index (r*3 + c)*2 + j.
+  const values = Float32Array.from({ length: 18 }, (_, i) => (i % 2 === 0 ? (i === 8 ? 1 : 0) : 1 / 9));
+  const kernels = { values, imag: null, kernelSize: 3, inputChannels: 1, count: 2, energyRule: "unit" };
+  const frontend = { opticalKernels: () => kernels, getClassName: () => "PsfConvFrontend" };
+  const spec = opticalKernelsChart(frontend, { method: "NTKD" });
+  assert.equal(spec.title, "NTKD student: PSF-engineered optics, 2 of 2 PSFs (unit, 3×3 px)");
+  type Enc = { x: { axis: { title: string; values: number[]; labelExpr?: string } }; y: { axis: { title: string } }; color: { title: string } };
+  const enc = (spec.spec as { encoding: Enc }).encoding;
+  assert.equal(enc.color.title, "intensity (fraction of light)");
+  assert.deepEqual([enc.x.axis.title, enc.y.axis.title], ["x (px)", "y (px)"]);
+  assert.deepEqual(enc.x.axis.values, [0, 1, 2]);
+  // Without a method or a class name: the kind falls back, the title still says what is shown.
+  assert.equal(opticalKernelsChart(kernels).title, "optical frontend, 2 of 2 PSFs (unit, 3×3 px)");
+  // With a pixel pitch the axes read µm from the centre: pixel 0 of 3 at 4 µm pitch is -4 µm.
+  const microns = heatmapChart(grid(3, 3, (r, c) => r + c), { pixelPitchM: 4e-6 });
+  const axis = (microns.encoding as Enc).x.axis;
+  assert.equal(axis.title, "x (µm)");
+  const labels = [...(await renderSvg(microns)).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+  for (const label of ["−4", "0", "4"]) assert.ok(labels.some((l) => l.replace("-", "−") === label), `axis label ${label} in ${labels.join(",")}`);
+  assert.equal((heatmapChart(grid(2, 2, () => 1), { axes: "none" }).encoding as { x: { axis: unknown } }).x.axis, null);
 });
