@@ -452,6 +452,8 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
     field: "value",
     type: "quantitative",
     title: opts.colorTitle ?? "value",
+    // Colour titles carry units ("intensity (fraction of light)"); vega cuts titles past 180 px by default.
+    legend: { titleLimit: 320 },
     scale: { scheme, ...(opts.diverging ? { domainMid: 0, reverse: scheme === "redblue" } : {}) },
   };
   const inner: Row = {
