@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { reproduce } from "../notebook/reproduce";
+import { statusLine } from "../notebook/progress";
 import { UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 
@@ -15,6 +16,8 @@ export const reproduceCommand: Command = {
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
   --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04;
                      the other stages' entries in summary.json, report.md and notebooks/ are kept
+The running cell's progress bar (model, epoch, batch, ETA) shows as one status line on stderr,
+rewritten in place on a terminal, printed at most every 10 s otherwise.
 The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,
   async run(argv) {
     const { values } = parseArgs({
@@ -36,6 +39,8 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       if (process.env.NTKD_BACKEND) throw new UsageError((err as Error).message);
       throw err;
     }
+    // The running cell's own progress (model, epoch, batch, ETA) under its "cell N" line.
+    const status = statusLine({ prefix: "     " });
     const { ok, summary, reportPath, summaryPath } = await reproduce({
       mode,
       out: values.out,
@@ -46,7 +51,11 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       onEvent: (e) => {
         if (e.type === "notebook-start") process.stderr.write(`\n== [${e.index + 1}/${e.count}] ${e.notebook} (${mode}, ${backend})\n`);
         else if (e.type === "notebook-end") process.stderr.write(`== ${e.notebook}: ${e.ok ? "ok" : "FAILED"} in ${e.seconds.toFixed(1)} s${e.peakRssMiB === undefined ? "" : `, peak memory ${e.peakRssMiB.toFixed(0)} MiB`}\n${e.failure ? e.failure.message + "\n" : ""}`);
-        else if (e.type === "cell-start") process.stderr.write(`   cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
+        else if (e.type === "cell-start") {
+          status.reset();
+          process.stderr.write(`   cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
+        } else if (e.type === "cell-end") status.reset();
+        else if (e.type === "progress") status.set(e.text);
       },
     });
     process.stderr.write(`\n${summary.notebooks.filter((n) => n.ok).length}/${summary.notebooks.length} notebooks ok in ${summary.seconds.toFixed(1)} s\nreport: ${reportPath}\nsummary: ${summaryPath}\n`);

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import * as path from "node:path";
 import { runNotebook, parseParamValue } from "../notebook/runner";
+import { statusLine } from "../notebook/progress";
 import { UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 
@@ -15,6 +16,8 @@ export const runCommand: Command = {
   --out path           where to write the executed notebook (default runs/executed/<name>.ipynb)
   --timeout seconds    per-cell limit (default 1800); a cell past it stops the run
   --quiet              do not echo cell output to the terminal
+The running cell's progress bar (model, epoch, batch, ETA) shows as one status line on stderr,
+rewritten in place on a terminal, printed at most every 10 s otherwise.
 Exit code 0 when every cell succeeded, 1 when a cell failed, timed out or the kernel died.`,
   async run(argv) {
     const { values, positionals } = parseArgs({
@@ -33,13 +36,23 @@ Exit code 0 when every cell succeeded, 1 when a cell failed, timed out or the ke
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`run: --timeout must be a positive number of seconds, got "${values.timeout}"`);
     checkBackendEnv();
     const file = positionals[0]!;
+    // The running cell's own progress (model, epoch, batch, ETA) under its "cell N" line.
+    const status = statusLine({ prefix: "  " });
     const result = await runNotebook(file, {
       params,
       out: values.out,
       timeoutS,
       onEvent: (e) => {
-        if (e.type === "cell-start") process.stderr.write(`[${path.basename(file)}] cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
-        else if (e.type === "stream" && !values.quiet) (e.name === "stdout" ? process.stdout : process.stderr).write(e.text);
+        if (e.type === "cell-start") {
+          status.reset();
+          process.stderr.write(`[${path.basename(file)}] cell ${e.cellIndex} (${e.executionCount}/${e.codeCells})\n`);
+        } else if (e.type === "cell-end") status.reset();
+        else if (e.type === "progress") status.set(e.text);
+        else if (e.type === "stream" && !values.quiet) {
+          status.clear();
+          (e.name === "stdout" ? process.stdout : process.stderr).write(e.text);
+          status.redraw();
+        }
       },
     });
     if (!result.ok) {

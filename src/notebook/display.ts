@@ -11,6 +11,9 @@ export interface MimeBundle {
   [mimeType: string]: unknown;
 }
 
+/** The `transient` key that carries {@link SendDisplayOptions.progressText} to our runner. */
+export const PROGRESS_TRANSIENT_KEY = "ntkd_lab_progress";
+
 /** Where an output goes: a tslab kernel, a test sink, or plain stdout. */
 export type DisplayTarget = "kernel" | "sink" | "stdout";
 
@@ -18,12 +21,12 @@ export type DisplayTarget = "kernel" | "sink" | "stdout";
 export interface DisplayMessage {
   data: MimeBundle;
   metadata: Record<string, unknown>;
-  transient: { display_id?: string };
+  transient: { display_id?: string; [PROGRESS_TRANSIENT_KEY]?: string };
   /** True for `update_display_data` (replace the output with this display id in place). */
   update: boolean;
 }
 
-type Writer = (data: { data: MimeBundle; metadata: Record<string, unknown>; transient: { display_id?: string } }, update: boolean) => void;
+type Writer = (data: { data: MimeBundle; metadata: Record<string, unknown>; transient: DisplayMessage["transient"] }, update: boolean) => void;
 
 let sink: ((message: DisplayMessage) => void) | null = null;
 
@@ -63,6 +66,13 @@ export interface SendDisplayOptions {
   update?: boolean;
   /** Do not print text/plain when no kernel is present (progress bars draw their own). */
   quietOutsideKernel?: boolean;
+  /** Output metadata, keyed by mime type (e.g. `{ "image/png": { width, height } }` for the CSS size). */
+  metadata?: Record<string, unknown>;
+  /**
+   * A one-line progress text for the terminal of `ntkd-lab run` / `reproduce`. It travels in the
+   * message's `transient` part, which Jupyter never stores in the notebook.
+   */
+  progressText?: string;
 }
 
 /** Sends one output holding every mime type of `bundle`. Returns where it went. */
@@ -71,14 +81,16 @@ export function sendDisplay(bundle: MimeBundle, options: SendDisplayOptions = {}
     throw new Error("sendDisplay: bundle must be an object with at least one mime type");
   }
   if (options.update && !options.displayId) throw new Error("sendDisplay: options.update needs options.displayId");
-  const transient = options.displayId ? { display_id: options.displayId } : {};
+  const transient: DisplayMessage["transient"] = options.displayId ? { display_id: options.displayId } : {};
+  if (options.progressText !== undefined) transient[PROGRESS_TRANSIENT_KEY] = options.progressText;
+  const metadata = options.metadata ?? {};
   if (sink) {
-    sink({ data: bundle, metadata: {}, transient, update: options.update ?? false });
+    sink({ data: bundle, metadata, transient, update: options.update ?? false });
     return "sink";
   }
   const writer = kernelWriter();
   if (writer) {
-    writer({ data: bundle, metadata: {}, transient }, options.update ?? false);
+    writer({ data: bundle, metadata, transient }, options.update ?? false);
     return "kernel";
   }
   if (!options.quietOutsideKernel) {

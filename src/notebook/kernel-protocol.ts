@@ -16,7 +16,8 @@ export interface CellError {
 export type FromKernel =
   | { type: "ready"; tslabVersion: string }
   | { type: "stream"; id: number; name: "stdout" | "stderr"; text: string }
-  | { type: "display"; id: number; data: Record<string, unknown>; metadata: Record<string, unknown>; displayId?: string; update: boolean }
+  /** `progress`: the one-line progress text a progress bar sent with this display (for the CLI's status line). */
+  | { type: "display"; id: number; data: Record<string, unknown>; metadata: Record<string, unknown>; displayId?: string; update: boolean; progress?: string }
   | { type: "done"; id: number; ok: boolean; error?: CellError }
   /** Answers a ping once the work queued before it (rejections, immediate timers) has run. */
   | { type: "pong"; id: number }

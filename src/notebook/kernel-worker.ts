@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { CellError, FromKernel, ToKernel } from "./kernel-protocol";
 import { mapGeneratedLine } from "./line-map";
+import { PROGRESS_TRANSIENT_KEY } from "./display";
 import { endProcessTree, exitWhenOrphaned, PROCESS_GROUP_ENV } from "../runtime/process-tree";
 
 interface TslabConverter {
@@ -84,8 +85,12 @@ function main(): void {
 
   const executor = createExecutor(process.cwd(), convs, { log: (...a) => console.log(...a), error: onError });
 
-  jupyter.lastWriteDisplayData = (data: { data: Record<string, unknown>; metadata?: Record<string, unknown>; transient?: { display_id?: string } }, update: boolean) => {
-    send({ type: "display", id: currentId, data: data.data, metadata: data.metadata ?? {}, displayId: data.transient?.display_id, update });
+  jupyter.lastWriteDisplayData = (data: { data: Record<string, unknown>; metadata?: Record<string, unknown>; transient?: { display_id?: string; [PROGRESS_TRANSIENT_KEY]?: unknown } }, update: boolean) => {
+    const progressText = data.transient?.[PROGRESS_TRANSIENT_KEY];
+    send({
+      type: "display", id: currentId, data: data.data, metadata: data.metadata ?? {}, displayId: data.transient?.display_id, update,
+      ...(typeof progressText === "string" ? { progress: progressText } : {}),
+    });
   };
 
   // Which cell's code is running: timers and promises a cell creates carry its execute id, so an

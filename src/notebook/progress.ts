@@ -104,7 +104,7 @@ export function progress(opts: ProgressOptions): Progress {
       const html =
         `<div style="font-family: monospace">${escape(title)}` +
         `<progress value="${pct}" max="100" style="width: 16em; vertical-align: middle"></progress> ${pct}%  ${escape(text)}</div>`;
-      sendDisplay({ "text/html": html, "text/plain": line }, { displayId: id, update: draws > 0 });
+      sendDisplay({ "text/html": html, "text/plain": line }, { displayId: id, update: draws > 0, progressText: line });
     }
     draws += 1;
     lastDraw = now();
@@ -144,4 +144,77 @@ export function progress(opts: ProgressOptions): Progress {
 
 function escape(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** Options of {@link statusLine}. */
+export interface StatusLineOptions {
+  /** Where the line goes; default `process.stderr`. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** On a TTY: minimum milliseconds between two redraws of the line; default 250 (four a second). */
+  ttyIntervalMs?: number;
+  /** Not on a TTY (a log file, CI): minimum milliseconds between two printed lines; default 10000. */
+  logIntervalMs?: number;
+  /** Text in front of every line, e.g. "   " to indent under a cell heading. */
+  prefix?: string;
+  /** Clock in milliseconds; tests inject one. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The latest progress of a running cell in a terminal (see {@link statusLine}). */
+export interface StatusLine {
+  /** Records the latest progress text; draws it unless the last draw was too recent. */
+  set(text: string): void;
+  /** On a TTY removes the line (before other output, or when the cell ends); elsewhere does nothing. */
+  clear(): void;
+  /** On a TTY draws the line again after {@link StatusLine.clear} (after other output). */
+  redraw(): void;
+  /** Forgets the text: the next {@link StatusLine.set} draws at once (a new cell). */
+  reset(): void;
+}
+
+/**
+ * One live status line for CLI progress. On a TTY the line is rewritten in place (\r, cut to
+ * the terminal width) at most every `ttyIntervalMs`; elsewhere a line is printed at most every
+ * `logIntervalMs`, so a log shows where a long cell is without filling up.
+ */
+export function statusLine(opts: StatusLineOptions = {}): StatusLine {
+  const stream = opts.stream ?? process.stderr;
+  const tty = Boolean(stream.isTTY);
+  const now = opts.now ?? Date.now;
+  const interval = tty ? opts.ttyIntervalMs ?? 250 : opts.logIntervalMs ?? 10_000;
+  const prefix = opts.prefix ?? "";
+  let latest = "";
+  let shown = false;
+  let lastDraw = -Infinity;
+  const draw = () => {
+    const line = `${prefix}${latest}`;
+    if (tty) {
+      const width = Math.max(20, (stream.columns ?? 80) - 1);
+      stream.write(`\r\x1b[2K${line.length > width ? line.slice(0, width - 1) + "…" : line}`);
+      shown = true;
+    } else {
+      stream.write(`${line}\n`);
+    }
+    lastDraw = now();
+  };
+  return {
+    set(text: string) {
+      const oneLine = text.replace(/\s*\n\s*/g, " ").trim();
+      if (oneLine === "" || oneLine === latest) return;
+      latest = oneLine;
+      if (now() - lastDraw >= interval) draw();
+    },
+    clear() {
+      if (tty && shown) stream.write("\r\x1b[2K");
+      shown = false;
+    },
+    redraw() {
+      if (tty && latest !== "" && !shown) draw();
+    },
+    reset() {
+      this.clear();
+      latest = "";
+      lastDraw = -Infinity;
+    },
+  };
 }

@@ -29,7 +29,9 @@ export interface RunNotebookOptions {
 export type RunEvent =
   | { type: "cell-start"; cellIndex: number; executionCount: number; codeCells: number }
   | { type: "cell-end"; cellIndex: number; executionCount: number; seconds: number; ok: boolean }
-  | { type: "stream"; name: "stdout" | "stderr"; text: string };
+  | { type: "stream"; name: "stdout" | "stderr"; text: string }
+  /** The running cell's latest progress line (model, epoch, batch, ETA), as its progress bar drew it. */
+  | { type: "progress"; cellIndex: number; text: string };
 
 /** Why a run stopped early. */
 export interface RunFailure {
@@ -174,6 +176,8 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   const lateErrors = new LateErrors(kernel);
   const displays = new Map<string, CellOutput[]>();
   let current: NotebookCell | null = null;
+  /** Source index of the running cell, for progress events. */
+  let currentIndex: number | null = null;
   const appendStream = (name: "stdout" | "stderr", text: string) => {
     if (!current) return;
     const outs = current.outputs!;
@@ -186,6 +190,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       appendStream(msg.name, msg.text);
       opts.onEvent?.({ type: "stream", name: msg.name, text: msg.text });
     } else if (msg.type === "display") {
+      if (msg.progress !== undefined && currentIndex !== null) opts.onEvent?.({ type: "progress", cellIndex: currentIndex, text: msg.progress });
       if (msg.update && msg.displayId) {
         for (const out of displays.get(msg.displayId) ?? []) if (out.output_type === "display_data") out.data = msg.data;
         return;
@@ -234,6 +239,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
       }
       count += 1;
       current = cell;
+      currentIndex = sourceIndex(i);
       cell.execution_count = count;
       opts.onEvent?.({ type: "cell-start", cellIndex: sourceIndex(i), executionCount: count, codeCells });
       const t0 = Date.now();
@@ -256,6 +262,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
     failure = { kind: "kernel-died", cellIndex: -1, ename: "KernelStartError", evalue: (err as Error).message, message: `kernel failed to start for ${path.basename(file)}: ${(err as Error).message}` };
   } finally {
     current = null;
+    currentIndex = null;
     peakBytes = memory?.stop();
     await stopKernel(kernel);
     nb.metadata = { ...nb.metadata, ntkd_lab: { executedAt: new Date(started).toISOString(), seconds: (Date.now() - started) / 1000, params, ok: failure === undefined } };

@@ -212,8 +212,9 @@ function looksLikeHistory(v: unknown): v is HistoryLike {
 }
 
 /**
- * Training curves: one panel per metric (loss, accuracy, mIoU, ...), train solid and validation
- * dashed, one colour per run. Pass one history (`result.history`, or the TrainResult itself), or
+ * Training curves: one panel per metric (loss, accuracy, mIoU, ...), each with its own y-axis
+ * title (accuracy, mean IoU and Dice in % when given as fractions), epochs counted from 1 in whole
+ * steps, training solid and validation dashed (named in the legend), one colour per run. Pass one history (`result.history`, or the TrainResult itself), or
  * `{ runName: history, ... }` to compare runs.
  */
 export function trainingCurves(history: HistoryLike | Readonly<Record<string, HistoryLike>>, opts: TrainingCurvesOptions = {}): VegaLiteSpec {
@@ -224,32 +225,72 @@ export function trainingCurves(history: HistoryLike | Readonly<Record<string, Hi
         if (!looksLikeHistory(h)) throw new Error(`trainingCurves: history["${name}"] is not a training history`);
         return [name, h];
       });
-  let points = runs.flatMap(([name, h]) => historyPoints(h, name));
+  let points = runs.flatMap(([name, h]) => oneBasedEpochs(historyPoints(h, name)));
   if (opts.metrics) {
     const wanted = new Set(opts.metrics);
     points = points.filter((p) => wanted.has(p.metric));
   }
   if (points.length === 0) throw new Error("trainingCurves: no metric values to plot");
-  const encoding: Row = {
-    x: { field: "epoch", type: "quantitative", title: "epoch" },
-    y: { field: "value", type: "quantitative", title: null, ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }) },
-    color: { field: "run", type: "nominal", legend: runs.length > 1 ? {} : null },
-    strokeDash: { field: "split", type: "nominal", scale: { domain: ["train", "validation"] }, title: "split" },
-    detail: { field: "split" },
-  };
+  const metrics = [...new Set(points.map((p) => p.metric))];
+  const yTitles = new Map<string, string>();
+  for (const metric of metrics) {
+    const own = points.filter((p) => p.metric === metric);
+    // Accuracies and overlaps in [0, 1] are shown in percent, as the tables give them.
+    const percent = PERCENT_METRIC.test(metric) && own.every((p) => p.value >= 0 && p.value <= 1);
+    if (percent) for (const p of own) p.value *= 100;
+    yTitles.set(metric, `${metricLabel(metric)}${percent ? " (%)" : ""}`);
+  }
+  for (const p of points) p.split = p.split === "train" ? TRAINING : VALIDATION;
+  // Whole epochs only: a tick per epoch for short runs, integer steps for long ones.
+  const epochs = [...new Set(points.map((p) => p.epoch))].sort((a, b) => a - b);
+  const epochAxis = epochs.length <= 12 && epochs.every(Number.isInteger) ? { format: "d", values: epochs } : { format: "d", tickMinStep: 1 };
+  const panel = (metric: string): Row => ({
+    width: opts.width ?? 240,
+    height: opts.height ?? 180,
+    transform: [{ filter: { field: "metric", equal: metric } }],
+    mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "epoch", type: "quantitative", title: "epoch", scale: { zero: false }, axis: epochAxis },
+      y: { field: "value", type: "quantitative", title: yTitles.get(metric), ...(opts.logY ? { scale: { type: "log" } } : { scale: { zero: false } }) },
+      color: { field: "run", type: "nominal", title: null, legend: runs.length > 1 ? {} : null },
+      // Training solid, validation dashed; the legend draws each as a line, so the dash reads.
+      strokeDash: {
+        field: "split",
+        type: "nominal",
+        title: null,
+        scale: { domain: [TRAINING, VALIDATION], range: [[1, 0], [6, 4]] },
+        legend: { symbolType: "stroke", symbolStrokeWidth: 2, symbolSize: 300, encode: { symbols: { update: { stroke: { value: "#444" } } } } },
+      },
+    },
+  });
   return {
     ...base(opts.title),
     data: { values: points },
-    facet: { field: "metric", type: "nominal", title: null },
+    concat: metrics.map(panel),
     columns: 3,
     resolve: { scale: { y: "independent" } },
-    spec: {
-      width: opts.width ?? 240,
-      height: opts.height ?? 180,
-      mark: { type: "line", point: true },
-      encoding,
-    },
   };
+}
+
+/** Legend names of the two splits. */
+const TRAINING = "training";
+const VALIDATION = "validation";
+
+/** Metrics that are fractions shown in percent: accuracy ("acc"), mean IoU, Dice. */
+const PERCENT_METRIC = /acc|iou|dice/i;
+
+/** A metric's axis name: "acc" and "accuracy" -> "accuracy", "meanIoU" -> "mean IoU", "dice" -> "Dice". */
+function metricLabel(metric: string): string {
+  if (/^(acc|accuracy)$/i.test(metric)) return "accuracy";
+  if (/^meanIoU$/i.test(metric)) return "mean IoU";
+  if (/^dice$/i.test(metric)) return "Dice";
+  return metric;
+}
+
+/** Epochs counted from 1, as "epoch 1/3" reads: a run whose epochs start at 0 is shifted by one. */
+function oneBasedEpochs(points: CurvePoint[]): CurvePoint[] {
+  const first = Math.min(...points.map((p) => p.epoch));
+  return first === 0 ? points.map((p) => ({ ...p, epoch: p.epoch + 1 })) : points;
 }
 
 /** One bar: a mean with an optional standard deviation, optionally in a group (e.g. method). */
@@ -268,6 +309,15 @@ export interface BarChartOptions extends ChartSizeOptions {
   yTitle?: string;
   /** Fixed y domain, e.g. [0, 100] for accuracies in percent. */
   yDomain?: [number, number];
+  /**
+   * Zoom the y axis to the span of the bars, their error bars and the reference values (with a
+   * margin) instead of starting at 0, so that close methods can be told apart. Ignored with `yDomain`.
+   */
+  zoom?: boolean;
+  /** Reference values drawn as a black tick across the bar of the same label (and group), e.g. the paper's. */
+  reference?: readonly { label: string; group?: string; value: number }[];
+  /** What the reference ticks are, for the subtitle; default "the paper's value". */
+  referenceName?: string;
 }
 
 /** Bars of means with +-1 std error bars; bars sharing a label are placed side by side by group. */
@@ -287,15 +337,47 @@ export function barChart(rows: readonly BarRow[], opts: BarChartOptions = {}): V
   const groupEnc = grouped
     ? { xOffset: { field: "group", type: "nominal", sort: groupOrder }, color: { field: "group", type: "nominal", sort: groupOrder, title: null } }
     : {};
-  const y = { field: "mean", type: "quantitative", title: opts.yTitle ?? "mean", ...(opts.yDomain ? { scale: { domain: opts.yDomain } } : {}) };
-  const layers: Row[] = [{ mark: { type: "bar" }, encoding: { x, y, ...groupEnc } }];
+  const references = (opts.reference ?? []).map((r, i) => {
+    const value = finiteOrThrow(r.value, "barChart", `opts.reference[${i}].value`);
+    const group = r.group ?? "";
+    if (!values.some((v) => v.label === r.label && v.group === group)) {
+      throw new Error(`barChart: opts.reference[${i}] (label "${r.label}"${group ? `, group "${group}"` : ""}) matches no bar`);
+    }
+    return { label: r.label, group, reference: value };
+  });
+  let domain = opts.yDomain;
+  if (!domain && opts.zoom && values.length > 0) {
+    const lows = [...values.map((v) => v.low), ...references.map((r) => r.reference)];
+    const highs = [...values.map((v) => v.high), ...references.map((r) => r.reference)];
+    const lo = Math.min(...lows);
+    const hi = Math.max(...highs);
+    const margin = Math.max((hi - lo) * 0.15, Math.abs(hi) * 0.01, 1e-9);
+    domain = [lo >= 0 ? Math.max(0, lo - margin) : lo - margin, hi + margin];
+  }
+  const y = { field: "mean", type: "quantitative", title: opts.yTitle ?? "mean", ...(domain ? { scale: { domain, zero: false } } : {}) };
+  // Clipped: a zoomed axis does not start at 0, and bars must not spill below it.
+  const layers: Row[] = [{ mark: { type: "bar", clip: domain !== undefined }, encoding: { x, y, ...groupEnc } }];
   if (values.some((v) => v.std > 0)) {
     layers.push({
       mark: { type: "rule", color: "black" },
       encoding: { x, y: { field: "low", type: "quantitative" }, y2: { field: "high" }, ...(grouped ? { xOffset: groupEnc.xOffset } : {}) },
     });
   }
-  return { ...base(opts.title), width: opts.width ?? { step: grouped ? 60 : 40 }, height: opts.height ?? 220, data: { values }, layer: layers };
+  if (references.length > 0) {
+    layers.push({
+      data: { values: references },
+      mark: { type: "tick", color: "black", thickness: 2, clip: domain !== undefined },
+      encoding: {
+        x,
+        y: { field: "reference", type: "quantitative" },
+        ...(grouped ? { xOffset: groupEnc.xOffset } : {}),
+        tooltip: [{ field: "label" }, { field: "reference", title: opts.referenceName ?? "the paper's value" }],
+      },
+    });
+  }
+  const subtitle = references.length > 0 ? `black ticks: ${opts.referenceName ?? "the paper's value"}` : undefined;
+  const title = opts.title !== undefined && subtitle ? { title: { text: opts.title, subtitle } } : subtitle ? { title: { text: "", subtitle } } : {};
+  return { ...base(opts.title), ...title, width: opts.width ?? { step: grouped ? 60 : 40 }, height: opts.height ?? 220, data: { values }, layer: layers };
 }
 
 /** Options of {@link heatmapChart}. */
@@ -312,6 +394,24 @@ export interface HeatmapOptions extends ChartSizeOptions {
   colorTitle?: string;
   /** Give each panel its own colour scale (PSFs of very different peaks); default false: one shared scale. */
   independentColor?: boolean;
+  /**
+   * Pixel axes on the panels' outer edges: "pixels" (default) labels pixel indices, "none" hides
+   * them. With `pixelPitchM` the labels are µm from the grid's centre instead.
+   */
+  axes?: "pixels" | "none";
+  /** Pixel pitch in metres: axes read in µm from the centre (e.g. a PSF on the sensor). */
+  pixelPitchM?: number;
+}
+
+/** Axis encodings of a heatmap: ticks at the first, centre and last pixel, in px or µm from the centre. */
+function pixelAxis(side: number, name: "x" | "y", opts: HeatmapOptions): Row | null {
+  if (opts.axes === "none") return null;
+  const ticks = [...new Set([0, Math.floor((side - 1) / 2), side - 1])];
+  if (opts.pixelPitchM === undefined) return { title: `${name} (px)`, values: ticks, labelAngle: 0, grid: false };
+  const pitchUm = finiteOrThrow(opts.pixelPitchM, "heatmapChart", "opts.pixelPitchM") * 1e6;
+  if (!(pitchUm > 0)) throw new Error(`heatmapChart: opts.pixelPitchM must be > 0, got ${opts.pixelPitchM}`);
+  const centre = (side - 1) / 2;
+  return { title: `${name} (µm)`, values: ticks, labelAngle: 0, grid: false, labelExpr: `format((datum.value - ${centre}) * ${pitchUm}, ".3~r")` };
 }
 
 function checkGrid(g: Grid2D, caller: string, name: string): void {
@@ -352,6 +452,8 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
     field: "value",
     type: "quantitative",
     title: opts.colorTitle ?? "value",
+    // Colour titles carry units ("intensity (fraction of light)"); vega cuts titles past 180 px by default.
+    legend: { titleLimit: 320 },
     scale: { scheme, ...(opts.diverging ? { domainMid: 0, reverse: scheme === "redblue" } : {}) },
   };
   const inner: Row = {
@@ -359,8 +461,8 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
     height: { step },
     mark: { type: "rect", aria: false },
     encoding: {
-      x: { field: "col", type: "ordinal", axis: null },
-      y: { field: "row", type: "ordinal", axis: null },
+      x: { field: "col", type: "ordinal", axis: pixelAxis(Math.max(...grids.map((g) => g.width)), "x", opts) },
+      y: { field: "row", type: "ordinal", axis: pixelAxis(Math.max(...grids.map((g) => g.height)), "y", opts) },
       color,
     },
   };
@@ -376,10 +478,15 @@ export function heatmapChart(grid: Grid2D | readonly Grid2D[], opts: HeatmapOpti
   };
 }
 
+/** Rough width of one axis-label character at vega's default 10 px font, for overlap checks. */
+const LABEL_CHAR_PX = 6;
+
 /** Options of {@link confusionMatrixChart}. */
 export interface ConfusionMatrixOptions extends ChartSizeOptions {
   /** Colour and label by row-normalised fraction (recall per true class) instead of counts. */
   normalize?: boolean;
+  /** Data set name for the default title, e.g. "Fashion-MNIST" -> "Fashion-MNIST test set: confusion matrix ...". */
+  dataset?: string;
 }
 
 /**
@@ -428,13 +535,19 @@ export function confusionMatrixChart(
   });
   const maxShown = Math.max(...values.map((v) => v.shown as number));
   const step = Math.max(18, Math.floor((opts.width ?? 300) / k));
-  const axis = (field: string, title: string) => ({ field, type: "ordinal", sort: names, title, axis: { labelAngle: 0 } });
+  // Labels wider than a cell (Fashion-MNIST's "T-shirt/top", "Sneaker") are angled so they do not overlap.
+  const longest = Math.max(...names.map((n) => n.length));
+  const angled = longest * LABEL_CHAR_PX > step;
+  const xAxis = angled ? { labelAngle: -45, labelAlign: "right", labelBaseline: "middle" } : { labelAngle: 0 };
+  const axis = (field: string, title: string, options: Row) => ({ field, type: "ordinal", sort: names, title, axis: options });
+  const title = opts.title
+    ?? `${opts.dataset ? `${opts.dataset}: ` : ""}confusion matrix (${opts.normalize ? "fraction of each true class" : "counts"})`;
   return {
-    ...base(opts.title),
+    ...base(title),
     width: { step },
     height: { step },
     data: { values },
-    encoding: { x: axis("predicted", "predicted"), y: axis("true", "true") },
+    encoding: { x: axis("predicted", "predicted class", xAxis), y: axis("true", "true class", { labelAngle: 0 }) },
     layer: [
       { mark: "rect", encoding: { color: { field: "shown", type: "quantitative", scale: { scheme: "blues" }, title: opts.normalize ? "fraction" : "count" } } },
       {
@@ -601,6 +714,23 @@ export interface OpticalKernelsChartOptions extends HeatmapOptions {
   kernels?: number;
   /** For coherent kernels: "amplitude" |h| (default) or "real"/"imag" parts. */
   part?: "amplitude" | "real" | "imag";
+  /** The training method the kernels come from, for the title, e.g. "NTKD" -> "NTKD student: ...". */
+  method?: string;
+}
+
+/** Readable names of the frontend kinds, by layer class name (models/frontends). */
+const FRONTEND_KIND_NAMES: Readonly<Record<string, string>> = {
+  PsfConvFrontend: "PSF-engineered optics",
+  MetasurfaceFrontend: "metasurface optics",
+  FourierFrontend: "Fourier-plane (4f) optics",
+  IdealConvFrontend: "ideal optical convolution",
+  Conv2dFrontend: "digital convolution",
+};
+
+/** The kind of optics a kernel source is, from its layer class name; "optical" when unknown. */
+function frontendKind(source: object): string {
+  const className = typeof (source as { getClassName?: unknown }).getClassName === "function" ? String((source as { getClassName(): string }).getClassName()) : "";
+  return FRONTEND_KIND_NAMES[className] ?? (className || "optical frontend");
 }
 
 /**
@@ -630,11 +760,14 @@ export function opticalKernelsChart(
     return { values, height: size, width: size };
   });
   const signed = k.energyRule === "signed" || (k.imag !== null && part !== "amplitude");
+  const intensity = k.imag === null && !signed;
+  const what = intensity ? "PSFs" : "kernels";
+  const { method, ...heatmapOpts } = opts;
   return heatmapChart(grids, {
     titles: grids.map((_, j) => `kernel ${j}`),
     diverging: signed,
-    colorTitle: k.imag === null ? (signed ? "weight" : "intensity") : part,
-    title: `Optical kernels (${k.energyRule}, ${size}x${size}, channel ${channel})`,
-    ...opts,
+    colorTitle: k.imag === null ? (signed ? "weight (signed)" : "intensity (fraction of light)") : `${part} (field)`,
+    title: `${method ? `${method} student: ` : ""}${frontendKind(source)}, ${shown} of ${n} ${what} (${k.energyRule}, ${size}×${size} px${c > 1 ? `, colour ${channel}` : ""})`,
+    ...heatmapOpts,
   });
 }

@@ -74,3 +74,28 @@ test("a data set asked for by name and not installed fails the run, naming its f
   assert.equal(r.status, 1, `exit ${r.status}: ${r.stderr}`);
   assert.match(r.stderr, /Fashion-MNIST not found: .*no-such-fashion-mnist \(from NTKD_FASHION_MNIST_DIR\).*apt-get install dataset-fashion-mnist/);
 });
+
+test("ntkd-lab run shows the running cell's own progress (model, epoch, batch, ETA) on stderr, throttled when not a TTY", () => {
+  // The compiled progress module beside this test; the fixture's kernel requires it by path.
+  const progressModule = path.join(__dirname, "..", "..", "src", "notebook", "progress.js");
+  const train = (title: string, from: number) =>
+    code(
+      `const { progress } = require(${JSON.stringify(progressModule)});\n` +
+        `const bar = progress({ epochs: 3, batchesPerEpoch: 4, title: ${JSON.stringify(title)}, minIntervalMs: 0 });\n` +
+        `for (let e = ${from}; e < 3; e++) for (let b = 0; b < 4; b++) { bar.update({ epoch: e, batch: b, loss: 1 / (e + 1) }); await new Promise((r) => setTimeout(r, 5)); }\n` +
+        `bar.done();`,
+    );
+  const file = writeFixture("progress.ipynb", [train("KD student, seed 0", 1), train("NTKD student, seed 1", 0)]);
+  const r = cli(["run", file, "--out", path.join(path.dirname(file), "done.ipynb")]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stderr.split("\n");
+  const progressLines = lines.filter((l) => /\[[#-]+\]/.test(l));
+  // Each cell's first report prints at once; the next ones within 10 s are held back (not a TTY).
+  assert.equal(progressLines.length, 2, r.stderr);
+  assert.match(progressLines[0]!, /^  KD student, seed 0 \[[#-]+\]\s+\d+%  epoch 2\/3  batch 1\/4  loss 0\.5\d*  ETA \S+$/);
+  assert.match(progressLines[1]!, /^  NTKD student, seed 1 .*epoch 1\/3  batch 1\/4/);
+  // Under its own cell's line.
+  assert.ok(lines.indexOf(progressLines[0]!) > lines.findIndex((l) => /cell 0 \(1\/2\)/.test(l)));
+  assert.ok(lines.indexOf(progressLines[1]!) > lines.findIndex((l) => /cell 1 \(2\/2\)/.test(l)));
+  assert.doesNotMatch(r.stderr, /\r/, "no carriage returns when stderr is not a terminal");
+});

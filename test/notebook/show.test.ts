@@ -1,11 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { show, VEGA_LITE_MIME } from "../../src/notebook/show";
+import { show, CHART_PNG_SCALE, VEGA_LITE_MIME } from "../../src/notebook/show";
+import { renderSvg } from "../../src/viz/render";
 import { setDisplaySink, sendDisplay, displayTarget, type DisplayMessage } from "../../src/notebook/display";
 import { barChart } from "../../src/viz/charts";
-import { parseXml, marksOf } from "../viz/xml";
+import { parseXml } from "../viz/xml";
 
-test("show sends ONE output with the vega-lite spec, the SVG and a text label", async () => {
+test("show sends ONE output with the vega-lite spec, a 2x PNG sized by its metadata, and a text label", async () => {
   const sent: DisplayMessage[] = [];
   setDisplaySink((m) => sent.push(m));
   try {
@@ -14,10 +15,21 @@ test("show sends ONE output with the vega-lite spec, the SVG and a text label", 
     assert.equal(returned, undefined, "show resolves to nothing so tslab prints nothing after the chart");
     assert.equal(sent.length, 1);
     const data = sent[0]!.data;
-    assert.deepEqual(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"]);
+    // No SVG: nbconvert prefers it over the PNG and Debian's nbconvert 6.5 strips its content.
+    assert.deepEqual(Object.keys(data).sort(), ["application/vnd.vegalite.v5+json", "image/png", "text/plain"]);
     assert.equal(data[VEGA_LITE_MIME], chart, "the spec travels as an object, not a JSON string");
     assert.equal(data["text/plain"], "[chart: two bars]");
-    assert.equal(marksOf(parseXml(data["image/svg+xml"] as string), "rect").length, 2);
+    const png = Buffer.from(data["image/png"] as string, "base64");
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "base64 of a PNG file");
+    // The PNG is the SVG at CHART_PNG_SCALE; the metadata gives the SVG's CSS size.
+    const svg = parseXml(await renderSvg(chart));
+    assert.equal(svg.name, "svg");
+    const cssWidth = Number(svg.attrs.width);
+    const cssHeight = Number(svg.attrs.height);
+    assert.deepEqual(sent[0]!.metadata, { "image/png": { width: Math.round(cssWidth), height: Math.round(cssHeight) } });
+    assert.equal(png.readUInt32BE(16), Math.round(cssWidth * CHART_PNG_SCALE));
+    assert.equal(png.readUInt32BE(20), Math.round(cssHeight * CHART_PNG_SCALE));
+    assert.equal(CHART_PNG_SCALE, 2);
     assert.equal(sent[0]!.update, false);
   } finally {
     setDisplaySink(null);

@@ -47,7 +47,9 @@ function checkOutputs(nb: Notebook, name: string): void {
     for (const out of cell.outputs ?? []) {
       assert.notEqual(out.output_type, "error", `${name} cell ${i} has an error output`);
       if (out.output_type === "display_data" && "application/vnd.vegalite.v5+json" in out.data) {
-        assert.match(String(out.data["image/svg+xml"] ?? ""), /^<svg/, `${name} cell ${i}: a chart without its SVG`);
+        // The PNG is what classic Notebook, GitHub and nbconvert HTML show (6.5 strips inline SVG).
+        const png = Buffer.from(String(out.data["image/png"] ?? ""), "base64");
+        assert.equal(png.subarray(1, 4).toString("latin1"), "PNG", `${name} cell ${i}: a chart without its PNG`);
       }
     }
   }
@@ -108,6 +110,18 @@ test("layer 2: every notebook runs under real Jupyter (nbconvert --execute) with
         checkOutputs(JSON.parse(fs.readFileSync(path.join(outDir, name), "utf8")) as Notebook, name);
       });
     }
+    // One export only (nbconvert is slow): the teacher notebook's charts must be images in its HTML.
+    const exported = NOTEBOOKS.find((n) => n.startsWith("02-")) ?? NOTEBOOKS[0]!;
+    await t.test(`${exported} exports to HTML with every chart as a PNG image`, () => {
+      const outDir = path.join(work, "executed");
+      const executed = JSON.parse(fs.readFileSync(path.join(outDir, exported), "utf8")) as Notebook;
+      const charts = executed.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.output_type === "display_data" && "application/vnd.vegalite.v5+json" in o.data).length;
+      assert.ok(charts > 0, `${exported} shows no chart`);
+      const r = spawnSync(JUPYTER, ["nbconvert", "--to", "html", "--output-dir", outDir, path.join(outDir, exported)], { encoding: "utf8" });
+      assert.equal(r.status, 0, `nbconvert --to html failed on ${exported}:\n${r.stderr.slice(-4000)}`);
+      const html = fs.readFileSync(path.join(outDir, exported.replace(/\.ipynb$/, ".html")), "utf8");
+      assert.equal(html.match(/<img\s[^>]*src="data:image\/png;base64,/g)?.length ?? 0, charts, `${exported}: one <img> per chart`);
+    });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

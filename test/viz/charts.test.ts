@@ -7,7 +7,7 @@ import { trainTeacher } from "../../src/train/api";
 import type { ImageDataset } from "../../src/data/types";
 import type { EpochRecord, SegmentationEpochRecord, SweepPoint, EstimatedTrainedPoint, ImageTile, Evaluation, TrainResult } from "../../src/index";
 import {
-  lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart,
+  lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart, opticalKernelsChart,
 } from "../../src/viz/charts";
 import { renderSvg, renderPng } from "../../src/viz/render";
 import type { Grid2D } from "../../src/viz/types";
@@ -191,10 +191,11 @@ test("trainingCurves(result.history) of a real run plots each train/validation m
   assert.equal(result.history.length, 2);
   const points = pointsOf(trainingCurves(result.history));
   const expected: Point[] = result.history.flatMap((r) => [
-    { run: "run", epoch: r.epoch, metric: "loss", split: "train", value: r.trainLoss },
-    { run: "run", epoch: r.epoch, metric: "accuracy", split: "train", value: r.trainAccuracy },
-    { run: "run", epoch: r.epoch, metric: "accuracy", split: "validation", value: r.validationAccuracy! },
-    { run: "run", epoch: r.epoch, metric: "loss", split: "validation", value: r.validationLoss! },
+    // Epochs counted from 1; accuracy in percent, as the tables give it.
+    { run: "run", epoch: r.epoch + 1, metric: "loss", split: "training", value: r.trainLoss },
+    { run: "run", epoch: r.epoch + 1, metric: "accuracy", split: "training", value: 100 * r.trainAccuracy },
+    { run: "run", epoch: r.epoch + 1, metric: "accuracy", split: "validation", value: 100 * r.validationAccuracy! },
+    { run: "run", epoch: r.epoch + 1, metric: "loss", split: "validation", value: r.validationLoss! },
   ]);
   const key = (p: Point) => `${p.epoch} ${p.metric} ${p.split}`;
   // learningRate, seconds and parts are no metric: exactly these points, no more.
@@ -211,16 +212,16 @@ test("trainingCurves takes segmentation records and compares runs of both kinds 
     { epoch: 1, learningRate: 1e-3, trainLoss: 0.4, trainMeanIoU: 0.7, validationMeanIoU: 0.72, validationDice: 0.8, validationLoss: 0.41, parts: { task: 0.4 }, seconds: 1 },
   ];
   const points = pointsOf(trainingCurves(segmentation));
-  const series = (metric: string, split: string) => points.filter((p) => p.metric === metric && p.split === split).map((p) => [p.epoch, p.value]);
-  assert.deepEqual(series("meanIoU", "train"), [[0, 0.5], [1, 0.7]]);
-  assert.deepEqual(series("meanIoU", "validation"), [[0, 0.55], [1, 0.72]]);
-  assert.deepEqual(series("dice", "validation"), [[0, 0.6], [1, 0.8]]);
-  assert.deepEqual(series("loss", "train"), [[0, 0.6], [1, 0.4]]);
-  assert.deepEqual(series("loss", "validation"), [[0, 0.58], [1, 0.41]]);
+  const series = (metric: string, split: string) => points.filter((p) => p.metric === metric && p.split === split).map((p) => [p.epoch, Math.round(p.value * 1e9) / 1e9]);
+  assert.deepEqual(series("meanIoU", "training"), [[1, 50], [2, 70]]);
+  assert.deepEqual(series("meanIoU", "validation"), [[1, 55], [2, 72]]);
+  assert.deepEqual(series("dice", "validation"), [[1, 60], [2, 80]]);
+  assert.deepEqual(series("loss", "training"), [[1, 0.6], [2, 0.4]]);
+  assert.deepEqual(series("loss", "validation"), [[1, 0.58], [2, 0.41]]);
   assert.equal(points.length, 10);
   const classification: EpochRecord[] = [{ epoch: 0, learningRate: 1e-3, trainLoss: 2.3, trainAccuracy: 0.1, parts: { task: 2.3, ntk: 0.4 }, seconds: 2 }];
   const both = pointsOf(trainingCurves({ student: classification, unet: segmentation }, { metrics: ["loss"] }));
-  assert.deepEqual(both.filter((p) => p.run === "student").map((p) => [p.split, p.value]), [["train", 2.3]]);
+  assert.deepEqual(both.filter((p) => p.run === "student").map((p) => [p.split, p.value]), [["training", 2.3]]);
   assert.equal(both.filter((p) => p.run === "unet").length, 4);
 });
 
@@ -277,4 +278,89 @@ test("imageGridChart takes the data previews' tiles (channels 1 or 3) without a 
   assert.deepEqual([decoded[1]!.colourType, ...decoded[1]!.pixels], [2, 255, 0, 0, 0, 0, 255]);
   const bad: ImageTile = { values: Float32Array.from([0, 0]), height: 1, width: 1, channels: 2 };
   assert.throws(() => imageGridChart([bad]), /images\[0\]\.channels must be 1 or 3, got 2/);
+});
+
+test("trainingCurves: a y-axis title with units per panel, whole 1-based epochs, a legend telling dashed validation from training", () => {
+  const history: EpochRecord[] = [0, 1, 2].map((epoch) => ({
+    epoch, learningRate: 1e-3, trainLoss: 1 / (epoch + 1), trainAccuracy: 0.5 + 0.1 * epoch, validationAccuracy: 0.45 + 0.1 * epoch, parts: { task: 1 }, seconds: 1,
+  }));
+  const spec = trainingCurves(history, { title: "mnist: LeNet-5 teacher" });
+  type Panel = { transform: { filter: { equal: string } }[]; encoding: Record<string, { title?: unknown; axis?: { values?: number[]; format?: string }; scale?: { domain?: unknown; range?: unknown }; legend?: unknown }> };
+  const panels = spec.concat as Panel[];
+  const byMetric = new Map(panels.map((p) => [p.transform[0]!.filter.equal, p.encoding]));
+  assert.equal(byMetric.get("accuracy")!.y!.title, "accuracy (%)");
+  assert.equal(byMetric.get("loss")!.y!.title, "loss");
+  for (const enc of byMetric.values()) {
+    assert.equal(enc.x!.title, "epoch");
+    assert.deepEqual(enc.x!.axis, { format: "d", values: [1, 2, 3] });
+    assert.deepEqual(enc.strokeDash!.scale, { domain: ["training", "validation"], range: [[1, 0], [6, 4]] }, "training solid, validation dashed");
+    assert.notEqual(enc.strokeDash!.legend, null);
+  }
+  const accuracy = pointsOf(spec).filter((p) => p.metric === "accuracy" && p.split === "validation").map((p) => [p.epoch, p.value]);
+  assert.deepEqual(accuracy.map(([e, v]) => [e, Math.round(v! * 1e6) / 1e6]), [[1, 45], [2, 55], [3, 65]]);
+  // Already in percent (values above 1): left as they are; 1-based epochs stay 1-based.
+  const percent = pointsOf(trainingCurves([{ epoch: 1, acc: 91 }, { epoch: 2, acc: 95 }]));
+  assert.deepEqual(percent.map((p) => [p.epoch, p.value]), [[1, 91], [2, 95]]);
+});
+
+test("confusionMatrixChart: a title naming the data set and what the cells hold; long class names angled, short ones upright", () => {
+  const fashion = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+  const identity = fashion.map((_, i) => fashion.map((_, j) => (i === j ? 10 : 0)));
+  type Enc = { x: { title: string; axis: { labelAngle: number } }; y: { title: string; axis: { labelAngle: number } } };
+  const spec = confusionMatrixChart(identity, fashion, { normalize: true, dataset: "Fashion-MNIST" });
+  assert.equal(spec.title, "Fashion-MNIST: confusion matrix (fraction of each true class)");
+  const enc = spec.encoding as Enc;
+  assert.deepEqual([enc.x.title, enc.y.title], ["predicted class", "true class"]);
+  assert.equal(enc.x.axis.labelAngle, -45, "10 cells of 30 px cannot hold 'T-shirt/top' upright");
+  assert.equal(enc.y.axis.labelAngle, 0);
+  const digits = confusionMatrixChart(identity, fashion.map((_, i) => String(i)));
+  assert.equal(digits.title, "confusion matrix (counts)");
+  assert.equal((digits.encoding as Enc).x.axis.labelAngle, 0);
+  assert.equal(confusionMatrixChart(identity, fashion, { title: "mine" }).title, "mine");
+});
+
+test("barChart: paper ticks per method, a y axis zoomed to where the methods differ, a titled x axis", async () => {
+  const rows = [
+    { label: "no transfer", group: "mnist", mean: 90, std: 1 },
+    { label: "NTKD", group: "mnist", mean: 96, std: 0.5 },
+  ];
+  const reference = [{ label: "no transfer", group: "mnist", value: 91.4 }, { label: "NTKD", group: "mnist", value: 97.3 }];
+  const spec = barChart(rows, { title: "Students", yTitle: "accuracy (%)", xTitle: "distillation method", zoom: true, reference });
+  type Layer = { mark: { type: string }; data?: { values: { label: string; reference: number }[] }; encoding: { x: { title: string }; y: { scale?: { domain: number[] } } } };
+  const layers = spec.layer as Layer[];
+  assert.equal(layers[0]!.encoding.x.title, "distillation method");
+  // Span 89 (90 - 1) .. 97.3, margin 15 % of it (1.245): [87.755, 98.545], not [0, ...].
+  const [lo, hi] = layers[0]!.encoding.y.scale!.domain;
+  assert.ok(Math.abs(lo! - 87.755) < 1e-9 && Math.abs(hi! - 98.545) < 1e-9, `domain ${lo}..${hi}`);
+  const ticks = layers.find((l) => l.mark.type === "tick")!;
+  assert.deepEqual(ticks.data!.values.map((v) => [v.label, v.reference]), [["no transfer", 91.4], ["NTKD", 97.3]]);
+  assert.deepEqual(spec.title, { text: "Students", subtitle: "black ticks: the paper's value" });
+  const svg = await svgOf(spec);
+  assert.equal(marksOf(svg, "rect").filter((r) => r.attrs.fill !== "white").length >= 2, true);
+  // Without zoom the axis starts at 0 as before; a reference to no bar is refused.
+  assert.equal(barChart(rows).layer && (barChart(rows).layer as Layer[])[0]!.encoding.y.scale, undefined);
+  assert.throws(() => barChart(rows, { reference: [{ label: "KD", group: "mnist", value: 95 }] }), /opts\.reference\[0\] \(label "KD", group "mnist"\) matches no bar/);
+});
+
+test("opticalKernelsChart names the method and the kind of optics, gives pixel (or µm) axes and a colour title with units", async () => {
+  // Two 3x3 unit-energy PSFs, one colour: layout [k, k, C, n], index (r*3 + c)*2 + j.
+  const values = Float32Array.from({ length: 18 }, (_, i) => (i % 2 === 0 ? (i === 8 ? 1 : 0) : 1 / 9));
+  const kernels = { values, imag: null, kernelSize: 3, inputChannels: 1, count: 2, energyRule: "unit" };
+  const frontend = { opticalKernels: () => kernels, getClassName: () => "PsfConvFrontend" };
+  const spec = opticalKernelsChart(frontend, { method: "NTKD" });
+  assert.equal(spec.title, "NTKD student: PSF-engineered optics, 2 of 2 PSFs (unit, 3×3 px)");
+  type Enc = { x: { axis: { title: string; values: number[]; labelExpr?: string } }; y: { axis: { title: string } }; color: { title: string } };
+  const enc = (spec.spec as { encoding: Enc }).encoding;
+  assert.equal(enc.color.title, "intensity (fraction of light)");
+  assert.deepEqual([enc.x.axis.title, enc.y.axis.title], ["x (px)", "y (px)"]);
+  assert.deepEqual(enc.x.axis.values, [0, 1, 2]);
+  // Without a method or a class name: the kind falls back, the title still says what is shown.
+  assert.equal(opticalKernelsChart(kernels).title, "optical frontend, 2 of 2 PSFs (unit, 3×3 px)");
+  // With a pixel pitch the axes read µm from the centre: pixel 0 of 3 at 4 µm pitch is -4 µm.
+  const microns = heatmapChart(grid(3, 3, (r, c) => r + c), { pixelPitchM: 4e-6 });
+  const axis = (microns.encoding as Enc).x.axis;
+  assert.equal(axis.title, "x (µm)");
+  const labels = [...(await renderSvg(microns)).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+  for (const label of ["−4", "0", "4"]) assert.ok(labels.some((l) => l.replace("-", "−") === label), `axis label ${label} in ${labels.join(",")}`);
+  assert.equal((heatmapChart(grid(2, 2, () => 1), { axes: "none" }).encoding as { x: { axis: unknown } }).x.axis, null);
 });

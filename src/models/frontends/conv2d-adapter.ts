@@ -99,7 +99,7 @@ export class Conv2dFrontend extends tf.layers.Layer implements OpticalFrontend {
     const n = this.kernelCount;
     const s = this.kernelSize;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(psfToConv2dKernel(k), [0, 0, 0, 0], [s, s, 1, n]), [3, 2, 0, 1]).reshape([n, s, s])));
-    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `${this.name}: kernels`, diverging: true });
+    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `Digital convolution: ${n} kernels (${s}×${s} px)`, diverging: true, colorTitle: "weight (signed)" });
     tf.dispose(panels);
     return spec;
   }

@@ -193,9 +193,9 @@ export class FourierFrontend extends OpticalFrontendLayer implements OpticalFron
     const amp = tf.tidy(() => tf.unstack(tf.sqrt(tf.add(tf.square(m.re), tf.square(m.im)))));
     const phase = tf.tidy(() => tf.unstack(tf.atan2(m.im, m.re)));
     const spec = stackCharts([
-      drawTensors(amp, amp.map((_, j) => `|M${j}|`), { colorTitle: "|M|" }),
-      drawTensors(phase, phase.map((_, j) => `arg M${j}`), { colorTitle: "rad", diverging: true }),
-    ], `${this.name}: Fourier-plane masks (centred spectrum)`);
+      drawTensors(amp, amp.map((_, j) => `|M${j}|`), { colorTitle: "|M| (amplitude transmission)" }),
+      drawTensors(phase, phase.map((_, j) => `arg M${j}`), { colorTitle: "phase (rad)", diverging: true }),
+    ], `Fourier-plane (4f) optics: ${amp.length} masks (centred spectrum)`);
     tf.dispose([m.re, m.im, ...amp, ...phase]);
     return spec;
   }

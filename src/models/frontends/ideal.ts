@@ -90,7 +90,7 @@ export class IdealConvFrontend extends OpticalFrontendLayer implements OpticalFr
     const k = this.kernels();
     const [k1, k2, , n] = k.shape;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(k, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])));
-    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `${this.name}: kernels`, diverging: true });
+    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `Ideal optical convolution: ${n} kernels (${k1}×${k2} px)`, diverging: true, colorTitle: "weight (signed)" });
     tf.dispose([k, ...panels]);
     return spec;
   }

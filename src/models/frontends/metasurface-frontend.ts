@@ -217,9 +217,9 @@ export class MetasurfaceFrontend extends OpticalFrontendLayer implements Optical
     const heights = tf.tidy(() => tf.unstack(tf.mul(h, 1e6)));
     const kernels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(p, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])));
     const spec = stackCharts([
-      drawTensors(heights, heights.map((_, j) => `height ${j}`), { colorTitle: "µm" }),
-      drawTensors(kernels, kernels.map((_, j) => `PSF ${j}`), { colorTitle: "PSF" }),
-    ], `${this.name}: metasurface heights and PSFs (${formatLength(this.geometry.wavelengthsM[0])})`);
+      drawTensors(heights, heights.map((_, j) => `height ${j}`), { colorTitle: "height (µm)" }),
+      drawTensors(kernels, kernels.map((_, j) => `PSF ${j}`), { colorTitle: "intensity (fraction of light)" }),
+    ], `Metasurface optics: heights and ${n} PSFs (${k1}×${k2} px at ${formatLength(this.geometry.pixelPitchM)} pitch, ${formatLength(this.geometry.wavelengthsM[0])})`);
     tf.dispose([h, p, ...heights, ...kernels]);
     return spec;
   }

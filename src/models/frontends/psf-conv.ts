@@ -216,7 +216,7 @@ export class PsfConvFrontend extends OpticalFrontendLayer implements OpticalFron
     const p = this.psfs();
     const [k1, k2, , m] = p.shape;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(p, [0, 0, 0, 0], [k1, k2, 1, m]), [3, 2, 0, 1]).reshape([m, k1, k2])));
-    const spec = drawTensors(panels, panels.map((_, j) => `PSF ${j}`), { title: `${this.name}: PSFs` });
+    const spec = drawTensors(panels, panels.map((_, j) => `PSF ${j}`), { title: `PSF-engineered optics: ${m} intensity PSFs (${k1}×${k2} px, ${this.energy} energy${this.signed === "none" ? "" : `, ${this.signed} readout`})`, colorTitle: "intensity (fraction of light)" });
     tf.dispose([p, ...panels]);
     return spec;
   }
