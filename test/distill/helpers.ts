@@ -12,7 +12,7 @@ export function tinyMlp(inputs: number, hidden: number, outputs: number, seed: n
 }
 
 /** Relative Frobenius error ‖a − b‖ / ‖b‖. */
-export function relativeError(a: Float32Array | number[], b: Float32Array | number[]): number {
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0;
   let den = 0;
   for (let i = 0; i < b.length; i++) {

@@ -11,6 +11,8 @@ import {
   metasurfaceKernelsForHeights, resolveMetasurfaceErrors, shiftKernels,
 } from "../../src/fabrication/metasurface-errors";
 import { makeOpticalKernels } from "../../src/models/frontends/optical-frontend";
+import { maxAbsDiff } from "../optics/backends";
+import { relativeError } from "../distill/helpers";
 
 const SMALL: MetasurfaceFrontendArgs = { kernels: 2, kernelSize: 5, inputChannels: 1, gridSize: 24, cellPitchM: 2e-6, pixelPitchM: 4e-6, distanceM: 0.3e-3, seed: 1, initNoise: 0.3 };
 
@@ -18,22 +20,6 @@ function built(args: Partial<MetasurfaceFrontendArgs> = {}): MetasurfaceFrontend
   const f = new MetasurfaceFrontend({ ...SMALL, ...args });
   f.apply(tf.input({ shape: [10, 10, f.inputChannels] }));
   return f;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function relativeL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 test("no metasurface error gives exactly the designed PSFs (grey, RGB at non-design wavelengths, a quantised design), and the device senses what the frontend outputs", async () => {
@@ -87,13 +73,13 @@ test("the PSF change grows monotonically with the height error σ, seeded", asyn
   await initBackend({ backend: "cpu" });
   const f = built({ kernels: 3 });
   const designed = f.opticalKernels().values;
-  const changes = [0, 5, 10, 20, 40, 80].map((nm) => relativeL2(fabricatedMetasurfaceKernels(f, { heightErrorM: nm * 1e-9, correlationLengthM: 4e-6, seed: 3 }).values, designed));
+  const changes = [0, 5, 10, 20, 40, 80].map((nm) => relativeError(fabricatedMetasurfaceKernels(f, { heightErrorM: nm * 1e-9, correlationLengthM: 4e-6, seed: 3 }).values, designed));
   assert.equal(changes[0], 0);
   for (let i = 1; i < changes.length; i++) assert.ok(changes[i] > changes[i - 1], `PSF change ${changes.join(", ")} is not increasing`);
   const again = fabricatedMetasurfaceKernels(f, { heightErrorM: 20e-9, correlationLengthM: 4e-6, seed: 3 }).values;
   const other = fabricatedMetasurfaceKernels(f, { heightErrorM: 20e-9, correlationLengthM: 4e-6, seed: 4 }).values;
-  assert.equal(relativeL2(again, designed), changes[3]);
-  assert.ok(relativeL2(other, again) > 0);
+  assert.equal(relativeError(again, designed), changes[3]);
+  assert.ok(relativeError(other, again) > 0);
 });
 
 test("the correlated height noise has the requested σ and its autocorrelation falls to 1/e at the correlation length", () => {
@@ -183,7 +169,7 @@ test("the minimum-feature blur: size 0 is the identity; the blur of an impulse i
   const flat = blurHeightMaps(new Float32Array(9 * 9).fill(0.4), 1, 9, 9, 5);
   assert.ok(maxAbsDiff(flat, new Float32Array(81).fill(0.4)) < 1e-6);
   // A feature of 4 cells (8 µm at 2 µm cells) smooths the as-built surface: its PSFs change.
-  assert.ok(relativeL2(fabricatedMetasurfaceKernels(f, { minFeatureM: 8e-6 }).values, f.opticalKernels().values) > 1e-3);
+  assert.ok(relativeError(fabricatedMetasurfaceKernels(f, { minFeatureM: 8e-6 }).values, f.opticalKernels().values) > 1e-3);
 });
 
 test("a lateral offset of one pixel pitch moves every PSF by one pixel; half a pitch averages neighbours", async () => {
