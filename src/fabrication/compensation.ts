@@ -69,40 +69,23 @@ export function captureDataset(ds: ImageDataset, device: FabricatedDevice, opts:
   if (opts.correction?.scale !== undefined) captured = captured.map((v) => v * (opts.correction!.scale as number));
   if (opts.correction?.transform) captured = opts.correction.transform(captured, ds.count, ds.height, ds.width, k);
   const c = ds.channels;
-  const pixels = ds.count * ds.height * ds.width;
-  const packed = new Float32Array(pixels * (c + k));
-  for (let p = 0; p < pixels; p++) {
-    for (let j = 0; j < c; j++) packed[p * (c + k) + j] = ds.images[p * c + j];
-    for (let j = 0; j < k; j++) packed[p * (c + k) + c + j] = captured[p * k + j];
-  }
+  const packed = packCaptures(ds, [{ data: captured, binning: 1, channels: k }]);
   return { ...ds, name: `${ds.name}-captured`, images: packed, channels: c + k, imageChannels: c, sensorChannels: k };
 }
 
-/** A captured segmentation dataset: clean images, one capture per optical group, and the masks. */
-export interface CapturedSegmentationDataset extends SegmentationDataset, PackedLayout {
-  /** Sensor channels of each group's capture, finest group first (packed after the clean image, in this order). */
-  groupChannels: number[];
-  /** Binning of each group's capture (its pixels repeat over binning × binning blocks). */
-  groupBinning: number[];
+/** One sensor capture to pack: `channels` values per sensor pixel, the sensor binned by `binning`. */
+interface PackableCapture {
+  data: Float32Array;
+  binning: number;
+  channels: number;
 }
 
 /**
- * Captures a segmentation dataset through one device per optical group (`devices[g]` reads group
- * g, binning s_g) and packs [clean | group 0 | group 1 | …] per full-resolution pixel, each
- * binned capture repeated over its s_g×s_g block. `noiseSeed` seeds the sensor noise (each group
- * gets its own stream).
+ * Packs [clean | capture 0 | capture 1 | …] per full-resolution pixel of `ds`, each binned
+ * capture's pixel repeated over its binning × binning block (binning 1: pixel for pixel).
  */
-export function captureSegmentationDataset(ds: SegmentationDataset, devices: FabricatedDevice[], opts: { noiseSeed?: number } = {}): CapturedSegmentationDataset {
-  if (!Array.isArray(devices) || devices.length === 0) throw new Error("captureSegmentationDataset: devices must be a non-empty list, one device per optical group");
+function packCaptures(ds: { count: number; height: number; width: number; channels: number; images: Float32Array }, captures: PackableCapture[]): Float32Array {
   const { count, height: h, width: w, channels: c } = ds;
-  const captures = devices.map((device, g) => {
-    const s = device.binning;
-    if (h % s !== 0 || w % s !== 0 || device.sensorPixels(h, w) !== (h / s) * (w / s)) {
-      throw new Error(`captureSegmentationDataset: device ${g} (binning ${s}) cannot read ${h}x${w} images into a packed capture; it needs "same" padding and sides divisible by ${s}`);
-    }
-    const data = device.capture(ds, { noiseSeed: (opts.noiseSeed ?? device.errors.seed) * 31 + g });
-    return { data, binning: s, channels: device.sensorChannels };
-  });
   const total = c + captures.reduce((a, k) => a + k.channels, 0);
   const packed = new Float32Array(count * h * w * total);
   for (let n = 0; n < count; n++) {
@@ -121,6 +104,36 @@ export function captureSegmentationDataset(ds: SegmentationDataset, devices: Fab
       }
     }
   }
+  return packed;
+}
+
+/** A captured segmentation dataset: clean images, one capture per optical group, and the masks. */
+export interface CapturedSegmentationDataset extends SegmentationDataset, PackedLayout {
+  /** Sensor channels of each group's capture, finest group first (packed after the clean image, in this order). */
+  groupChannels: number[];
+  /** Binning of each group's capture (its pixels repeat over binning × binning blocks). */
+  groupBinning: number[];
+}
+
+/**
+ * Captures a segmentation dataset through one device per optical group (`devices[g]` reads group
+ * g, binning s_g) and packs [clean | group 0 | group 1 | …] per full-resolution pixel, each
+ * binned capture repeated over its s_g×s_g block. `noiseSeed` seeds the sensor noise (each group
+ * gets its own stream).
+ */
+export function captureSegmentationDataset(ds: SegmentationDataset, devices: FabricatedDevice[], opts: { noiseSeed?: number } = {}): CapturedSegmentationDataset {
+  if (!Array.isArray(devices) || devices.length === 0) throw new Error("captureSegmentationDataset: devices must be a non-empty list, one device per optical group");
+  const { height: h, width: w, channels: c } = ds;
+  const captures = devices.map((device, g) => {
+    const s = device.binning;
+    if (h % s !== 0 || w % s !== 0 || device.sensorPixels(h, w) !== (h / s) * (w / s)) {
+      throw new Error(`captureSegmentationDataset: device ${g} (binning ${s}) cannot read ${h}x${w} images into a packed capture; it needs "same" padding and sides divisible by ${s}`);
+    }
+    const data = device.capture(ds, { noiseSeed: (opts.noiseSeed ?? device.errors.seed) * 31 + g });
+    return { data, binning: s, channels: device.sensorChannels };
+  });
+  const total = c + captures.reduce((a, k) => a + k.channels, 0);
+  const packed = packCaptures(ds, captures);
   return {
     ...ds, name: `${ds.name}-captured`, images: packed, channels: total, imageChannels: c,
     groupChannels: captures.map((k) => k.channels), groupBinning: captures.map((k) => k.binning),
