@@ -87,6 +87,18 @@ export function checkWritableDir(dir: string, label: string): void {
   }
 }
 
+/**
+ * Checks that `file` can be written: its folder is writable ({@link checkWritableDir}) and the
+ * path itself is not a folder (a rename onto one fails only after all the work is done). `kind`
+ * says what the file is, for the message.
+ */
+export function checkWritableFile(file: string, label: string, kind = "a file"): void {
+  checkWritableDir(path.dirname(file), label);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    throw new InputError(`${label}: is a folder; expected the path of ${kind} to write`);
+  }
+}
+
 /** JSON that refuses NaN and Infinity (JSON.stringify would silently write null). */
 export function strictJson(value: unknown, what: string): string {
   return JSON.stringify(

@@ -6,7 +6,7 @@ import { cellSource, cellTags, readNotebook, toLines, type CellOutput, type Note
 import { paramEnvName } from "./params";
 import { checkParamsAgainstDeclarations, declaredParams } from "./param-declarations";
 import { watchPeakMemory } from "./process-memory";
-import { checkWritableDir, writeFileAtomic } from "./run-store";
+import { checkWritableDir, checkWritableFile, writeFileAtomic } from "./run-store";
 import { ensureSelfLink } from "./self-link";
 import { InputError } from "./errors";
 import { SUPERVISOR_PID_ENV } from "../runtime/process-tree";
@@ -150,10 +150,7 @@ export async function runNotebook(file: string, opts: RunNotebookOptions = {}): 
   // Before any cell runs: a run store or output that cannot be written would otherwise fail late,
   // with a misleading error, after the first cells have done their work.
   checkWritableDir(env.NTKD_RUNS_DIR, "NTKD_RUNS_DIR (the run store)");
-  checkWritableDir(path.dirname(outPath), `--out ${outPath} (the executed notebook)`);
-  if (fs.existsSync(outPath) && fs.statSync(outPath).isDirectory()) {
-    throw new InputError(`--out ${outPath} (the executed notebook): is a folder; expected the path of an .ipynb file to write`);
-  }
+  checkWritableFile(outPath, `--out ${outPath} (the executed notebook)`, "an .ipynb file");
 
   for (const cell of nb.cells) {
     if (cell.cell_type === "code") {
