@@ -1,6 +1,7 @@
 /**
- * `npm start` end to end: the quick reproduction of every stage notebook, in a fresh output
- * folder (nothing reused), with each stage's peak memory from the reproduction's own summary.
+ * `npm start` end to end: the quick reproduction of every stage notebook (full MNIST, one seed),
+ * in a fresh output folder (nothing reused), with the MNIST accuracies and each stage's time and
+ * peak memory from the reproduction's own summary.
  * It takes minutes, so it runs only when BENCH_E2E=1 (or `--only "npm start"` with BENCH_E2E=1).
  */
 import { spawnSync } from "node:child_process";
@@ -29,7 +30,11 @@ export const npmStartCases: BenchCase[] = [
         if (r.status !== 0) throw new Error(`npm start failed (${r.status}): ${r.stderr.split("\n").slice(-12).join("\n")}`);
         const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")) as ReproduceSummary;
         const stages = summary.notebooks.map((n) => `${n.notebook.slice(0, 2)} ${n.seconds.toFixed(0)} s/${n.peakRssMiB === undefined ? "?" : n.peakRssMiB.toFixed(0)} MiB`).join(", ");
-        return { seconds, notes: `per stage (time/peak memory): ${stages}` };
+        // The numbers the run is for, so a faster row that trains less shows it.
+        const mnist = summary.datasets.mnist as { teacher?: { accuracy?: number }; students?: Record<string, { mean?: number }> } | undefined;
+        const pct = (x: number | undefined): string => (x === undefined ? "?" : (100 * x).toFixed(2));
+        const accuracies = `MNIST teacher ${pct(mnist?.teacher?.accuracy)} %, students ${["none", "kd", "ntkd"].map((m) => `${m} ${pct(mnist?.students?.[m]?.mean)}`).join(" / ")} %`;
+        return { seconds, notes: `${accuracies}; per stage (time/peak memory): ${stages}` };
       } finally {
         fs.rmSync(out, { recursive: true, force: true });
       }

@@ -24,9 +24,9 @@ async function timeStudents(workers: number): Promise<number> {
   try {
     const run = openRun("bench", "workers", { root });
     // The teacher is trained first (not timed): workers load it.
-    await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: PRESET, methods: [], run });
+    await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: PRESET, methods: [], run });
     const t0 = performance.now();
-    await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: PRESET, methods: ["none", "kd"], run, workers });
+    await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: PRESET, methods: ["none", "kd"], run, workers });
     return (performance.now() - t0) / 1000;
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

@@ -4,11 +4,12 @@ import * as path from "node:path";
 import { installKernelSpec, defaultKernelPrefix, KERNEL_DISPLAY_NAME } from "../notebook/kernel-spec";
 import { ensureSelfLink, packageRoot } from "../notebook/self-link";
 import { UsageError, type Command } from "./command";
+import { isNotebookMode } from "../notebook/params";
 
 export const kernelInstallCommand: Command = {
   name: "kernel-install",
   summary: `register the Jupyter kernel "${KERNEL_DISPLAY_NAME}" (project-local by default)`,
-  usage: `ntkd-lab kernel-install [--user | --prefix dir] [--mode quick|full] [--backend node|wasm|cpu] [--python path]
+  usage: `ntkd-lab kernel-install [--user | --prefix dir] [--mode smoke|quick|full] [--backend node|wasm|cpu] [--python path]
 
   default        install into <repo>/.jupyter/share/jupyter/kernels/ntkd-lab; then run Jupyter
                  with JUPYTER_PATH=<repo>/.jupyter/share/jupyter (npm run lab does this)
@@ -23,7 +24,7 @@ export const kernelInstallCommand: Command = {
       options: { user: { type: "boolean" }, prefix: { type: "string" }, mode: { type: "string" }, backend: { type: "string" }, python: { type: "string" } },
     });
     const mode = values.mode ?? "quick";
-    if (mode !== "quick" && mode !== "full") throw new UsageError(`kernel-install: --mode must be quick or full, got "${mode}"`);
+    if (!isNotebookMode(mode)) throw new UsageError(`kernel-install: --mode must be smoke, quick or full, got "${mode}"`);
     const backend = values.backend;
     if (backend !== undefined && backend !== "node" && backend !== "wasm" && backend !== "cpu") {
       throw new UsageError(`kernel-install: --backend must be node, wasm or cpu, got "${backend}"`);

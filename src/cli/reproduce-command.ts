@@ -7,12 +7,14 @@ import { checkBackendEnv } from "./backend-env";
 export const reproduceCommand: Command = {
   name: "reproduce",
   summary: "run every notebooks/NN-*.ipynb in order; write summary.json, report.md and executed notebooks",
-  usage: `ntkd-lab reproduce [--quick | --full] [--out results/<mode>] [--timeout seconds] [--notebooks dir]
+  usage: `ntkd-lab reproduce [--smoke | --quick | --full] [--out results/<mode>] [--timeout seconds] [--notebooks dir]
 
-  --quick / --full   scale of every stage (NTKD_MODE); default --quick
+  --quick            default (npm start): full MNIST, one seed, a few epochs; ~10 min on 2 cores
+  --full             the paper's protocol: 5 seeds, full schedules, every data set present (hours)
+  --smoke            the test suite's sizes: a few thousand images, every cell still runs
   --out dir          output folder (default results/<mode>): summary.json, report.md,
                      notebooks/ (executed), runs/ (the shared run store, NTKD_RUNS_DIR)
-  --timeout seconds  per-cell limit (default 1800 with --quick, 21600 with --full)
+  --timeout seconds  per-cell limit (default 1800, 21600 with --full)
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
   --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04;
                      the other stages' entries in summary.json, report.md and notebooks/ are kept
@@ -22,15 +24,17 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
+      options: { smoke: { type: "boolean" }, quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
     });
-    if (values.quick && values.full) throw new UsageError("reproduce: give --quick or --full, not both");
-    const mode = values.full ? "full" : "quick";
+    const chosen = (["smoke", "quick", "full"] as const).filter((m) => values[m]);
+    if (chosen.length > 1) throw new UsageError(`reproduce: give one of --smoke, --quick or --full, got ${chosen.map((m) => `--${m}`).join(" and ")}`);
+    const mode = chosen[0] ?? "quick";
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`reproduce: --timeout must be a positive number, got "${values.timeout}"`);
     // Loaded here, not at the top: tfjs takes a second to load and other commands do not need it.
     checkBackendEnv();
     const { initBackend } = require("../runtime/backend") as typeof import("../runtime/backend");
+    const { modeNotice } = require("../experiments/mode-notice") as typeof import("../experiments/mode-notice");
     let backend: string;
     try {
       ({ backend } = await initBackend());
@@ -43,6 +47,7 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
     const status = statusLine({ prefix: "     " });
     const { ok, summary, reportPath, summaryPath } = await reproduce({
       mode,
+      notice: modeNotice(mode).markdown,
       out: values.out,
       timeoutS,
       backend,

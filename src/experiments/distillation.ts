@@ -32,6 +32,16 @@ export interface StudyProgress {
   loss: number;
 }
 
+/** Where a pool of students training in parallel worker processes stands. */
+export interface PoolProgress {
+  /** Jobs (students) in the pool. */
+  jobs: number;
+  /** Jobs finished (trained, or loaded from the run store). */
+  finished: number;
+  /** The latest progress of each running job. */
+  running: StudyProgress[];
+}
+
 /** Options of {@link runDistillationStudy}. */
 export interface DistillationStudyOptions {
   dataset: ClassificationDatasetName;
@@ -52,6 +62,8 @@ export interface DistillationStudyOptions {
    * With 2 or more, students train in parallel processes (both cores) and are then loaded here.
    */
   workers?: number;
+  /** With `workers` > 1: the pool's progress, a few times a second (`studyProgressReporter().pool`). */
+  onPoolProgress?: (p: PoolProgress) => void;
 }
 
 /** One trained student. */
@@ -213,14 +225,27 @@ export async function runDistillationStudy(opts: DistillationStudyOptions): Prom
   const splits = opts.splits ?? loadClassificationSplits(opts.dataset, preset.sizes);
   const teacher = await obtainTeacher(opts, splits, preset);
   if ((opts.workers ?? 1) > 1) {
+    // Seed-major order: the three methods of a seed finish together, so a partial run compares them.
+    const jobs = preset.seeds.flatMap((seed) => methods.map((method) => ({ method, seed })));
+    const running = new Map<string, StudyProgress>();
+    let finished = 0;
+    const report = (): void => opts.onPoolProgress?.({ jobs: jobs.length, finished, running: [...running.values()] });
     await trainStudentsInWorkers({
       dataset: opts.dataset,
       mode: opts.mode,
       preset: opts.preset,
       run: opts.run,
       workers: opts.workers,
-      // Seed-major order: the three methods of a seed finish together, so a partial run compares them.
-      jobs: preset.seeds.flatMap((seed) => methods.map((method) => ({ method, seed }))),
+      jobs,
+      onProgress: (job, p) => {
+        running.set(`${job.method}:${job.seed}`, p);
+        report();
+      },
+      onJobDone: (r) => {
+        running.delete(`${r.job.method}:${r.job.seed}`);
+        finished += 1;
+        report();
+      },
     });
   }
   const students: DistillationStudyResult["students"] = {};

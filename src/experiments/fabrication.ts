@@ -37,7 +37,7 @@ export interface CompensationSettings {
 
 /** Default compensation settings per mode. */
 export function compensationSettings(mode: NotebookMode): CompensationSettings {
-  return mode === "quick" ? { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 64 } : { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 128 };
+  return mode !== "full" ? { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 64 } : { fraction: 0.1, epochs: 5, learningRate: 1e-3, batchSize: 128 };
 }
 
 /** The models and data a fabrication study works on. */

@@ -36,9 +36,9 @@ export interface MetasurfaceStudentSettings {
   batchSize: number;
 }
 
-/** Defaults per mode: quick keeps the whole sweep within a minute or so on two cores. */
+/** Defaults per mode: smoke and quick keep the whole sweep within a minute or so on two cores. */
 export function metasurfaceStudentSettings(mode: NotebookMode): MetasurfaceStudentSettings {
-  return mode === "quick"
+  return mode !== "full"
     ? { kernels: 4, kernelSize: 7, gridSize: 24, epochs: 2, trainCount: 1500, learningRate: 1e-2, batchSize: 64 }
     : { kernels: 8, kernelSize: 7, gridSize: 32, epochs: 10, trainCount: Number.POSITIVE_INFINITY, learningRate: 1e-2, batchSize: 128 };
 }
@@ -103,7 +103,7 @@ export interface HeightErrorSweepOptions {
   heightErrorsNm: number[];
   /** Correlation length of the height error, metres (default 4 µm: two simulation cells). */
   correlationLengthM?: number;
-  /** Fabricated devices per σ, each with its own height error (default 1 quick, 3 full). */
+  /** Fabricated devices per σ, each with its own height error (default 1 smoke and quick, 3 full). */
   devices?: number;
   /** Compensation methods beyond "none" (default none: the uncompensated accuracy only). */
   methods?: CompensationMethod[];
@@ -132,7 +132,7 @@ export async function runHeightErrorSweep(ctx: FabricationContext, opts: HeightE
   if (!Array.isArray(opts.heightErrorsNm) || opts.heightErrorsNm.length === 0 || opts.heightErrorsNm.some((v) => !(v >= 0) || !Number.isFinite(v))) {
     throw new Error(`runHeightErrorSweep: heightErrorsNm must be a non-empty list of finite numbers >= 0 (nm), got ${JSON.stringify(opts.heightErrorsNm)}`);
   }
-  const devices = opts.devices ?? (opts.mode === "quick" ? 1 : 3);
+  const devices = opts.devices ?? (opts.mode !== "full" ? 1 : 3);
   if (!Number.isInteger(devices) || devices < 1) throw new Error(`runHeightErrorSweep: devices must be a positive integer, got ${String(devices)}`);
   const correlationLengthM = opts.correlationLengthM ?? 4e-6;
   const studentSettings = { ...metasurfaceStudentSettings(opts.mode), ...opts.student };

@@ -23,3 +23,4 @@ export * from "./segmentation-study";
 export * from "./segmentation-fabrication";
 export * from "./segmentation-report";
 export * from "./estimation";
+export * from "./mode-notice";

@@ -73,7 +73,7 @@ export interface SegmentationPreset {
  */
 export function segmentationPreset(mode: NotebookMode, overrides: Partial<SegmentationPreset> = {}): SegmentationPreset {
   const base: SegmentationPreset =
-    mode === "quick"
+    mode !== "full"
       ? {
           size: 32, trainCount: 256, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 4,
           batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 3e-3, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],

@@ -2,9 +2,9 @@
 import { initBackend } from "../runtime/backend";
 import { openRun } from "../notebook/run-store";
 import { loadClassificationSplits } from "./datasets";
-import { obtainStudent, obtainTeacher, resolvePreset, teacherFile } from "./distillation";
+import { obtainStudent, obtainTeacher, resolvePreset, teacherFile, type StudyProgress } from "./distillation";
 import { exitWhenOrphaned } from "../runtime/process-tree";
-import type { WorkerRequest, WorkerResult } from "./workers";
+import { PROGRESS_INTERVAL_MS, PROGRESS_LINE_PREFIX, type WorkerRequest, type WorkerResult } from "./workers";
 import * as fs from "node:fs";
 
 async function main(): Promise<void> {
@@ -20,7 +20,16 @@ async function main(): Promise<void> {
   const preset = resolvePreset(req.dataset, req.mode, req.preset);
   const splits = loadClassificationSplits(req.dataset, preset.sizes);
   const teacher = await obtainTeacher({ dataset: req.dataset, run }, splits, preset);
-  const { student, run: result } = await obtainStudent({ dataset: req.dataset, run }, splits, preset, teacher.model, req.job.method, req.job.seed, req.job.kernels);
+  // Progress goes to the parent as "progress <json>" lines, at most a few a second (see workers.ts).
+  let lastProgress = 0;
+  const onProgress = (p: StudyProgress): void => {
+    const now = Date.now();
+    const last = p.epoch === p.epochs - 1 && p.batch === p.batches - 1;
+    if (now - lastProgress < PROGRESS_INTERVAL_MS && !last) return;
+    lastProgress = now;
+    process.stdout.write(`${PROGRESS_LINE_PREFIX}${JSON.stringify(p)}\n`);
+  };
+  const { student, run: result } = await obtainStudent({ dataset: req.dataset, run, onProgress }, splits, preset, teacher.model, req.job.method, req.job.seed, req.job.kernels);
   student.dispose();
   const answer: WorkerResult = { job: req.job, accuracy: result.accuracy, seconds: (Date.now() - start) / 1000, loaded: result.loaded };
   process.stdout.write(`${JSON.stringify(answer)}\n`);

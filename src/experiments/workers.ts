@@ -10,6 +10,12 @@ import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import type { ClassificationDatasetName } from "./datasets";
 import type { DistillationPreset, StudentMethod } from "./presets";
+import type { StudyProgress } from "./distillation";
+
+/** A worker's stdout line that carries a {@link StudyProgress} (JSON after the prefix). */
+export const PROGRESS_LINE_PREFIX = "progress ";
+/** Shortest interval between two progress lines of one worker, ms. */
+export const PROGRESS_INTERVAL_MS = 250;
 
 /** One student to train in a worker. */
 export interface StudentJob {
@@ -49,18 +55,36 @@ export interface WorkerPoolOptions {
   /** Processes at once (default 2, this machine's cores). */
   workers?: number;
   onJobDone?: (r: WorkerResult) => void;
+  /** A running job's training progress (a few updates a second per worker). */
+  onProgress?: (job: StudentJob, p: StudyProgress) => void;
 }
 
-function runWorker(request: WorkerRequest): Promise<WorkerResult> {
+function runWorker(request: WorkerRequest, onProgress?: (p: StudyProgress) => void): Promise<WorkerResult> {
   const script = path.join(__dirname, "worker-main.js");
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, JSON.stringify(request)], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
     let out = "";
     let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    let pending = "";
+    child.stdout.on("data", (d: Buffer) => {
+      pending += d.toString();
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        if (line.startsWith(PROGRESS_LINE_PREFIX)) {
+          // A garbled progress line costs one redraw, never the job.
+          try {
+            onProgress?.(JSON.parse(line.slice(PROGRESS_LINE_PREFIX.length)) as StudyProgress);
+          } catch {
+            /* skip it */
+          }
+        } else out += `${line}\n`;
+      }
+    });
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", reject);
     child.on("close", (code, signal) => {
+      out += pending;
       const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
       if (code === 0 && line) {
         resolve(JSON.parse(line) as WorkerResult);
@@ -83,7 +107,8 @@ export async function trainStudentsInWorkers(opts: WorkerPoolOptions): Promise<W
   const lane = async (): Promise<void> => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       try {
-        const r = await runWorker({ dataset: opts.dataset, mode: opts.mode, preset: opts.preset, runsRoot, experiment: opts.run.experiment, run: opts.run.run, job });
+        const request = { dataset: opts.dataset, mode: opts.mode, preset: opts.preset, runsRoot, experiment: opts.run.experiment, run: opts.run.run, job };
+        const r = await runWorker(request, opts.onProgress ? (p) => opts.onProgress!(job, p) : undefined);
         results.push(r);
         opts.onJobDone?.(r);
       } catch (e) {

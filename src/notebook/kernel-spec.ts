@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import type { NotebookMode } from "./params";
+import { isNotebookMode, type NotebookMode } from "./params";
 import { packageRoot } from "./self-link";
 
 /** The kernel spec's name (its folder under kernels/) and what Jupyter shows. */
@@ -51,7 +51,7 @@ export function defaultKernelPrefix(root = packageRoot()): string {
 /** The kernel.json that starts this checkout's tslab through kernels-config/launch-kernel.js. */
 export function kernelJson(opts: KernelInstallOptions = {}, root = packageRoot()): KernelJson {
   const mode = opts.mode ?? "quick";
-  if (mode !== "quick" && mode !== "full") throw new Error(`kernel-install: --mode must be quick or full, got ${mode}`);
+  if (!isNotebookMode(mode)) throw new Error(`kernel-install: --mode must be smoke, quick or full, got ${mode}`);
   if (opts.backend !== undefined && !["node", "wasm", "cpu"].includes(opts.backend)) {
     throw new Error(`kernel-install: --backend must be node, wasm or cpu, got ${opts.backend}`);
   }

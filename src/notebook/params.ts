@@ -1,12 +1,39 @@
-/** How much work a notebook does: "quick" (minutes, for CI and `npm start`) or "full" (the paper's scale). */
-export type NotebookMode = "quick" | "full";
+/**
+ * How much work a notebook does:
+ * - "smoke": the smallest sizes that still exercise every cell (a few thousand images; the test
+ *   suite's preset, so CI time does not grow with the other modes);
+ * - "quick": `npm start`, a real but shortened reproduction (the full MNIST training and test sets,
+ *   one seed, fewer epochs: about ten minutes on two cores);
+ * - "full": the paper's protocol (five seeds, every data set, full schedules).
+ */
+export type NotebookMode = "smoke" | "quick" | "full";
+
+/** Every mode, smallest first. */
+export const NOTEBOOK_MODES: readonly NotebookMode[] = ["smoke", "quick", "full"];
+
+/** Whether `value` names a mode. */
+export function isNotebookMode(value: unknown): value is NotebookMode {
+  return typeof value === "string" && (NOTEBOOK_MODES as readonly string[]).includes(value);
+}
 
 /** The mode from env NTKD_MODE ("quick" when unset). */
 export function notebookMode(env: NodeJS.ProcessEnv = process.env): NotebookMode {
   const raw = env.NTKD_MODE;
   if (raw === undefined || raw === "") return "quick";
-  if (raw === "quick" || raw === "full") return raw;
-  throw new Error(`NTKD_MODE must be "quick" or "full", got "${raw}"`);
+  if (isNotebookMode(raw)) return raw;
+  throw new Error(`NTKD_MODE must be one of ${NOTEBOOK_MODES.join(", ")}, got "${raw}"`);
+}
+
+/**
+ * Picks the value of a mode. Smoke falls back to the quick value when it has none of its own:
+ * most settings only need shrinking once, and a mode without its own value must never silently
+ * get the full one.
+ */
+export function byMode<T>(mode: NotebookMode, values: { smoke?: T; quick: T; full: T }): T {
+  if (mode === "full") return values.full;
+  if (mode === "smoke" && values.smoke !== undefined) return values.smoke;
+  if (mode === "smoke" || mode === "quick") return values.quick;
+  throw new Error(`mode must be one of ${NOTEBOOK_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
 }
 
 /** The environment variable that overrides parameter `name`. */
@@ -61,8 +88,10 @@ export function checkParamRange(label: string, value: ParamValue, range: ParamRa
 
 /** Options of {@link params}. */
 export interface ParamsOptions<T> {
-  /** Values replacing the defaults in quick mode (fewer epochs, smaller subsets). */
+  /** Values replacing the defaults in quick mode (`npm start`: fewer epochs, one seed). */
   quick?: Partial<T>;
+  /** Values replacing the defaults in smoke mode, applied over `quick` (the test suite's sizes). */
+  smoke?: Partial<T>;
   /** Values replacing the defaults in full mode. */
   full?: Partial<T>;
   /** Allowed values per parameter ({@link ParamRange}); a value outside its range is an error. */
@@ -98,8 +127,8 @@ export function coerceParam(name: string, raw: string, fallback: ParamValue): Pa
 }
 
 /**
- * Typed notebook parameters. Returns `defaults`, overlaid by the mode's values (`opts.quick` or
- * `opts.full`, mode from NTKD_MODE), overlaid by env NTKD_PARAM_<name> (what `ntkd-lab run
+ * Typed notebook parameters. Returns `defaults`, overlaid by the mode's values (`opts.quick`,
+ * `opts.quick` then `opts.smoke`, or `opts.full`; mode from NTKD_MODE), overlaid by env NTKD_PARAM_<name> (what `ntkd-lab run
  * --param name=value` sets). Put it in the notebook's cell tagged `parameters`.
  */
 export function params<T extends Record<string, ParamValue>>(defaults: T, opts: ParamsOptions<T> = {}): T & { mode: NotebookMode } {
@@ -109,10 +138,12 @@ export function params<T extends Record<string, ParamValue>>(defaults: T, opts: 
   const env = opts.env ?? process.env;
   const mode = notebookMode(env);
   const out: Record<string, ParamValue> = { ...defaults };
-  const modeValues = mode === "quick" ? opts.quick : opts.full;
-  for (const [k, v] of Object.entries(modeValues ?? {})) {
-    if (!(k in defaults)) throw new Error(`params: opts.${mode}.${k} has no default; add it to defaults`);
-    out[k] = v as ParamValue;
+  const layers: [string, Partial<T> | undefined][] = mode === "full" ? [["full", opts.full]] : mode === "quick" ? [["quick", opts.quick]] : [["quick", opts.quick], ["smoke", opts.smoke]];
+  for (const [layer, modeValues] of layers) {
+    for (const [k, v] of Object.entries(modeValues ?? {})) {
+      if (!(k in defaults)) throw new Error(`params: opts.${layer}.${k} has no default; add it to defaults`);
+      out[k] = v as ParamValue;
+    }
   }
   for (const name of Object.keys(opts.ranges ?? {})) {
     if (!(name in defaults)) throw new Error(`params: opts.ranges.${name} has no default; add it to defaults`);

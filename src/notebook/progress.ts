@@ -15,6 +15,10 @@ export interface ProgressOptions {
   now?: () => number;
   /** Terminal stream outside a notebook; default `process.stderr`. */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Name of the outer counter in the text ("epoch 2/5"); default "epoch" (a pool of jobs says "student"). */
+  unitName?: string;
+  /** Whether the text shows "batch i/n" when `batchesPerEpoch` is given; default true. */
+  showBatch?: boolean;
 }
 
 /** One progress report: where the loop is and its latest numbers. */
@@ -29,6 +33,8 @@ export interface ProgressUpdate {
   metric?: number;
   /** Name of `metric`; default "metric". */
   metricName?: string;
+  /** Free text shown after the numbers (e.g. what each parallel job is doing). */
+  note?: string;
 }
 
 /** A live progress display: one notebook output updated in place, or a terminal bar. */
@@ -81,10 +87,11 @@ export function progress(opts: ProgressOptions): Progress {
     const fraction = steps / totalSteps;
     const elapsed = (now() - started) / 1000;
     const eta = fraction > 0 ? (elapsed * (1 - fraction)) / fraction : NaN;
-    const parts = [`epoch ${Math.min(state.epoch + 1, opts.epochs)}/${opts.epochs}`];
-    if (opts.batchesPerEpoch !== undefined && state.batch !== undefined) parts.push(`batch ${state.batch + 1}/${perEpoch}`);
+    const parts = [`${opts.unitName ?? "epoch"} ${Math.min(state.epoch + 1, opts.epochs)}/${opts.epochs}`];
+    if (opts.batchesPerEpoch !== undefined && state.batch !== undefined && opts.showBatch !== false) parts.push(`batch ${state.batch + 1}/${perEpoch}`);
     if (state.loss !== undefined) parts.push(`loss ${formatNumber(state.loss)}`);
     if (state.metric !== undefined) parts.push(`${state.metricName ?? "metric"} ${formatNumber(state.metric)}`);
+    if (state.note) parts.push(state.note);
     parts.push(finished ? `done in ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`);
     return { fraction, text: parts.join("  ") };
   };

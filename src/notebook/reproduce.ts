@@ -4,14 +4,14 @@ import { runNotebook, type RunEvent, type RunFailure } from "./runner";
 import { checkWritableDir, listRunResults, strictJson, writeFileAtomic, type StageResults } from "./run-store";
 import { readNotebook } from "./ipynb";
 import { InputError } from "./errors";
-import type { NotebookMode } from "./params";
+import { isNotebookMode, type NotebookMode } from "./params";
 import { gitCommit } from "./git";
 import { packageRoot } from "./self-link";
 import { formatNumber } from "./table";
 
 /** Options of {@link reproduce}. */
 export interface ReproduceOptions {
-  /** "quick" (CI scale) or "full" (paper scale); passed to every notebook as NTKD_MODE. */
+  /** "smoke" (test scale), "quick" (`npm start`) or "full" (paper scale); passed to every notebook as NTKD_MODE. */
   mode: NotebookMode;
   /** Output folder; default `results/<mode>` under the current directory. */
   out?: string;
@@ -32,6 +32,11 @@ export interface ReproduceOptions {
   only?: string[];
   /** Progress callback (notebook start and end, cell events). */
   onEvent?: (event: ReproduceEvent) => void;
+  /**
+   * Markdown that opens the report under its title and is kept in summary.json as `notice`: what
+   * the mode shortened against the full protocol (the CLI passes `modeNotice(mode).markdown`).
+   */
+  notice?: string;
 }
 
 export type ReproduceEvent =
@@ -66,6 +71,8 @@ export interface ReproduceSummary {
   mode: NotebookMode;
   startedAt: string;
   seconds: number;
+  /** What this mode shortened against the full protocol (markdown; {@link ReproduceOptions.notice}). */
+  notice?: string;
   /** Every stage's results, deep-merged per dataset. */
   datasets: Record<string, Record<string, unknown>>;
   notebooks: StageRecord[];
@@ -155,7 +162,7 @@ function readStageResults(dir: string): StageResults | undefined {
  * argument is checked before anything in the output folder is written or removed.
  */
 export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; summary: ReproduceSummary; summaryPath: string; reportPath: string }> {
-  if (opts.mode !== "quick" && opts.mode !== "full") throw new InputError(`reproduce: mode must be "quick" or "full", got ${opts.mode}`);
+  if (!isNotebookMode(opts.mode)) throw new InputError(`reproduce: mode must be "smoke", "quick" or "full", got ${opts.mode}`);
   if (opts.timeoutS !== undefined && !(opts.timeoutS > 0)) throw new InputError(`reproduce: timeoutS must be a positive number of seconds, got ${opts.timeoutS}`);
   const notebooksDir = opts.notebooksDir ?? path.join(packageRoot(), "notebooks");
   const notebooks = selectStages(stageNotebooks(notebooksDir), opts.only, notebooksDir);
@@ -238,6 +245,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
     mode: opts.mode,
     startedAt,
     seconds: (Date.now() - started) / 1000,
+    ...(opts.notice ? { notice: opts.notice } : {}),
     datasets,
     notebooks: allRecords,
   };
@@ -261,6 +269,7 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
   const lines: string[] = [];
   lines.push(`# ntkd-lab reproduction (${summary.mode})`, "");
   lines.push(`Commit \`${summary.commit}\`, backend ${summary.backend}, started ${summary.startedAt}, ${formatNumber(summary.seconds, 3)} s.`, "");
+  if (summary.notice) lines.push(summary.notice, "");
   // After `--only`, stages may come from different runs: then each row says which commit and when.
   const mixed = summary.notebooks.some((r) => (r.commit ?? summary.commit) !== summary.commit || (r.startedAt ?? summary.startedAt) < summary.startedAt);
   lines.push(`| notebook | status | seconds | peak memory (MiB) | executed notebook |${mixed ? " commit | started |" : ""}`, `|:-|:-|-:|-:|:-|${mixed ? ":-|:-|" : ""}`);

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
-import { resolvePreset, runDistillationStudy, studentKey, studySummary } from "../../src/experiments/distillation";
+import { resolvePreset, runDistillationStudy, studentKey, studySummary, type PoolProgress } from "../../src/experiments/distillation";
 import { summarizeRuns } from "../../src/experiments/stats";
 import type { DistillationPreset } from "../../src/experiments/presets";
 
@@ -43,24 +43,33 @@ test("a study in worker processes reproduces the in-process study exactly, and a
   process.env.NTKD_BACKEND = "wasm";
   await initBackend({ backend: "wasm" });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-"));
-  const inProcess = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
+  const inProcess = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
   const summary = studySummary(inProcess) as { teacher: { accuracy: number }; students: Record<string, { runs: number[] }> };
   assert.equal(summary.students.none.runs.length, 2);
   assert.ok(summary.teacher.accuracy > 0.15, `teacher ${summary.teacher.accuracy} after one epoch on 256 images (chance is 0.1)`);
 
   // Same settings in a second run folder, students trained by two worker processes.
   fs.cpSync(path.join(root, "distill-mnist", "a", "checkpoints", "teacher.weights"), path.join(root, "distill-mnist", "b", "checkpoints", "teacher.weights"));
-  const parallel = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "b", { root }), workers: 2 });
+  const pool: PoolProgress[] = [];
+  const parallel = await runDistillationStudy({
+    dataset: "mnist", mode: "smoke", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "b", { root }), workers: 2,
+    onPoolProgress: (p) => pool.push(structuredClone(p)),
+  });
+  // The workers' own training progress reaches the parent: each job's last batch at least.
+  for (const method of ["none", "ntkd"] as const) {
+    assert.ok(pool.some((p) => p.running.some((r) => r.phase === method && r.epoch === r.epochs - 1 && r.batch === r.batches - 1)), `no progress from the ${method} workers`);
+  }
+  assert.deepEqual(pool.at(-1), { jobs: 4, finished: 4, running: [] });
   for (const method of ["none", "ntkd"] as const) {
     assert.deepEqual(parallel.students[method]!.runs, inProcess.students[method]!.runs, `${method}: workers and in-process differ`);
     assert.ok(parallel.students[method]!.details.every((d) => d.loaded), `${method}: the parent retrained instead of loading`);
   }
 
-  const rerun = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
+  const rerun = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
   assert.ok(rerun.teacher.loaded);
   assert.deepEqual(rerun.students.ntkd!.runs, inProcess.students.ntkd!.runs);
   // A changed student setting retrains the students but keeps the teacher.
-  const changed = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentLearningRate: 5e-3 }, methods: ["none"], run: openRun("distill-mnist", "a", { root }) });
+  const changed = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: { ...tiny, seeds: [0], studentLearningRate: 5e-3 }, methods: ["none"], run: openRun("distill-mnist", "a", { root }) });
   assert.ok(changed.teacher.loaded);
   assert.equal(changed.students.none!.details[0].loaded, false);
 });
@@ -70,10 +79,10 @@ test("a changed configuration never resumes from another configuration's trainin
   await initBackend({ backend: "wasm" });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-resume-"));
   const run = openRun("distill-mnist", "a", { root });
-  const longer = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentEpochs: 2 }, methods: ["none"], run });
+  const longer = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: { ...tiny, seeds: [0], studentEpochs: 2 }, methods: ["none"], run });
   assert.equal(longer.students.none!.details[0].history.length, 2);
   // Same run store, fewer epochs: the 2-epoch training checkpoint must not count as "done".
-  const shorter = await runDistillationStudy({ dataset: "mnist", mode: "quick", preset: { ...tiny, seeds: [0], studentEpochs: 1 }, methods: ["none"], run });
+  const shorter = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: { ...tiny, seeds: [0], studentEpochs: 1 }, methods: ["none"], run });
   assert.equal(shorter.students.none!.details[0].loaded, false);
   assert.equal(shorter.students.none!.details[0].history.length, 1);
 });

@@ -81,6 +81,7 @@ test("pairEstimatesWithStudents pairs by kernel count and names a missing estima
 
 test("estimationPreset: full mode uses 5,000 regression points; unknown modes are rejected", () => {
   assert.equal(estimationPreset("full").trainPoints, 5000);
+  assert.ok(estimationPreset("smoke").trainPoints <= 500);
   assert.ok(estimationPreset("quick").trainPoints <= 500);
   assert.throws(() => estimationPreset("fast" as "quick"), /mode/);
 });

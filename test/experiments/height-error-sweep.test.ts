@@ -29,22 +29,22 @@ test("height-error sweep: at σ = 0 the fabricated metasurface student scores it
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-height-sweep-"));
   try {
     const run = openRun("fabrication", "test", { root });
-    const preset = resolvePreset("mnist", "quick", { seeds: [0] });
+    const preset = resolvePreset("mnist", "smoke", { seeds: [0] });
     const splits = { name: "mnist" as const, train: halves(64, 1), validation: halves(16, 2), test: halves(32, 3) };
     const ctx: FabricationContext = { dataset: "mnist", preset, splits, teacher: tf.sequential(), distillRun: run, studentMethod: "none" };
     const student = { kernels: 2, kernelSize: 3, gridSize: 8, epochs: 1, trainCount: 64, batchSize: 32 };
     const before = tf.memory().numTensors;
-    const first = await runHeightErrorSweep(ctx, { mode: "quick", run, heightErrorsNm: [0, 300], student, settings: { fraction: 0.5 } });
+    const first = await runHeightErrorSweep(ctx, { mode: "smoke", run, heightErrorsNm: [0, 300], student, settings: { fraction: 0.5 } });
     assert.equal(first.loaded, false);
     assert.equal(first.points[0].accuracy.none, first.simulated);
     assert.deepEqual(first.points.map((p) => p.heightErrorNm), [0, 300]);
-    const again = await runHeightErrorSweep(ctx, { mode: "quick", run, heightErrorsNm: [0, 300], student, settings: { fraction: 0.5 } });
+    const again = await runHeightErrorSweep(ctx, { mode: "smoke", run, heightErrorsNm: [0, 300], student, settings: { fraction: 0.5 } });
     assert.equal(again.loaded, true);
     assert.equal(again.simulated, first.simulated);
     assert.deepEqual(again.points, first.points);
     assert.equal(tf.memory().numTensors, before);
     assert.deepEqual(heightErrorRows(first).map((r) => [r.heightErrorNm, r.compensation]), [[0, "none"], [300, "none"]]);
-    await assert.rejects(runHeightErrorSweep(ctx, { mode: "quick", run, heightErrorsNm: [-5] }), /runHeightErrorSweep: heightErrorsNm must be a non-empty list of finite numbers >= 0/);
+    await assert.rejects(runHeightErrorSweep(ctx, { mode: "smoke", run, heightErrorsNm: [-5] }), /runHeightErrorSweep: heightErrorsNm must be a non-empty list of finite numbers >= 0/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

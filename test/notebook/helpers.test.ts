@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { setDisplaySink, type DisplayMessage } from "../../src/notebook/display";
 import { table, formatTable } from "../../src/notebook/table";
 import { progress, formatDuration } from "../../src/notebook/progress";
-import { params, notebookMode, coerceParam } from "../../src/notebook/params";
+import { params, notebookMode, coerceParam, byMode } from "../../src/notebook/params";
 import { environmentCell } from "../../src/notebook/environment";
 import { parseXml } from "../viz/xml";
 
@@ -98,8 +98,22 @@ test("params: defaults, then mode overrides, then NTKD_PARAM_ env values, typed"
   assert.throws(() => params(defaults, { env: { NTKD_PARAM_epochs: "five" } }), /NTKD_PARAM_epochs must be a finite number \(default 20\), got "five"/);
   assert.throws(() => params(defaults, { env: { NTKD_PARAM_sizes: "{}" } }), /NTKD_PARAM_sizes must be JSON/);
   assert.throws(() => params(defaults, { quick: { nope: 1 } as never, env: {} }), /opts.quick.nope has no default/);
-  assert.throws(() => notebookMode({ NTKD_MODE: "fast" }), /NTKD_MODE must be "quick" or "full", got "fast"/);
+  assert.throws(() => notebookMode({ NTKD_MODE: "fast" }), /NTKD_MODE must be one of smoke, quick, full, got "fast"/);
   assert.equal(coerceParam("x", "0", true), false);
+});
+
+test("params: smoke mode applies the quick values, then its own; quick and full never see smoke's", () => {
+  const defaults = { epochs: 20, images: 50000, datasets: ["mnist"] };
+  const opts = { quick: { epochs: 3 }, smoke: { images: 3000, datasets: ["mnist", "fashion-mnist"] } };
+  assert.deepEqual(params(defaults, { ...opts, env: { NTKD_MODE: "smoke" } }), { epochs: 3, images: 3000, datasets: ["mnist", "fashion-mnist"], mode: "smoke" });
+  assert.deepEqual(params(defaults, { ...opts, env: { NTKD_MODE: "quick" } }), { epochs: 3, images: 50000, datasets: ["mnist"], mode: "quick" });
+  assert.deepEqual(params(defaults, { ...opts, env: { NTKD_MODE: "full" } }), { ...defaults, mode: "full" });
+  assert.throws(() => params(defaults, { smoke: { nope: 1 } as never, env: { NTKD_MODE: "smoke" } }), /opts.smoke.nope has no default/);
+  assert.equal(byMode("smoke", { smoke: 1, quick: 2, full: 3 }), 1);
+  assert.equal(byMode("smoke", { quick: 2, full: 3 }), 2);
+  assert.equal(byMode("quick", { smoke: 1, quick: 2, full: 3 }), 2);
+  assert.equal(byMode("full", { smoke: 1, quick: 2, full: 3 }), 3);
+  assert.throws(() => byMode("fast" as never, { quick: 2, full: 3 }), /mode must be one of smoke, quick, full, got "fast"/);
 });
 
 test("environmentCell initialises the backend and shows one table of facts", async () => {

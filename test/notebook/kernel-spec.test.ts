@@ -13,7 +13,7 @@ test("kernel.json starts the pinned tslab through our launcher with default mode
   assert.deepEqual(spec.argv, ["/opt/node", path.join(root, "kernels-config", "launch-kernel.js"), "--mode=full", "--backend=wasm", "--config-path", "{connection_file}"]);
   assert.equal(spec.display_name, KERNEL_DISPLAY_NAME);
   assert.equal(spec.language, "typescript");
-  assert.throws(() => kernelJson({ mode: "fast" as never }), /--mode must be quick or full/);
+  assert.throws(() => kernelJson({ mode: "fast" as never }), /--mode must be smoke, quick or full/);
   assert.throws(() => kernelJson({ backend: "gpu" as never }), /--backend must be node, wasm or cpu/);
   // The launcher resolves the same tslab the package pins.
   assert.ok(fs.existsSync(path.join(root, "node_modules", "tslab", "dist", "main.js")));

@@ -27,12 +27,13 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
   assert.deepEqual(stageNotebooks(dir).map((f) => path.basename(f)), ["01-alpha.ipynb", "02-beta.ipynb"]);
 
   const out = path.join(dir, "results");
-  const { ok, summary, summaryPath, reportPath } = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" });
+  const { ok, summary, summaryPath, reportPath } = await reproduce({ mode: "smoke", out, notebooksDir: dir, backend: "cpu", notice: "**Smoke mode: not a reproduction.**" });
   assert.equal(ok, false);
   const onDisk = JSON.parse(fs.readFileSync(summaryPath, "utf8"));
   assert.deepEqual(onDisk, summary);
-  assert.deepEqual(Object.keys(summary).sort(), ["backend", "commit", "datasets", "mode", "notebooks", "seconds", "startedAt"]);
-  assert.equal(summary.mode, "quick");
+  assert.deepEqual(Object.keys(summary).sort(), ["backend", "commit", "datasets", "mode", "notebooks", "notice", "seconds", "startedAt"]);
+  assert.equal(summary.mode, "smoke");
+  assert.equal(summary.notice, "**Smoke mode: not a reproduction.**");
   assert.equal(summary.backend, "cpu");
   assert.deepEqual(summary.datasets, { mnist: { alpha: { accuracy: 91.4 }, beta: { accuracy: 97.3 } }, cifar10: { beta: { accuracy: 75.6 } } });
   assert.deepEqual(summary.notebooks.map((n) => [n.notebook, n.ok, n.stages, n.runs]), [
@@ -45,8 +46,10 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
     for (const n of summary.notebooks) assert.ok(n.peakRssMiB! > 20 && n.peakRssMiB! < 1024, `${n.notebook}: peak ${n.peakRssMiB} MiB`);
   }
   const executed = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "01-alpha.ipynb"), "utf8"));
-  assert.deepEqual(executed.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: "mode quick\n" }]);
+  assert.deepEqual(executed.cells[1].outputs, [{ output_type: "stream", name: "stdout", text: "mode smoke\n" }]);
   const report = fs.readFileSync(reportPath, "utf8");
+  // The notice opens the report, right under the provenance line.
+  assert.match(report, /^# ntkd-lab reproduction \(smoke\)\n\nCommit `[^`]+`, backend cpu, [^\n]+\n\n\*\*Smoke mode: not a reproduction\.\*\*\n/);
   assert.match(report, /\| 01-alpha\.ipynb \| ok \| [\d.]+ \| \d+ \|/);
   assert.match(report, /\| 02-beta\.ipynb \| FAILED \|/);
   assert.match(report, /Alpha beats the paper\.\n\n!\[curve\]\(runs\/alpha\/r1\/figures\/curve\.svg\)/);
@@ -62,7 +65,8 @@ test("deepMerge merges nested objects key by key", () => {
   assert.deepEqual(deepMerge({ a: { b: 1, c: { d: 2 } } }, { a: { c: { e: 3 }, f: [1] } }), { a: { b: 1, c: { d: 2, e: 3 }, f: [1] } });
 });
 
-test("a full reproduction allows hours per cell by default, a quick one half an hour", () => {
+test("a full reproduction allows hours per cell by default, a quick or smoke one half an hour", () => {
+  assert.equal(defaultCellTimeoutS("smoke"), 1800);
   assert.equal(defaultCellTimeoutS("quick"), 1800);
   assert.equal(defaultCellTimeoutS("full"), 21600);
 });

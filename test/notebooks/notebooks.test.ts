@@ -1,5 +1,5 @@
 /**
- * The two notebook layers, on every notebook in notebooks/ in quick mode:
+ * The two notebook layers, on every notebook in notebooks/ in smoke mode (the test suite's sizes):
  *   1. our Python-free runner (`ntkd-lab run`'s engine);
  *   2. real Jupyter: Debian's `jupyter nbconvert --execute` with the installed kernel spec.
  * Notebooks import the package by name, so dist/ is built first when it is missing or stale.
@@ -20,7 +20,7 @@ import { code, writeFixture } from "../notebook/fixtures";
 const ROOT = packageRoot();
 const NOTEBOOKS = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => f.endsWith(".ipynb")).sort();
 const JUPYTER = "/usr/bin/jupyter";
-/** Seconds one notebook may take in quick mode, per layer. */
+/** Seconds one notebook may take in smoke mode, per layer. */
 const NOTEBOOK_TIMEOUT_S = Number(process.env.NTKD_NOTEBOOK_TIMEOUT_S ?? 900);
 
 function newestMtime(dir: string, ext: string): number {
@@ -61,12 +61,12 @@ test("notebooks/ holds the tour", () => {
   ensureSelfLink(ROOT);
 });
 
-// Both layers share one run store: layer 1 trains the quick-mode models, layer 2 (real Jupyter)
+// Both layers share one run store: layer 1 trains the smoke-mode models, layer 2 (real Jupyter)
 // runs every cell again but loads them, which keeps the suite within its time budget.
 const sharedRuns = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-nbruns-"));
 process.on("exit", () => fs.rmSync(sharedRuns, { recursive: true, force: true }));
 
-test("layer 1: every notebook runs through the Python-free runner in quick mode", async (t) => {
+test("layer 1: every notebook runs through the Python-free runner in smoke mode", async (t) => {
   const runs = sharedRuns;
   {
     for (const name of NOTEBOOKS) {
@@ -74,7 +74,7 @@ test("layer 1: every notebook runs through the Python-free runner in quick mode"
         const result = await runNotebook(path.join(ROOT, "notebooks", name), {
           out: path.join(runs, "executed", name),
           timeoutS: NOTEBOOK_TIMEOUT_S,
-          env: { NTKD_MODE: "quick", NTKD_RUNS_DIR: runs },
+          env: { NTKD_MODE: "smoke", NTKD_RUNS_DIR: runs },
         });
         assert.equal(result.ok, true, result.failure?.message);
         checkOutputs(result.notebook, name);
@@ -92,7 +92,7 @@ test("layer 2: every notebook runs under real Jupyter (nbconvert --execute) with
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-jupyter-"));
   try {
     const { jupyterPath } = installKernelSpec({ prefix: path.join(work, "prefix") });
-    const env = { ...process.env, JUPYTER_PATH: jupyterPath!, NTKD_MODE: "quick", NTKD_RUNS_DIR: sharedRuns };
+    const env = { ...process.env, JUPYTER_PATH: jupyterPath!, NTKD_MODE: "smoke", NTKD_RUNS_DIR: sharedRuns };
     const nbconvert = (file: string, outDir: string) =>
       spawnSync(JUPYTER, ["nbconvert", "--to", "notebook", "--execute", `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`, `--ExecutePreprocessor.timeout=${NOTEBOOK_TIMEOUT_S}`, "--output-dir", outDir, file], { env, encoding: "utf8" });
 
