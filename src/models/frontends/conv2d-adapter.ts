@@ -10,7 +10,7 @@ import { tf } from "../../runtime/tf";
 import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors } from "../../optics/draw";
 import { downloadKernels } from "./common";
-import { isOpticalFrontend, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
+import { isOpticalFrontend, labelledTitle, type FrontendDrawOptions, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
 import type { VegaLiteSpec } from "../../viz/types";
 
 /** A tfjs layer that implements {@link OpticalFrontend}: what students hold as their optics. */
@@ -94,12 +94,12 @@ export class Conv2dFrontend extends tf.layers.Layer implements OpticalFrontend {
   }
 
   /** Heatmaps of the kernels (first input channel), diverging around 0. */
-  draw(): VegaLiteSpec {
+  draw(opts: FrontendDrawOptions = {}): VegaLiteSpec {
     const k = this.kernelTensor();
     const n = this.kernelCount;
     const s = this.kernelSize;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(psfToConv2dKernel(k), [0, 0, 0, 0], [s, s, 1, n]), [3, 2, 0, 1]).reshape([n, s, s])));
-    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `Digital convolution: ${n} kernels (${s}×${s} px)`, diverging: true, colorTitle: "weight (signed)" });
+    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: labelledTitle(`Digital convolution: ${n} kernels (${s}×${s} px)`, opts), diverging: true, colorTitle: "weight (signed)" });
     tf.dispose(panels);
     return spec;
   }

@@ -23,7 +23,7 @@ import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors, stackCharts } from "../../optics/draw";
 import { GREEN_WAVELENGTH_M } from "../../optics/units";
 import type { VegaLiteSpec } from "../../viz/types";
-import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
+import { labelledTitle, type FrontendDrawOptions, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
   OpticalFrontendLayer, type FrontendBaseArgs, positiveArg, downloadKernels,
@@ -188,14 +188,14 @@ export class FourierFrontend extends OpticalFrontendLayer implements OpticalFron
   }
 
   /** Amplitude and phase of the Fourier masks on the passivity grid, as two stacked rows. */
-  draw(): VegaLiteSpec {
+  draw(opts: FrontendDrawOptions = {}): VegaLiteSpec {
     const m = this.fourierMasks(this.passivityGridSize);
     const amp = tf.tidy(() => tf.unstack(tf.sqrt(tf.add(tf.square(m.re), tf.square(m.im)))));
     const phase = tf.tidy(() => tf.unstack(tf.atan2(m.im, m.re)));
     const spec = stackCharts([
       drawTensors(amp, amp.map((_, j) => `|M${j}|`), { colorTitle: "|M| (amplitude transmission)" }),
       drawTensors(phase, phase.map((_, j) => `arg M${j}`), { colorTitle: "phase (rad)", diverging: true }),
-    ], `Fourier-plane (4f) optics: ${amp.length} masks (centred spectrum)`);
+    ], labelledTitle(`Fourier-plane (4f) optics: ${amp.length} masks (centred spectrum)`, opts));
     tf.dispose([m.re, m.im, ...amp, ...phase]);
     return spec;
   }

@@ -7,7 +7,7 @@ import { tfSeed } from "../../runtime/seed";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
 import { psfToConv2dKernel } from "../../optics/psf";
-import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
+import { labelledTitle, type FrontendDrawOptions, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, checkInputShape, convOutputShape, convolve, singleInput,
   OpticalFrontendLayer, type FrontendBaseArgs, downloadKernels,
@@ -86,11 +86,11 @@ export class IdealConvFrontend extends OpticalFrontendLayer implements OpticalFr
   }
 
   /** Heatmaps of the kernels (first input channel), diverging around 0. */
-  draw(): VegaLiteSpec {
+  draw(opts: FrontendDrawOptions = {}): VegaLiteSpec {
     const k = this.kernels();
     const [k1, k2, , n] = k.shape;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(k, [0, 0, 0, 0], [k1, k2, 1, n]), [3, 2, 0, 1]).reshape([n, k1, k2])));
-    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: `Ideal optical convolution: ${n} kernels (${k1}×${k2} px)`, diverging: true, colorTitle: "weight (signed)" });
+    const spec = drawTensors(panels, panels.map((_, j) => `kernel ${j}`), { title: labelledTitle(`Ideal optical convolution: ${n} kernels (${k1}×${k2} px)`, opts), diverging: true, colorTitle: "weight (signed)" });
     tf.dispose([k, ...panels]);
     return spec;
   }

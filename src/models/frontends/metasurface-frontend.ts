@@ -25,7 +25,7 @@ import { drawTensors, stackCharts } from "../../optics/draw";
 import { formatLength, RGB_WAVELENGTHS_M, GREEN_WAVELENGTH_M } from "../../optics/units";
 import { OpticsWarnings } from "../../optics/warnings";
 import type { VegaLiteSpec } from "../../viz/types";
-import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
+import { labelledTitle, type FrontendDrawOptions, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
   OpticalFrontendLayer, type FrontendBaseArgs, positiveArg, downloadKernels,
@@ -209,7 +209,7 @@ export class MetasurfaceFrontend extends OpticalFrontendLayer implements Optical
   }
 
   /** Heights (µm) and PSFs (first colour) of every kernel, as two stacked heatmap rows. */
-  draw(): VegaLiteSpec {
+  draw(opts: FrontendDrawOptions = {}): VegaLiteSpec {
     const h = this.heightsM();
     const p = this.psfs();
     const n = this.base.kernels;
@@ -219,7 +219,7 @@ export class MetasurfaceFrontend extends OpticalFrontendLayer implements Optical
     const spec = stackCharts([
       drawTensors(heights, heights.map((_, j) => `height ${j}`), { colorTitle: "height (µm)" }),
       drawTensors(kernels, kernels.map((_, j) => `PSF ${j}`), { colorTitle: "intensity (fraction of light)" }),
-    ], `Metasurface optics: heights and ${n} PSFs (${k1}×${k2} px at ${formatLength(this.geometry.pixelPitchM)} pitch, ${formatLength(this.geometry.wavelengthsM[0])})`);
+    ], labelledTitle(`Metasurface optics: heights and ${n} PSFs (${k1}×${k2} px at ${formatLength(this.geometry.pixelPitchM)} pitch, ${formatLength(this.geometry.wavelengthsM[0])})`, opts));
     tf.dispose([h, p, ...heights, ...kernels]);
     return spec;
   }

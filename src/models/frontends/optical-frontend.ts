@@ -73,7 +73,18 @@ export interface OpticalFrontend {
   /** The current physical kernels as plain arrays (a copy; throws when the layer is not built). */
   opticalKernels(): OpticalKernels;
   /** A chart of the optics (kernels, and heights or masks where the frontend has them) for `show()`. */
-  draw(): VegaLiteSpec;
+  draw(opts?: FrontendDrawOptions): VegaLiteSpec;
+}
+
+/** Options of {@link OpticalFrontend.draw}. */
+export interface FrontendDrawOptions {
+  /** Whose optics these are, put in front of the title (e.g. "NTKD student, seed 0"). */
+  label?: string;
+}
+
+/** A frontend chart's title with the caller's label in front. */
+export function labelledTitle(title: string, opts: FrontendDrawOptions = {}): string {
+  return opts.label ? `${opts.label}: ${title}` : title;
 }
 
 /** Whether `x` implements {@link OpticalFrontend} (structurally). */

@@ -21,7 +21,7 @@ import { tfSeed } from "../../runtime/seed";
 import { psfToConv2dKernel } from "../../optics/psf";
 import { drawTensors } from "../../optics/draw";
 import type { VegaLiteSpec } from "../../viz/types";
-import type { OpticalFrontend, OpticalKernels } from "./optical-frontend";
+import { labelledTitle, type FrontendDrawOptions, type OpticalFrontend, type OpticalKernels } from "./optical-frontend";
 import {
   baseConfig, blockDiagonalFilter, checkInputShape, convOutputShape, convolve, singleInput,
   OpticalFrontendLayer, type FrontendBaseArgs, downloadKernels,
@@ -212,11 +212,11 @@ export class PsfConvFrontend extends OpticalFrontendLayer implements OpticalFron
   }
 
   /** Heatmaps of the physical PSFs (first colour). */
-  draw(): VegaLiteSpec {
+  draw(opts: FrontendDrawOptions = {}): VegaLiteSpec {
     const p = this.psfs();
     const [k1, k2, , m] = p.shape;
     const panels = tf.tidy(() => tf.unstack(tf.transpose(tf.slice(p, [0, 0, 0, 0], [k1, k2, 1, m]), [3, 2, 0, 1]).reshape([m, k1, k2])));
-    const spec = drawTensors(panels, panels.map((_, j) => `PSF ${j}`), { title: `PSF-engineered optics: ${m} intensity PSFs (${k1}×${k2} px, ${this.energy} energy${this.signed === "none" ? "" : `, ${this.signed} readout`})`, colorTitle: "intensity (fraction of light)" });
+    const spec = drawTensors(panels, panels.map((_, j) => `PSF ${j}`), { title: labelledTitle(`PSF-engineered optics: ${m} intensity PSFs (${k1}×${k2} px, ${this.energy} energy${this.signed === "none" ? "" : `, ${this.signed} readout`})`, opts), colorTitle: "intensity (fraction of light)" });
     tf.dispose([p, ...panels]);
     return spec;
   }

@@ -92,6 +92,13 @@ test("every frontend kind reports its kernels in the one documented shape and or
       }
       const chart = f.draw() as Record<string, unknown>;
       assert.match(String(chart.$schema), /vega-lite/);
+      // A label names whose optics these are in front of the frontend's own title.
+      const titleOf = (spec: Record<string, unknown>): string => {
+        const t = spec.title as string | { text: string };
+        return typeof t === "string" ? t : t.text;
+      };
+      const labelled = titleOf(f.draw({ label: "NTKD student, seed 3" }) as Record<string, unknown>);
+      assert.equal(labelled, `NTKD student, seed 3: ${titleOf(chart)}`, kind);
       tf.dispose([x, y]);
       f.dispose();
     }
