@@ -92,14 +92,16 @@ export function distillationRows(r: DistillationStudyResult, opts: RowOptions = 
 }
 
 /** Table 4 rows (fabricated system) for one data set. */
-export function fabricationRows(dataset: string, r: FabricationStudyResult): ComparisonRow[] {
+export function fabricationRows(dataset: string, r: FabricationStudyResult, opts: RowOptions = {}): ComparisonRow[] {
   const paper = (PAPER.table4 as Record<string, Record<string, { mean: number; std?: number }>>)[dataset];
   const n = r.details.length;
+  // The simulated and uncompensated numbers come from the trained student itself; the others from its fine-tunes.
+  const students = auditFields(r.details.map((d) => d.student), opts);
   return [
-    { method: "Simulated (NTKD student, no errors)", ours: formatPercent(r.simulated), paper: dataset === "mnist" ? paperCell(PAPER.table3.mnist.ntkd) : "n/a", seeds: n },
-    { method: "Fabricated, no compensation", ours: formatPercent(r.none), paper: paperCell(paper?.none), seeds: n },
-    { method: "Compensation, end-to-end", ours: formatPercent(r.e2e), paper: paperCell(paper?.e2e), seeds: n },
-    { method: "Compensation, NTKD", ours: formatPercent(r.ntkd), paper: paperCell(paper?.ntkd), seeds: n },
+    { method: "Simulated (NTKD student, no errors)", ours: formatPercent(r.simulated), paper: dataset === "mnist" ? paperCell(PAPER.table3.mnist.ntkd) : "n/a", seeds: n, ...students },
+    { method: "Fabricated, no compensation", ours: formatPercent(r.none), paper: paperCell(paper?.none), seeds: n, ...students },
+    { method: "Compensation, end-to-end", ours: formatPercent(r.e2e), paper: paperCell(paper?.e2e), seeds: n, ...auditFields(r.details.map((d) => d.compensation?.e2e), opts) },
+    { method: "Compensation, NTKD", ours: formatPercent(r.ntkd), paper: paperCell(paper?.ntkd), seeds: n, ...auditFields(r.details.map((d) => d.compensation?.ntkd), opts) },
   ];
 }
 

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
 import { obtainStudent, obtainTeacher, resolvePreset, runDistillationStudy, studySummary } from "../../src/experiments/distillation";
-import { comparisonMarkdown, distillationRows } from "../../src/experiments/report";
+import { comparisonMarkdown, distillationRows, fabricationRows } from "../../src/experiments/report";
+import { fabricationSummary, prepareFabrication, runFabricationStudy } from "../../src/experiments/fabrication";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import { readTrainingLog, trainingLogPath } from "../../src/experiments/model-files";
 import type { DistillationPreset } from "../../src/experiments/presets";
@@ -20,6 +21,9 @@ const tiny: Partial<DistillationPreset> = {
 };
 
 const PHASE_OF_ROW: Record<string, string> = { Teacher: "teacher", "No transfer": "none", KD: "kd", NTKD: "ntkd" };
+
+/** What a row's models must be: the log lines' phase, how many epochs each trained, which weights it reports. */
+type Expected = { phase: string; epochs: number; selection: "best-validation" | "last" };
 
 /** Every markdown link `[text](target)` of a table row, with the row's first cell. */
 function rowLinks(markdown: string): { row: string; text: string; target: string }[] {
@@ -39,16 +43,16 @@ async function wasm(): Promise<void> {
  * own complete log: one line per epoch it trained, 0..n-1, its phase and seed, its config hash;
  * and that its metadata names the best validation epoch the log itself shows.
  */
-function checkLinks(markdown: string, from: string, expectedEpochs: (phase: string) => number): number {
+function checkLinks(markdown: string, from: string, expected: (row: string) => Expected): number {
   const links = rowLinks(markdown);
   for (const link of links) {
     const file = path.resolve(from, link.target);
     assert.ok(fs.existsSync(file), `${link.row}: link ${link.target} does not resolve from ${from}`);
     if (link.text !== "meta") {
       const seed = Number(/^seed (\d+)$/.exec(link.text)?.[1]);
-      const phase = PHASE_OF_ROW[link.row];
+      const { phase, epochs, selection } = expected(link.row);
       const lines = readTrainingLog(file);
-      assert.equal(lines.length, expectedEpochs(phase), `${link.row} seed ${seed}: ${lines.length} log lines`);
+      assert.equal(lines.length, epochs, `${link.row} seed ${seed}: ${lines.length} log lines`);
       assert.deepEqual(lines.map((l) => l.epoch), lines.map((_, i) => i), `${link.row}: epochs out of order`);
       for (const l of lines) {
         assert.equal(l.phase, phase);
@@ -56,9 +60,14 @@ function checkLinks(markdown: string, from: string, expectedEpochs: (phase: stri
       }
       const meta = JSON.parse(fs.readFileSync(file.replace(/\.metrics\.jsonl$/, ".meta.json"), "utf8"));
       assert.ok(lines.every((l) => l.configHash === meta.configHash), `${link.row}: log lines of another configuration`);
-      const accuracies = lines.map((l) => l.validationAccuracy as number);
-      assert.deepEqual(meta.reported, { selection: "best-validation", epoch: accuracies.indexOf(Math.max(...accuracies)), epochsTrained: lines.length });
-      assert.match(markdown, new RegExp(`best val epoch ${meta.reported.epoch + 1} of ${lines.length}`));
+      if (selection === "best-validation") {
+        const accuracies = lines.map((l) => l.validationAccuracy as number);
+        assert.deepEqual(meta.reported, { selection, epoch: accuracies.indexOf(Math.max(...accuracies)), epochsTrained: lines.length });
+        assert.match(markdown, new RegExp(`best val epoch ${meta.reported.epoch + 1} of ${lines.length}`));
+      } else {
+        assert.deepEqual(meta.reported, { selection, epoch: lines.length - 1, epochsTrained: lines.length });
+        assert.match(markdown, new RegExp(`last epoch \\(${lines.length}\\)`));
+      }
     }
   }
   return links.length;
@@ -73,7 +82,7 @@ test("the report table links each number to its models' own logs and metadata, f
   const report = openRun("ntkd", "quick", { root });
   const markdown = comparisonMarkdown(distillationRows(study, { linkFrom: report.dir }), "mnist");
   assert.match(markdown, /\| method \| original work \(paper\) \| ours \| n \| config \| weights \| log \|/);
-  const epochs = (phase: string) => (phase === "teacher" ? study.teacher.history.length : 2);
+  const epochs = (row: string): Expected => ({ phase: PHASE_OF_ROW[row], epochs: row === "Teacher" ? study.teacher.history.length : 2, selection: "best-validation" });
   // Teacher: log + meta; two methods x two seeds: log + meta each.
   assert.equal(checkLinks(markdown, report.dir, epochs), 2 + 2 * 2 * 2);
 
@@ -150,4 +159,24 @@ test("a model's log is written while it trains, continues on resume, and is its 
   assert.ok(readTrainingLog(log).every((l) => l.configHash === loaded.run.provenance.configHash));
   loaded.student.dispose();
   teacher.model.dispose();
+});
+
+test("the fabrication table links the measured students and each compensation fine-tune's own log", async () => {
+  await wasm();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-report-fab-"));
+  const distillRun = openRun("models-mnist", "quick", { root });
+  const ctx = await prepareFabrication({ dataset: "mnist", mode: "quick", distillRun, preset: { ...tiny, teacherEpochs: 1 } });
+  const study = await runFabricationStudy(ctx, { mode: "quick", settings: { epochs: 2, fraction: 0.5, batchSize: 32 } });
+  ctx.teacher.dispose();
+  const report = openRun("fabrication", "quick", { root });
+  const markdown = comparisonMarkdown(fabricationRows("mnist", study, { linkFrom: report.dir }), "mnist fabricated");
+  const expected = (row: string): Expected =>
+    row === "Compensation, end-to-end" ? { phase: "compensation-e2e", epochs: 2, selection: "last" }
+      : row === "Compensation, NTKD" ? { phase: "compensation-ntkd", epochs: 2, selection: "last" }
+        : { phase: "ntkd", epochs: 2, selection: "best-validation" };
+  // Four rows, two seeds each, log + meta.
+  assert.equal(checkLinks(markdown, report.dir, expected), 4 * 2 * 2);
+  const summary = fabricationSummary(study) as { models: { seed: number; ntkd: { log: string; phase: string } }[] };
+  assert.deepEqual(summary.models.map((m) => [m.seed, m.ntkd.phase]), [[0, "compensation-ntkd"], [1, "compensation-ntkd"]]);
+  assert.equal(readTrainingLog(path.join(path.dirname(root), summary.models[1].ntkd.log)).length, 2);
 });
