@@ -124,11 +124,19 @@ export function comparisonMarkdown(rows: ComparisonRow[], title: string, unit = 
     "|---|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
-    const log = r.links ? r.links.map((l) => `[seed ${l.seed}](${l.log}) ([meta](${l.meta}))`).join("<br>") : "n/a";
-    const config = r.config ? r.config.split(", ").map((h) => `\`${h}\``).join(", ") : "n/a";
-    lines.push(`| ${r.method} | ${r.paper} | ${r.ours} | ${r.seeds} | ${config} | ${r.weights ?? "n/a"} | ${log} |`);
+    const a = auditCells(r);
+    lines.push(`| ${r.method} | ${r.paper} | ${r.ours} | ${r.seeds} | ${a.config} | ${a.weights} | ${a.log} |`);
   }
   return lines.join("\n");
+}
+
+/** The config, weights and log cells of an audited markdown row ("n/a" where a row has none). */
+export function auditCells(r: Pick<ComparisonRow, "config" | "weights" | "links">): { config: string; weights: string; log: string } {
+  return {
+    config: r.config ? r.config.split(", ").map((h) => `\`${h}\``).join(", ") : "n/a",
+    weights: r.weights ?? "n/a",
+    log: r.links ? r.links.map((l) => `[seed ${l.seed}](${l.log}) ([meta](${l.meta}))`).join("<br>") : "n/a",
+  };
 }
 
 /** A t-SNE of a student's backend features on `count` test images, and how well classes separate. */

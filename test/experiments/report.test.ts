@@ -11,6 +11,8 @@ import { fabricationSummary, prepareFabrication, runFabricationStudy } from "../
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import { readTrainingLog, trainingLogPath } from "../../src/experiments/model-files";
 import type { DistillationPreset } from "../../src/experiments/presets";
+import { runSegmentationStudy, type SegmentationPreset } from "../../src/experiments/segmentation-study";
+import { segmentationMarkdown, segmentationModelsSummary, segmentationRows } from "../../src/experiments/segmentation-report";
 
 const tiny: Partial<DistillationPreset> = {
   sizes: { trainCount: 128, validationCount: 96, testCount: 96 },
@@ -179,4 +181,24 @@ test("the fabrication table links the measured students and each compensation fi
   const summary = fabricationSummary(study) as { models: { seed: number; ntkd: { log: string; phase: string } }[] };
   assert.deepEqual(summary.models.map((m) => [m.seed, m.ntkd.phase]), [[0, "compensation-ntkd"], [1, "compensation-ntkd"]]);
   assert.equal(readTrainingLog(path.join(path.dirname(root), summary.models[1].ntkd.log)).length, 2);
+});
+
+test("the segmentation table links the U-Net and each student's own log, and their last-epoch weights", async () => {
+  await wasm();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-report-seg-"));
+  const tinySeg: Partial<SegmentationPreset> = {
+    size: 8, trainCount: 16, testCount: 8, teacherDepth: 1, teacherBaseFilters: 4, teacherEpochs: 2, studentEpochs: 1,
+    groups: [2, 3], decoderWidths: [4], seeds: [0, 1], ntkd: { probes: 2, betaScale: 0.1 },
+  };
+  const run = openRun("models-seg-generated-cars", "quick", { root });
+  const study = await runSegmentationStudy({ dataset: "generated-cars", run, mode: "quick", preset: tinySeg });
+  const report = openRun("segmentation", "quick", { root });
+  const markdown = segmentationMarkdown(segmentationRows(study, { linkFrom: report.dir }), "seg", "generated-cars");
+  assert.match(markdown, /\| method \| original work \(paper, Carvana mIoU\) \| ours \(mIoU, generated-cars\) \|/);
+  const phases: Record<string, string> = { "Teacher (U-Net)": "seg-teacher", "No transfer": "seg-none", KD: "seg-kd", NTKD: "seg-ntkd" };
+  const expected = (row: string): Expected => ({ phase: phases[row], epochs: row === "Teacher (U-Net)" ? 2 : 1, selection: "last" });
+  assert.equal(checkLinks(markdown, report.dir, expected), 2 + 3 * 2 * 2);
+  const summary = segmentationModelsSummary(study);
+  assert.equal(summary.teacher?.log, `${path.basename(root)}/models-seg-generated-cars/quick/checkpoints/seg-teacher.metrics.jsonl`);
+  assert.deepEqual(summary.students.kd.map((m) => [m.seed, m.phase]), [[0, "seg-kd"], [1, "seg-kd"]]);
 });
