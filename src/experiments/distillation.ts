@@ -16,7 +16,7 @@ import { evaluate, type Evaluation } from "../train/metrics";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
 import { distillationPreset, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import { buildStudentFor, buildTeacherFor } from "./architectures";
-import { loadWeights, saveWeights } from "./model-files";
+import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { trainStudentsInWorkers } from "./workers";
 
@@ -73,13 +73,15 @@ export interface StudentRun {
   confusion: number[][];
   history: EpochRecord[];
   loaded: boolean;
+  /** Config key, weights, own training log and metadata of this student. */
+  provenance: ModelProvenance;
 }
 
 /** Result of {@link runDistillationStudy}; accuracies are fractions in [0, 1]. */
 export interface DistillationStudyResult {
   dataset: ClassificationDatasetName;
   preset: DistillationPreset;
-  teacher: { accuracy: number; confusion: number[][]; history: EpochRecord[]; parameters: number; loaded: boolean };
+  teacher: { accuracy: number; confusion: number[][]; history: EpochRecord[]; parameters: number; loaded: boolean; provenance: ModelProvenance };
   students: Partial<Record<StudentMethod, SeedSummary & { details: StudentRun[] }>>;
   studentParameters: number;
   splits: ClassificationSplits;
@@ -111,42 +113,41 @@ function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<D
   return relevant;
 }
 
-/**
- * A short hash of a config key (FNV-1a, 32 bit). It names the training-checkpoint folder, so a
- * run resumes only from checkpoints of the same configuration, never from a different one's.
- */
-export function configHash(key: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+export { configHash };
+
+/** Loads saved weights when they were trained with the same configuration; their history and provenance, or null. */
+function tryLoad(file: string, model: LayersModel, key: string, identity: { phase: string; seed: number }): { history: EpochRecord[]; provenance: ModelProvenance } | null {
+  if (!fs.existsSync(file)) return null;
+  let meta: Record<string, unknown>;
+  try {
+    if (readCheckpoint(file).meta.configKey !== key) return null;
+    meta = loadWeights(file, model.weights);
+  } catch {
+    return null;
   }
-  return h.toString(16).padStart(8, "0");
+  return { history: (meta.history as EpochRecord[]) ?? [], provenance: loadedModelProvenance(file, meta, identity) };
 }
 
-/** Loads saved weights when they were trained with the same configuration; true when loaded. */
-function tryLoad(file: string, model: LayersModel, key: string): { loaded: boolean; history: EpochRecord[] } {
-  if (!fs.existsSync(file)) return { loaded: false, history: [] };
-  try {
-    if (readCheckpoint(file).meta.configKey !== key) return { loaded: false, history: [] };
-    const meta = loadWeights(file, model.weights);
-    return { loaded: true, history: (meta.history as EpochRecord[]) ?? [] };
-  } catch {
-    return { loaded: false, history: [] };
-  }
-}
+/** Seed the teachers are built and trained with (the log lines' `seed`). */
+const TEACHER_SEED = 1000;
 
 /** Trains (or loads) the teacher of a study. */
 export async function obtainTeacher(
   opts: Pick<DistillationStudyOptions, "dataset" | "run" | "onProgress" | "onModelDone">,
   splits: ClassificationSplits,
   preset: DistillationPreset,
-): Promise<{ model: LayersModel; evaluation: Evaluation; history: EpochRecord[]; loaded: boolean }> {
-  const model = buildTeacherFor(splits.train, 1000);
+): Promise<{ model: LayersModel; evaluation: Evaluation; history: EpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
+  const model = buildTeacherFor(splits.train, TEACHER_SEED);
   const key = teacherKey(opts.dataset, preset);
   const file = teacherFile(opts.run);
-  let { loaded, history } = tryLoad(file, model, key);
-  if (!loaded) {
+  const identity = { phase: "teacher", seed: TEACHER_SEED };
+  const stored = tryLoad(file, model, key, identity);
+  const loaded = stored !== null;
+  let history = stored?.history ?? [];
+  let provenance = stored?.provenance;
+  if (!stored) {
+    const checkpointDir = opts.run.checkpointPath(`teacher-training-${configHash(key)}`);
+    const log = new TrainingLog(trainingLogPath(file), { ...identity, configHash: configHash(key) }, checkpointDir);
     const result = await trainTeacher({
       model,
       train: splits.train,
@@ -155,19 +156,20 @@ export async function obtainTeacher(
       batchSize: preset.batchSize,
       learningRate: preset.teacherLearningRate,
       schedule: preset.teacherCosine ? { kind: "cosine", totalEpochs: preset.teacherEpochs } : { kind: "constant" },
-      seed: 1000,
+      seed: TEACHER_SEED,
       earlyStopping: { patience: preset.patience },
-      checkpointDir: opts.run.checkpointPath(`teacher-training-${configHash(key)}`),
+      checkpointDir,
       resume: true,
       onBatchEnd: (p) => opts.onProgress?.({ phase: "teacher", seed: 0, epoch: p.epoch, epochs: preset.teacherEpochs, batch: p.batch, batches: p.batches, loss: p.loss }),
-      onEpochEnd: (r) => opts.run.appendMetrics({ phase: "teacher", ...r }),
+      onEpochEnd: log.append,
     });
     history = result.history;
-    saveWeights(file, model.weights, { configKey: key, history });
+    // With a validation set the loop restores the best validation epoch's weights (restoreBest's default).
+    provenance = saveTrainedModel(file, model.weights, { ...identity, configKey: key, history, reported: reportedWeightsOf(result, splits.validation !== undefined) });
   }
   const evaluation = evaluate(model, splits.test);
   opts.onModelDone?.({ phase: "teacher", seed: 0, accuracy: evaluation.accuracy, loaded });
-  return { model, evaluation, history, loaded };
+  return { model, evaluation, history, loaded, provenance: provenance as ModelProvenance };
 }
 
 /** Trains (or loads) one student. */
@@ -184,8 +186,14 @@ export async function obtainStudent(
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
   const tag = kernels === undefined ? `${method}-seed${seed}` : `${method}-k${kernels}-seed${seed}`;
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
-  let { loaded, history } = tryLoad(file, student.model, key);
-  if (!loaded) {
+  const identity = { phase: method, seed };
+  const stored = tryLoad(file, student.model, key, identity);
+  const loaded = stored !== null;
+  let history = stored?.history ?? [];
+  let provenance = stored?.provenance;
+  if (!stored) {
+    const checkpointDir = opts.run.checkpointPath(`student-${tag}-training-${configHash(key)}`);
+    const log = new TrainingLog(trainingLogPath(file), { ...identity, configHash: configHash(key) }, checkpointDir);
     const result = await trainStudent({
       student,
       method,
@@ -198,19 +206,19 @@ export async function obtainStudent(
       schedule: preset.studentCosine ? { kind: "cosine", totalEpochs: preset.studentEpochs } : { kind: "constant" },
       seed,
       earlyStopping: { patience: preset.patience },
-      checkpointDir: opts.run.checkpointPath(`student-${tag}-training-${configHash(key)}`),
+      checkpointDir,
       resume: true,
       kd: preset.kd,
       ntkd: preset.ntkd,
       onBatchEnd: (p) => opts.onProgress?.({ phase: method, seed, epoch: p.epoch, epochs: preset.studentEpochs, batch: p.batch, batches: p.batches, loss: p.loss }),
-      onEpochEnd: (r) => opts.run.appendMetrics({ phase: method, seed, ...r }),
+      onEpochEnd: log.append,
     });
     history = result.history;
-    saveWeights(file, student.model.weights, { configKey: key, history });
+    provenance = saveTrainedModel(file, student.model.weights, { ...identity, configKey: key, history, reported: reportedWeightsOf(result, splits.validation !== undefined) });
   }
   const ev = evaluate(student, splits.test);
   opts.onModelDone?.({ phase: method, seed, accuracy: ev.accuracy, loaded });
-  return { student, run: { seed, accuracy: ev.accuracy, confusion: ev.confusion, history, loaded } };
+  return { student, run: { seed, accuracy: ev.accuracy, confusion: ev.confusion, history, loaded, provenance: provenance as ModelProvenance } };
 }
 
 /** Resolves a study's preset: the mode's defaults with the caller's overrides. */
@@ -273,18 +281,27 @@ export async function runDistillationStudy(opts: DistillationStudyOptions): Prom
   return {
     dataset: opts.dataset,
     preset,
-    teacher: { accuracy: teacher.evaluation.accuracy, confusion: teacher.evaluation.confusion, history: teacher.history, parameters, loaded: teacher.loaded },
+    teacher: { accuracy: teacher.evaluation.accuracy, confusion: teacher.evaluation.confusion, history: teacher.history, parameters, loaded: teacher.loaded, provenance: teacher.provenance },
     students,
     studentParameters,
     splits,
   };
 }
 
-/** The part of a study that goes into summary.json (per data set). */
+/**
+ * The part of a study that goes into summary.json (per data set). Each model carries its
+ * {@link ModelAuditEntry} (config key, log, metadata, which epoch), so every number can be traced
+ * to the epochs behind it.
+ */
 export function studySummary(r: DistillationStudyResult): Record<string, unknown> {
   const students: Record<string, unknown> = {};
   for (const [method, s] of Object.entries(r.students)) {
-    if (s) students[method] = { mean: s.mean, std: s.std, runs: s.runs };
+    if (s) students[method] = { mean: s.mean, std: s.std, runs: s.runs, models: s.details.map((d) => ({ accuracy: d.accuracy, ...modelAuditEntry(d.provenance) })) };
   }
-  return { teacher: { accuracy: r.teacher.accuracy, parameters: r.teacher.parameters }, students, studentParameters: r.studentParameters, seeds: r.preset.seeds };
+  return {
+    teacher: { accuracy: r.teacher.accuracy, parameters: r.teacher.parameters, model: modelAuditEntry(r.teacher.provenance) },
+    students,
+    studentParameters: r.studentParameters,
+    seeds: r.preset.seeds,
+  };
 }

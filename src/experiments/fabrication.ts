@@ -17,6 +17,7 @@ import { loadClassificationSplits, type ClassificationDatasetName, type Classifi
 import { obtainStudent, obtainTeacher, resolvePreset } from "./distillation";
 import type { DistillationPreset, StudentMethod } from "./presets";
 import { summarizeRuns, type SeedSummary } from "./stats";
+import { configHash, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 
 /** The default fabricated device: errors whose uncompensated drop is near the paper's 8 points. */
 export const DEFAULT_FABRICATION_ERRORS: FabricationErrors = {
@@ -73,6 +74,20 @@ export interface FabricationSeedResult {
   none: number;
   e2e?: number;
   ntkd?: number;
+  /** The student measured (its simulated and uncompensated numbers), when the study kept models. */
+  student?: ModelProvenance;
+  /** Each compensation fine-tune's saved backend, log and metadata, when the study kept models. */
+  compensation?: Partial<Record<"e2e" | "ntkd", ModelProvenance>>;
+}
+
+/**
+ * Keeps each compensation fine-tune of {@link measureFabrication} in the distillation run store:
+ * its fine-tuned backend weights, its own training log and its metadata, named
+ * `compensation-<method>-<student method>-seed<seed>` and replaced by every new fine-tune.
+ */
+export interface KeepCompensationModels {
+  /** The measured student's provenance (its config key is part of each fine-tune's). */
+  student: ModelProvenance;
 }
 
 /**
@@ -88,6 +103,7 @@ export async function measureFabrication(
   methods: CompensationMethod[],
   seed: number,
   makeDevice?: () => FabricatedDevice,
+  keep?: KeepCompensationModels,
 ): Promise<FabricationSeedResult> {
   const device = makeDevice ? makeDevice() : FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
@@ -97,9 +113,10 @@ export async function measureFabrication(
     const test = captureDataset(ctx.splits.test, device, { noiseSeed: 13 + seed });
     const simulated = evaluate(student, ctx.splits.test).accuracy;
     const start = snapshotBackend(student);
-    const out: FabricationSeedResult = { seed, simulated, none: 0 };
+    const out: FabricationSeedResult = { seed, simulated, none: 0, ...(keep ? { student: keep.student, compensation: {} } : {}) };
     for (const method of ["none", ...methods.filter((m) => m !== "none")] as CompensationMethod[]) {
       restoreBackend(student, start);
+      const kept = keep && method !== "none" ? compensationFiles(ctx, keep, method, errors, settings, seed) : undefined;
       const r = await compensate({
         student,
         teacher: ctx.teacher,
@@ -114,14 +131,27 @@ export async function measureFabrication(
         // A lighter NTK weight than in training: on 10 % of the data with β balanced 1:1 the NTK term
         // pulled the backend away from the task (quick MNIST: 78.5 % vs 82.8 % end-to-end; 0.3: 82.1 %).
         ntkd: { ...ctx.preset.ntkd, betaScale: 0.3 },
+        ...(kept ? { onEpochEnd: kept.log.append } : {}),
       });
       out[method] = r.evaluation.accuracy;
+      if (kept && r.training && method !== "none") {
+        // No validation share here: the loop keeps the last epoch's weights.
+        out.compensation![method] = saveTrainedModel(kept.file, student.backend.weights, { ...kept.identity, configKey: kept.configKey, history: r.training.history, reported: reportedWeightsOf(r.training, false) });
+      }
     }
     restoreBackend(student, start);
     return out;
   } finally {
     device.dispose();
   }
+}
+
+/** Files and key of one kept compensation fine-tune; its log is started (and replaced) here. */
+function compensationFiles(ctx: FabricationContext, keep: KeepCompensationModels, method: "e2e" | "ntkd", errors: FabricationErrors, settings: CompensationSettings, seed: number) {
+  const configKey = JSON.stringify({ dataset: ctx.dataset, what: "compensation", method, seed, errors, settings, student: keep.student.configKey });
+  const identity = { phase: `compensation-${method}`, seed };
+  const file = ctx.distillRun.checkpointPath(`compensation-${method}-${ctx.studentMethod}-seed${seed}.weights`);
+  return { file, configKey, identity, log: new TrainingLog(trainingLogPath(file), { ...identity, configHash: configHash(configKey) }) };
 }
 
 /** Options of {@link runFabricationStudy}. */
@@ -152,9 +182,9 @@ export async function runFabricationStudy(ctx: FabricationContext, opts: Fabrica
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
   const details: FabricationSeedResult[] = [];
   for (const seed of opts.seeds ?? ctx.preset.seeds) {
-    const { student } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed);
+    const { student, run } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed);
     try {
-      const r = await measureFabrication(ctx, student, errors, settings, opts.methods ?? ["e2e", "ntkd"], seed);
+      const r = await measureFabrication(ctx, student, errors, settings, opts.methods ?? ["e2e", "ntkd"], seed, undefined, { student: run.provenance });
       details.push(r);
       opts.onSeedDone?.(r);
     } finally {
@@ -205,5 +235,11 @@ export async function sweepFabrication(
 /** The part of a fabrication study that goes into summary.json (per data set). */
 export function fabricationSummary(r: FabricationStudyResult): Record<string, unknown> {
   const s = (x: SeedSummary): Record<string, unknown> => ({ mean: x.mean, std: x.std, runs: x.runs });
-  return { simulated: s(r.simulated), none: s(r.none), e2e: s(r.e2e), ntkd: s(r.ntkd), errors: r.errors, fraction: r.settings.fraction };
+  // Per seed: the student measured and each compensation fine-tune, by config key and log.
+  const models = r.details.map((d) => ({
+    seed: d.seed,
+    ...(d.student ? { student: modelAuditEntry(d.student) } : {}),
+    ...Object.fromEntries(Object.entries(d.compensation ?? {}).map(([m, p]) => [m, modelAuditEntry(p as ModelProvenance)])),
+  }));
+  return { simulated: s(r.simulated), none: s(r.none), e2e: s(r.e2e), ntkd: s(r.ntkd), errors: r.errors, fraction: r.settings.fraction, models };
 }

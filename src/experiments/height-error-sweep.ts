@@ -16,7 +16,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import { evaluate } from "../train/metrics";
 import type { CompensationMethod } from "../fabrication/compensation";
 import { fabricateMetasurface } from "../fabrication/metasurface-errors";
-import { loadWeights, saveWeights } from "./model-files";
+import { loadWeights, saveWeights, TrainingLog, trainingLogPath } from "./model-files";
 import { compensationSettings, measureFabrication, type CompensationSettings, type FabricationContext } from "./fabrication";
 import { configHash } from "./distillation";
 
@@ -74,10 +74,12 @@ export async function obtainMetasurfaceStudent(
     loaded = true;
   } else {
     const trainSet = count === train.count ? train : { ...train, count, images: train.images.subarray(0, count * train.height * train.width * train.channels), labels: train.labels.subarray(0, count) };
+    // Its own log beside its weights, replaced by a retrain (the run's metrics.jsonl mixed every model).
+    const log = new TrainingLog(trainingLogPath(file), { phase: "metasurface-student", seed, configHash: configHash(key) });
     await trainStudent({
       student, method: "none", train: trainSet, validation: ctx.splits.validation, epochs: settings.epochs, batchSize: settings.batchSize,
       learningRate: settings.learningRate, schedule: { kind: "cosine", totalEpochs: settings.epochs }, seed,
-      onEpochEnd: (r) => run.appendMetrics({ phase: "metasurface-student", seed, ...r }),
+      onEpochEnd: log.append,
     });
     saveWeights(file, student.model.weights, { configKey: key });
   }

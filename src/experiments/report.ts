@@ -13,48 +13,130 @@ import { hybridMacs, modelMacs, opticalMacs } from "../export/macs";
 import { MAC_ENERGY_45NM, SENSOR_READOUT_CHOI_2020, energyPerImage, formatEnergy, formatMacs, picojoulesPerMac } from "../export/energy";
 import { formatPercent } from "./stats";
 import type { StudentMethod } from "./presets";
+import { describeReportedWeights, relativeLink, type ModelProvenance } from "./model-files";
 
 export const METHOD_LABELS: Record<StudentMethod, string> = { none: "No transfer", kd: "KD", ntkd: "NTKD" };
 
-/** A row of a results table: ours beside the paper's, both in percent. */
+/** One model behind a reported number: its links, relative to the report's folder. */
+export interface RowModelLink {
+  seed: number;
+  configHash: string;
+  /** The model's own training log (one line per epoch it trained). */
+  log: string;
+  /** The model's metadata (config key, which epoch the weights are). */
+  meta: string;
+  /** "best val epoch N of M", "last epoch (M)" or "n/a". */
+  weights: string;
+}
+
+/**
+ * A row of a results table: ours beside the paper's, both in percent. `config` and `weights`
+ * say which configuration and which epoch each seed's model is (per seed, in seed order); `links`
+ * (only with a `linkFrom` folder) point at each seed's log and metadata.
+ */
 export type ComparisonRow = {
   method: string;
   ours: string;
   paper: string;
   seeds: number;
+  /** Config hash of the models (one, or one per seed where they differ). */
+  config?: string;
+  /** Which epoch the weights are, per seed. */
+  weights?: string;
+  links?: RowModelLink[];
 };
+
+/** Options of the row builders. */
+export interface RowOptions {
+  /**
+   * The folder the table's markdown lies in (a notebook's run folder for `run.writeReport`):
+   * each row then carries links, relative to it, to each model's log and metadata.
+   */
+  linkFrom?: string;
+}
+
+/** The config, weights and link fields of a row from its models (in seed order). */
+export function auditFields(models: (ModelProvenance | undefined)[], opts: RowOptions = {}): Pick<ComparisonRow, "config" | "weights" | "links"> {
+  const known = models.filter((m): m is ModelProvenance => m !== undefined);
+  if (known.length === 0) return {};
+  const hashes = [...new Set(known.map((m) => m.configHash))];
+  const fields: Pick<ComparisonRow, "config" | "weights" | "links"> = {
+    config: hashes.join(", "),
+    weights: known.map((m) => (known.length > 1 ? `seed ${m.seed}: ` : "") + describeReportedWeights(m.reported)).join("; "),
+  };
+  if (opts.linkFrom !== undefined) {
+    const from = opts.linkFrom;
+    fields.links = known.map((m) => ({ seed: m.seed, configHash: m.configHash, log: relativeLink(from, m.log), meta: relativeLink(from, m.meta), weights: describeReportedWeights(m.reported) }));
+  }
+  return fields;
+}
 
 /**
  * Table 3 rows (simulation) for one data set. Ours carry two decimals: the methods differ by
  * tenths of a point here, which one decimal (the paper's) would hide.
  */
-export function distillationRows(r: DistillationStudyResult): ComparisonRow[] {
+export function distillationRows(r: DistillationStudyResult, opts: RowOptions = {}): ComparisonRow[] {
   const paper = (PAPER.table3 as Record<string, Record<string, { mean: number; std?: number }>>)[r.dataset];
-  const rows: ComparisonRow[] = [{ method: "Teacher", ours: (100 * r.teacher.accuracy).toFixed(2), paper: r.dataset === "mnist" ? paperCell({ mean: PAPER.teachers.mnist }) : r.dataset === "cifar10" ? paperCell({ mean: PAPER.teachers.cifar10 }) : "n/a", seeds: 1 }];
+  const rows: ComparisonRow[] = [{
+    method: "Teacher",
+    ours: (100 * r.teacher.accuracy).toFixed(2),
+    paper: r.dataset === "mnist" ? paperCell({ mean: PAPER.teachers.mnist }) : r.dataset === "cifar10" ? paperCell({ mean: PAPER.teachers.cifar10 }) : "n/a",
+    seeds: 1,
+    ...auditFields([r.teacher.provenance], opts),
+  }];
   for (const method of ["none", "kd", "ntkd"] as const) {
     const s = r.students[method];
-    if (s) rows.push({ method: METHOD_LABELS[method], ours: formatPercent(s, 2), paper: paperCell(paper?.[method]), seeds: s.runs.length });
+    if (s) rows.push({ method: METHOD_LABELS[method], ours: formatPercent(s, 2), paper: paperCell(paper?.[method]), seeds: s.runs.length, ...auditFields(s.details.map((d) => d.provenance), opts) });
   }
   return rows;
 }
 
 /** Table 4 rows (fabricated system) for one data set. */
-export function fabricationRows(dataset: string, r: FabricationStudyResult): ComparisonRow[] {
+export function fabricationRows(dataset: string, r: FabricationStudyResult, opts: RowOptions = {}): ComparisonRow[] {
   const paper = (PAPER.table4 as Record<string, Record<string, { mean: number; std?: number }>>)[dataset];
   const n = r.details.length;
+  // The simulated and uncompensated numbers come from the trained student itself; the others from its fine-tunes.
+  const students = auditFields(r.details.map((d) => d.student), opts);
   return [
-    { method: "Simulated (NTKD student, no errors)", ours: formatPercent(r.simulated), paper: dataset === "mnist" ? paperCell(PAPER.table3.mnist.ntkd) : "n/a", seeds: n },
-    { method: "Fabricated, no compensation", ours: formatPercent(r.none), paper: paperCell(paper?.none), seeds: n },
-    { method: "Compensation, end-to-end", ours: formatPercent(r.e2e), paper: paperCell(paper?.e2e), seeds: n },
-    { method: "Compensation, NTKD", ours: formatPercent(r.ntkd), paper: paperCell(paper?.ntkd), seeds: n },
+    { method: "Simulated (NTKD student, no errors)", ours: formatPercent(r.simulated), paper: dataset === "mnist" ? paperCell(PAPER.table3.mnist.ntkd) : "n/a", seeds: n, ...students },
+    { method: "Fabricated, no compensation", ours: formatPercent(r.none), paper: paperCell(paper?.none), seeds: n, ...students },
+    { method: "Compensation, end-to-end", ours: formatPercent(r.e2e), paper: paperCell(paper?.e2e), seeds: n, ...auditFields(r.details.map((d) => d.compensation?.e2e), opts) },
+    { method: "Compensation, NTKD", ours: formatPercent(r.ntkd), paper: paperCell(paper?.ntkd), seeds: n, ...auditFields(r.details.map((d) => d.compensation?.ntkd), opts) },
   ];
 }
 
-/** Markdown table of comparison rows. */
-export function comparisonMarkdown(rows: ComparisonRow[], title: string): string {
-  const lines = [`**${title}** (accuracy %, mean ± std over seeds)`, "", "| method | ours | paper | seeds |", "|---|---|---|---|"];
-  for (const r of rows) lines.push(`| ${r.method} | ${r.ours} | ${r.paper} | ${r.seeds} |`);
+/**
+ * Markdown table of comparison rows. Rows that carry their models (see {@link auditFields}) get
+ * torchdistill's columns: original work | ours | config | log, plus which epoch the weights are.
+ * `unit` names the metric (default "accuracy %").
+ */
+export function comparisonMarkdown(rows: ComparisonRow[], title: string, unit = "accuracy %"): string {
+  const audited = rows.some((r) => r.config !== undefined || r.links !== undefined);
+  if (!audited) {
+    const lines = [`**${title}** (${unit}, mean ± std over seeds)`, "", "| method | ours | paper | seeds |", "|---|---|---|---|"];
+    for (const r of rows) lines.push(`| ${r.method} | ${r.ours} | ${r.paper} | ${r.seeds} |`);
+    return lines.join("\n");
+  }
+  const lines = [
+    `**${title}** (${unit}; ours: mean ± std over n seeds; config: hash of the model's configuration key, in full in its metadata; log: each seed's own training log, one line per epoch)`,
+    "",
+    "| method | original work (paper) | ours | n | config | weights | log |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const a = auditCells(r);
+    lines.push(`| ${r.method} | ${r.paper} | ${r.ours} | ${r.seeds} | ${a.config} | ${a.weights} | ${a.log} |`);
+  }
   return lines.join("\n");
+}
+
+/** The config, weights and log cells of an audited markdown row ("n/a" where a row has none). */
+export function auditCells(r: Pick<ComparisonRow, "config" | "weights" | "links">): { config: string; weights: string; log: string } {
+  return {
+    config: r.config ? r.config.split(", ").map((h) => `\`${h}\``).join(", ") : "n/a",
+    weights: r.weights ?? "n/a",
+    log: r.links ? r.links.map((l) => `[seed ${l.seed}](${l.log}) ([meta](${l.meta}))`).join("<br>") : "n/a",
+  };
 }
 
 /** A t-SNE of a student's backend features on `count` test images, and how well classes separate. */

@@ -10,6 +10,8 @@ import { PAPER, paperCell } from "./paper";
 import { formatPercent, type SeedSummary } from "./stats";
 import type { SegmentationStudyResult } from "./segmentation-study";
 import type { SegmentationFabricationStudyResult } from "./segmentation-fabrication";
+import { auditCells, auditFields, type ComparisonRow, type RowOptions } from "./report";
+import { modelAuditEntry, type ModelAuditEntry } from "./model-files";
 
 /** One row of a segmentation table (percent strings). */
 export interface SegmentationTableRow {
@@ -21,20 +23,38 @@ export interface SegmentationTableRow {
   /** The paper's Carvana mIoU. */
   paperCarvana: string;
   seeds: number;
+  /** Config hash of the models behind the row (see `auditFields`). */
+  config?: string;
+  /** Which epoch the weights are, per seed. */
+  weights?: string;
+  /** Each seed's log and metadata, relative to `linkFrom` (only with that option). */
+  links?: ComparisonRow["links"];
 }
 
 const LABELS = { none: "No transfer", kd: "KD", ntkd: "NTKD" } as const;
 
 /** Teacher and none/KD/NTKD students beside the paper's Table 3 Carvana column. */
-export function segmentationRows(r: SegmentationStudyResult): SegmentationTableRow[] {
+export function segmentationRows(r: SegmentationStudyResult, opts: RowOptions = {}): SegmentationTableRow[] {
   const rows: SegmentationTableRow[] = [
-    { method: "Teacher (U-Net)", meanIoU: (100 * r.teacher.meanIoU).toFixed(1), dice: (100 * r.teacher.dice).toFixed(1), paperCarvana: paperCell({ mean: PAPER.teachers.carvanaMeanIoU }), seeds: 1 },
+    {
+      method: "Teacher (U-Net)", meanIoU: (100 * r.teacher.meanIoU).toFixed(1), dice: (100 * r.teacher.dice).toFixed(1), paperCarvana: paperCell({ mean: PAPER.teachers.carvanaMeanIoU }), seeds: 1,
+      ...auditFields([r.teacher.provenance], opts),
+    },
   ];
   for (const m of ["none", "kd", "ntkd"] as const) {
     const s = r.students[m];
-    rows.push({ method: LABELS[m], meanIoU: formatPercent(s), dice: formatPercent(s.dice), paperCarvana: paperCell(PAPER.table3.carvana[m]), seeds: s.runs.length });
+    rows.push({ method: LABELS[m], meanIoU: formatPercent(s), dice: formatPercent(s.dice), paperCarvana: paperCell(PAPER.table3.carvana[m]), seeds: s.runs.length, ...auditFields((s.details ?? []).map((d) => d.provenance), opts) });
   }
   return rows;
+}
+
+/** Each model of a segmentation study by config key, log and metadata, for results.json (see `modelAuditEntry`). */
+export function segmentationModelsSummary(r: SegmentationStudyResult): { teacher?: ModelAuditEntry; students: Record<string, (ModelAuditEntry & { meanIoU: number; dice: number })[]> } {
+  const students: Record<string, (ModelAuditEntry & { meanIoU: number; dice: number })[]> = {};
+  for (const m of ["none", "kd", "ntkd"] as const) {
+    students[m] = r.students[m].details.filter((d) => d.provenance).map((d) => ({ meanIoU: d.meanIoU, dice: d.dice, ...modelAuditEntry(d.provenance) }));
+  }
+  return { ...(r.teacher.provenance ? { teacher: modelAuditEntry(r.teacher.provenance) } : {}), students };
 }
 
 /** Fabricated segmentation ONN beside the paper's Table 4 Carvana column. */
@@ -51,6 +71,19 @@ export function segmentationFabricationRows(r: SegmentationFabricationStudyResul
 
 /** A markdown table of segmentation rows; `dataset` names our data so nobody mistakes it for Carvana. */
 export function segmentationMarkdown(rows: SegmentationTableRow[], title: string, dataset: string): string {
+  if (rows.some((r) => r.config !== undefined || r.links !== undefined)) {
+    const lines = [
+      `**${title}** (test mIoU and Dice %; ours on ${dataset}: mean ± std over n seeds; original work on Carvana; config: hash of the model's configuration key, in full in its metadata; log: each seed's own training log, one line per epoch)`,
+      "",
+      `| method | original work (paper, Carvana mIoU) | ours (mIoU, ${dataset}) | Dice (ours) | n | config | weights | log |`,
+      "|---|---|---|---|---|---|---|---|",
+    ];
+    for (const r of rows) {
+      const a = auditCells(r);
+      lines.push(`| ${r.method} | ${r.paperCarvana} | ${r.meanIoU} | ${r.dice} | ${r.seeds} | ${a.config} | ${a.weights} | ${a.log} |`);
+    }
+    return lines.join("\n");
+  }
   const lines = [
     `**${title}** (test mIoU and Dice %, mean ± std over seeds; ours on ${dataset}, paper on Carvana)`,
     "",

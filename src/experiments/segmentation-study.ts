@@ -20,7 +20,7 @@ import {
   type SegmentationEpochRecord, type SegmentationEvaluation,
 } from "../train/segmentation";
 import type { NtkMatchOptions } from "../distill/ntkd";
-import { loadWeights, saveWeights } from "./model-files";
+import { configHash, loadedModelProvenance, loadWeights, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
 
 /** Which segmentation data a study uses. */
@@ -156,15 +156,22 @@ function studentKey(dataset: string, p: SegmentationPreset, method: Segmentation
   return JSON.stringify({ dataset, what: "seg-student", method, seed, preset: { ...p, seeds: [], testCount: 0 } });
 }
 
-/** Loads saved weights when their config key matches; the saved history, or null. */
-function tryLoad(file: string, model: LayersModel, key: string): SegmentationEpochRecord[] | null {
+/** Loads saved weights when their config key matches; the saved history and provenance, or null. */
+function tryLoad(file: string, model: LayersModel, key: string, identity: { phase: string; seed: number }): { history: SegmentationEpochRecord[]; provenance: ModelProvenance } | null {
   if (!fs.existsSync(file)) return null;
+  let meta: Record<string, unknown>;
   try {
     if (readCheckpoint(file).meta.configKey !== key) return null;
-    return (loadWeights(file, model.weights).history as SegmentationEpochRecord[]) ?? [];
+    meta = loadWeights(file, model.weights);
   } catch {
     return null;
   }
+  return { history: (meta.history as SegmentationEpochRecord[]) ?? [], provenance: loadedModelProvenance(file, meta, identity) };
+}
+
+/** A model's own log, started (replacing the previous one) as it begins to train. */
+function startLog(file: string, key: string, identity: { phase: string; seed: number }): TrainingLog {
+  return new TrainingLog(trainingLogPath(file), { ...identity, configHash: configHash(key) });
 }
 
 /** Progress of a segmentation study (one call per finished epoch or model). */
@@ -194,26 +201,31 @@ export async function obtainSegmentationTeacher(
   ctx: SegmentationModelsContext,
   splits: SegmentationSplits,
   preset: SegmentationPreset,
-): Promise<{ model: LayersModel; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean }> {
+): Promise<{ model: LayersModel; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
   const model = buildSegmentationTeacherFor(preset, splits.train.channels);
   const key = teacherKey(ctx.dataset, preset);
   const file = ctx.run.checkpointPath("seg-teacher.weights");
-  let history = tryLoad(file, model, key);
-  const loaded = history !== null;
+  const identity = { phase: "seg-teacher", seed: 1000 };
+  const stored = tryLoad(file, model, key, identity);
+  const loaded = stored !== null;
+  let history = stored?.history ?? null;
+  let provenance = stored?.provenance;
   if (history === null) {
+    const log = startLog(file, key, identity);
     const r = await trainSegmentationTeacher({
-      model, train: splits.train, epochs: preset.teacherEpochs, batchSize: preset.batchSize, learningRate: preset.teacherLearningRate, seed: 1000,
+      model, train: splits.train, epochs: preset.teacherEpochs, batchSize: preset.batchSize, learningRate: preset.teacherLearningRate, seed: identity.seed,
       onEpochEnd: (e) => {
-        ctx.run.appendMetrics({ phase: "seg-teacher", ...e });
+        log.append(e);
         ctx.onProgress?.({ phase: "teacher", seed: 0, epoch: e.epoch, epochs: preset.teacherEpochs, loss: e.trainLoss });
       },
     });
     history = r.history;
-    saveWeights(file, model.weights, { configKey: key, history });
+    // Trained without a validation set: the weights are the last epoch's.
+    provenance = saveTrainedModel(file, model.weights, { ...identity, configKey: key, history, reported: reportedWeightsOf(r, false) });
   }
   const evaluation = evaluateSegmentation(model, splits.test);
   ctx.onProgress?.({ phase: "teacher", seed: 0, epochs: preset.teacherEpochs, meanIoU: evaluation.meanIoU, loaded });
-  return { model, evaluation, history, loaded };
+  return { model, evaluation, history, loaded, provenance: provenance as ModelProvenance };
 }
 
 /** Trains (or loads) one segmentation student. */
@@ -224,28 +236,32 @@ export async function obtainSegmentationStudent(
   teacher: LayersModel,
   method: SegmentationStudentMethod,
   seed: number,
-): Promise<{ student: SegmentationOnn; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean }> {
+): Promise<{ student: SegmentationOnn; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
   const student = buildSegmentationStudentFor(preset, splits.train.channels, seed + 1);
   try {
     const key = studentKey(ctx.dataset, preset, method, seed);
     const file = ctx.run.checkpointPath(`seg-student-${method}-seed${seed}.weights`);
-    let history = tryLoad(file, student.model, key);
-    const loaded = history !== null;
+    const identity = { phase: `seg-${method}`, seed };
+    const stored = tryLoad(file, student.model, key, identity);
+    const loaded = stored !== null;
+    let history = stored?.history ?? null;
+    let provenance = stored?.provenance;
     if (history === null) {
+      const log = startLog(file, key, identity);
       const r = await trainSegmentationStudent({
         student, method, teacher, train: splits.train, epochs: preset.studentEpochs, batchSize: preset.batchSize,
         learningRate: preset.studentLearningRate, seed, kd: preset.kd, ntkd: preset.ntkd,
         onEpochEnd: (e) => {
-          ctx.run.appendMetrics({ phase: `seg-${method}`, seed, ...e });
+          log.append(e);
           ctx.onProgress?.({ phase: method, seed, epoch: e.epoch, epochs: preset.studentEpochs, loss: e.trainLoss });
         },
       });
       history = r.history;
-      saveWeights(file, student.model.weights, { configKey: key, history });
+      provenance = saveTrainedModel(file, student.model.weights, { ...identity, configKey: key, history, reported: reportedWeightsOf(r, false) });
     }
     const evaluation = evaluateSegmentation(student, splits.test);
     ctx.onProgress?.({ phase: method, seed, epochs: preset.studentEpochs, meanIoU: evaluation.meanIoU, loaded });
-    return { student, evaluation, history, loaded };
+    return { student, evaluation, history, loaded, provenance: provenance as ModelProvenance };
   } catch (e) {
     student.dispose();
     throw e;
@@ -259,6 +275,8 @@ export interface SegmentationStudentRun {
   dice: number;
   history: SegmentationEpochRecord[];
   loaded: boolean;
+  /** Config key, weights, own training log and metadata of this student. */
+  provenance: ModelProvenance;
 }
 
 /** Result of {@link runSegmentationStudy}. */
@@ -266,7 +284,7 @@ export interface SegmentationStudyResult {
   dataset: SegmentationDatasetName;
   preset: SegmentationPreset;
   splits: SegmentationSplits;
-  teacher: { meanIoU: number; dice: number; history: SegmentationEpochRecord[]; loaded: boolean };
+  teacher: { meanIoU: number; dice: number; history: SegmentationEpochRecord[]; loaded: boolean; provenance: ModelProvenance };
   /** Test mIoU (fractions) per method over seeds, with Dice and per-seed details. */
   students: Record<SegmentationStudentMethod, SeedSummary & { dice: SeedSummary; details: SegmentationStudentRun[] }>;
 }
@@ -291,7 +309,7 @@ export async function runSegmentationStudy(opts: SegmentationStudyOptions): Prom
       for (const method of ["none", "kd", "ntkd"] as const) {
         const s = await obtainSegmentationStudent(opts, splits, preset, teacher.model, method, seed);
         s.student.dispose();
-        details[method].push({ seed, meanIoU: s.evaluation.meanIoU, dice: s.evaluation.dice, history: s.history, loaded: s.loaded });
+        details[method].push({ seed, meanIoU: s.evaluation.meanIoU, dice: s.evaluation.dice, history: s.history, loaded: s.loaded, provenance: s.provenance });
       }
     }
     const summary = (m: SegmentationStudentMethod) => ({
@@ -303,7 +321,7 @@ export async function runSegmentationStudy(opts: SegmentationStudyOptions): Prom
       dataset: opts.dataset,
       preset,
       splits,
-      teacher: { meanIoU: teacher.evaluation.meanIoU, dice: teacher.evaluation.dice, history: teacher.history, loaded: teacher.loaded },
+      teacher: { meanIoU: teacher.evaluation.meanIoU, dice: teacher.evaluation.dice, history: teacher.history, loaded: teacher.loaded, provenance: teacher.provenance },
       students: { none: summary("none"), kd: summary("kd"), ntkd: summary("ntkd") },
     };
   } finally {
