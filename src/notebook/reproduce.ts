@@ -103,9 +103,19 @@ export function deepMerge(target: Record<string, unknown>, source: Record<string
   return target;
 }
 
-/** Flattens nested results to `path -> value` rows for the report's tables. */
+/**
+ * Keys of results.json whose values are provenance (config keys, log and checkpoint paths): the
+ * stage's own report table links them, so the value table leaves them out.
+ */
+export const PROVENANCE_KEYS: readonly string[] = ["model", "models"];
+
+/** Flattens nested results to `path -> value` rows for the report's tables (provenance left out). */
 export function flattenResults(value: unknown, prefix = ""): { key: string; value: string }[] {
-  if (isPlainObject(value)) return Object.entries(value).flatMap(([k, v]) => flattenResults(v, prefix ? `${prefix}.${k}` : k));
+  if (isPlainObject(value)) {
+    return Object.entries(value)
+      .filter(([k]) => !PROVENANCE_KEYS.includes(k))
+      .flatMap(([k, v]) => flattenResults(v, prefix ? `${prefix}.${k}` : k));
+  }
   if (typeof value === "number") return [{ key: prefix, value: formatNumber(value) }];
   return [{ key: prefix, value: Array.isArray(value) ? JSON.stringify(value) : String(value) }];
 }

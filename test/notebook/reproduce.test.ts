@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS } from "../../src/notebook/reproduce";
+import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS, flattenResults } from "../../src/notebook/reproduce";
 import { code, markdown, writeFixture } from "./fixtures";
 
 // Stage fixtures write their run store with plain fs, following the results.json contract.
@@ -59,6 +59,15 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
   // The fragment already shows curve.svg; beta has no fragment, so its figure is listed.
   assert.equal(report.match(/runs\/alpha\/r1\/figures\/curve\.svg/g)?.length, 1);
   assert.match(report, /!\[curve\]\(runs\/beta\/r1\/figures\/curve\.svg\)/);
+});
+
+test("the report's value table leaves out provenance (the stage's own table links it) and keeps the numbers", () => {
+  const results = { mnist: { teacher: { accuracy: 0.99, model: { log: "a.metrics.jsonl" } }, students: { kd: { mean: 0.97, runs: [0.97], models: [{ log: "b" }] } } } };
+  assert.deepEqual(flattenResults(results), [
+    { key: "mnist.teacher.accuracy", value: "0.99" },
+    { key: "mnist.students.kd.mean", value: "0.97" },
+    { key: "mnist.students.kd.runs", value: "[0.97]" },
+  ]);
 });
 
 test("deepMerge merges nested objects key by key", () => {
