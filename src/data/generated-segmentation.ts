@@ -186,3 +186,32 @@ export function generateSegmentationSet(opts: GeneratedSegmentationOptions = {})
   }
   return { name: "generated-cars", images, masks, count, height, width, channels: 3 };
 }
+
+/**
+ * Generator seeds of the three parts of a generated split. Every image is a function of (seed,
+ * index) only, so parts drawn from different seeds share no image; train 0 and test 1 are the
+ * seeds the study always used, validation takes 2.
+ */
+export const GENERATED_SPLIT_SEEDS = { train: 0, validation: 2, test: 1 } as const;
+
+/** Options of {@link generateSegmentationSplits}. */
+export interface GeneratedSegmentationSplitOptions {
+  trainCount: number;
+  /** Validation images (0 for none). */
+  validationCount: number;
+  testCount: number;
+  height: number;
+  width: number;
+}
+
+/** Train, validation and test parts of the generated car set, each from its own seed ({@link GENERATED_SPLIT_SEEDS}). */
+export function generateSegmentationSplits(opts: GeneratedSegmentationSplitOptions): { train: SegmentationDataset; validation: SegmentationDataset; test: SegmentationDataset } {
+  const part = (count: number, seed: number) => generateSegmentationSet({ count, height: opts.height, width: opts.width, seed });
+  if (!Number.isInteger(opts.validationCount) || opts.validationCount < 0) {
+    throw new Error(`validationCount: got ${opts.validationCount}; expected a non-negative integer`);
+  }
+  const validation = opts.validationCount === 0
+    ? { name: "generated-cars", images: new Float32Array(0), masks: new Uint8Array(0), count: 0, height: opts.height, width: opts.width, channels: 3 }
+    : part(opts.validationCount, GENERATED_SPLIT_SEEDS.validation);
+  return { train: part(opts.trainCount, GENERATED_SPLIT_SEEDS.train), validation, test: part(opts.testCount, GENERATED_SPLIT_SEEDS.test) };
+}
