@@ -125,8 +125,8 @@ export interface SegmentationSplits {
 export const CARVANA_SPLIT_SEED = 0;
 
 /**
- * The study's data. Generated cars: train, validation and test from generator seeds 0, 2 and 1
- * (no image in two parts). Carvana (folder `NTKD_CARVANA_DIR` or data/cache/carvana),
+ * The study's data. Generated cars: train, validation and test from the disjoint generator
+ * seeds `GENERATED_SPLIT_SEEDS` of data/generated-segmentation (no image in two parts). Carvana (folder `NTKD_CARVANA_DIR` or data/cache/carvana),
  * letterboxed to `size`²: split by car with seed {@link CARVANA_SPLIT_SEED}, so no car's views
  * straddle two parts; a folder with fewer images than trainCount + validationCount + testCount is
  * split in the same proportions (all its images used), and one too small for that fails naming
