@@ -186,3 +186,40 @@ export function generateSegmentationSet(opts: GeneratedSegmentationOptions = {})
   }
   return { name: "generated-cars", images, masks, count, height, width, channels: 3 };
 }
+
+/**
+ * Generator seeds of the three parts of a generated split. Image i of seed s is drawn from
+ * mixSeed(s, i), whose first step is s XOR i: seeds 0 and 1 therefore give the same images with
+ * indices swapped in pairs (test image i of seed 1 was training image i XOR 1 of seed 0). Seeds
+ * that differ only above bit 20 share no image as long as every part holds at most 2^20 images.
+ * Train keeps seed 0.
+ */
+export const GENERATED_SPLIT_SEEDS = { train: 0, validation: 2 << 20, test: 1 << 20 } as const;
+
+/** Most images per part for which {@link GENERATED_SPLIT_SEEDS} give disjoint parts. */
+export const GENERATED_SPLIT_MAX_COUNT = 1 << 20;
+
+/** Options of {@link generateSegmentationSplits}. */
+export interface GeneratedSegmentationSplitOptions {
+  trainCount: number;
+  /** Validation images (0 for none). */
+  validationCount: number;
+  testCount: number;
+  height: number;
+  width: number;
+}
+
+/** Train, validation and test parts of the generated car set, each from its own seed ({@link GENERATED_SPLIT_SEEDS}). */
+export function generateSegmentationSplits(opts: GeneratedSegmentationSplitOptions): { train: SegmentationDataset; validation: SegmentationDataset; test: SegmentationDataset } {
+  const part = (count: number, seed: number) => generateSegmentationSet({ count, height: opts.height, width: opts.width, seed });
+  if (!Number.isInteger(opts.validationCount) || opts.validationCount < 0) {
+    throw new Error(`validationCount: got ${opts.validationCount}; expected a non-negative integer`);
+  }
+  for (const arg of ["trainCount", "validationCount", "testCount"] as const) {
+    if (opts[arg] > GENERATED_SPLIT_MAX_COUNT) throw new Error(`${arg}: got ${opts[arg]}; expected at most ${GENERATED_SPLIT_MAX_COUNT} so that the parts stay disjoint`);
+  }
+  const validation = opts.validationCount === 0
+    ? { name: "generated-cars", images: new Float32Array(0), masks: new Uint8Array(0), count: 0, height: opts.height, width: opts.width, channels: 3 }
+    : part(opts.validationCount, GENERATED_SPLIT_SEEDS.validation);
+  return { train: part(opts.trainCount, GENERATED_SPLIT_SEEDS.train), validation, test: part(opts.testCount, GENERATED_SPLIT_SEEDS.test) };
+}

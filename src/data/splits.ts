@@ -2,7 +2,7 @@
  * Seeded splits and subsets of data sets. Every function is a pure function of its inputs and
  * seed, so a run that records its seed can rebuild exactly the same split.
  */
-import { deriveSeed, makeRng, seededPermutation, shuffleInPlace } from "../runtime/seed";
+import { deriveSeed, makeRng, seededPermutation, shuffleIndices, shuffleInPlace } from "../runtime/seed";
 import { checkDataset } from "./batches";
 import type { ImageDataset, SegmentationDataset } from "./types";
 
@@ -149,4 +149,87 @@ export function holdOut(ds: ImageDataset, validationFraction: number, seed: numb
     validation: { ...subset(ds, order.subarray(0, nVal)), name: `${ds.name}-validation` },
     train: { ...subset(ds, order.subarray(nVal)), name: `${ds.name}-train` },
   };
+}
+
+/** Requested sizes, in samples, of a train/validation/test split by group. */
+export interface GroupSplitCounts {
+  train: number;
+  validation: number;
+  test: number;
+}
+
+/** Options of {@link splitIndicesByGroup}. */
+export interface GroupSplitOptions {
+  /** Group key of every sample (e.g. the car id of each Carvana view); samples sharing a key land in one part. */
+  groups: readonly string[];
+  /** Requested part sizes in samples (validation may be 0). */
+  counts: GroupSplitCounts;
+  /** Integer seed of the group shuffle. */
+  seed: number;
+  /** Smallest test part accepted (in samples). Default 4, so the test set is never one or two images. */
+  minTestSamples?: number;
+  /** Names the data in errors, e.g. the folder. */
+  what: string;
+  /** Words for samples and groups in errors. Default `{ samples: "samples", groups: "groups" }`. */
+  nouns?: { samples: string; groups: string };
+}
+
+/** Result of {@link splitIndicesByGroup}. */
+export interface GroupSplit extends SplitIndices {
+  /** Number of groups in each part. */
+  groupCounts: GroupSplitCounts;
+  /** True when the data held fewer samples than requested and every part was scaled down in proportion. */
+  scaled: boolean;
+}
+
+/**
+ * Seeded train/validation/test indices in which no group straddles two parts. The sorted group
+ * keys are shuffled with `seed`; test then validation take whole groups until each holds at least
+ * its requested count (so a part may exceed it by less than one group), and train takes groups
+ * until it holds `counts.train`. When the data hold fewer samples than the three counts together,
+ * every target is scaled by (samples / requested) and train takes all remaining groups. Throws
+ * when a requested part would get no group, or the test part fewer than `minTestSamples`.
+ */
+export function splitIndicesByGroup(opts: GroupSplitOptions): GroupSplit {
+  const { groups, counts, seed, what } = opts;
+  const minTest = opts.minTestSamples ?? 4;
+  const nouns = opts.nouns ?? { samples: "samples", groups: "groups" };
+  for (const part of ["train", "validation", "test"] as const) {
+    const v = counts[part];
+    if (!Number.isInteger(v) || v < 0 || (part !== "validation" && v === 0)) {
+      throw new Error(`${what}: ${part} count ${v}; expected a ${part === "validation" ? "non-negative" : "positive"} integer`);
+    }
+  }
+  const members = new Map<string, number[]>();
+  groups.forEach((key, i) => {
+    const list = members.get(key);
+    if (list) list.push(i);
+    else members.set(key, [i]);
+  });
+  const sortedKeys = [...members.keys()].sort();
+  const order = Array.from(shuffleIndices(sortedKeys.length, makeRng(seed)), (i) => sortedKeys[i]!);
+  const requested = counts.train + counts.validation + counts.test;
+  const scaled = groups.length < requested;
+  const factor = scaled ? groups.length / requested : 1;
+  const parts: Record<keyof GroupSplitCounts, number[]> = { train: [], validation: [], test: [] };
+  const groupCounts: GroupSplitCounts = { train: 0, validation: 0, test: 0 };
+  let next = 0;
+  for (const part of ["test", "validation", "train"] as const) {
+    const target = counts[part] * factor;
+    const takeAll = part === "train" && scaled;
+    while (next < order.length && counts[part] > 0 && (takeAll || parts[part].length < target)) {
+      parts[part].push(...members.get(order[next++]!)!);
+      groupCounts[part]++;
+    }
+  }
+  const missing = (["train", "validation", "test"] as const).filter((p) => counts[p] > 0 && groupCounts[p] === 0);
+  if (missing.length > 0 || parts.test.length < minTest) {
+    const needGroups = (["train", "validation", "test"] as const).filter((p) => counts[p] > 0).length;
+    throw new Error(
+      `${what}: ${groups.length} ${nouns.samples} of ${order.length} ${nouns.groups} are too few to split by ${nouns.groups.replace(/s$/, "")} ` +
+        `(requested ${counts.train} train, ${counts.validation} validation, ${counts.test} test); ` +
+        `need at least ${needGroups} ${nouns.groups} (one per part) and ${minTest} test ${nouns.samples}`,
+    );
+  }
+  return { train: ascending(parts.train), validation: ascending(parts.validation), test: ascending(parts.test), groupCounts, scaled };
 }

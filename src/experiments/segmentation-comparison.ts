@@ -7,7 +7,7 @@
  */
 import type { LayersModel } from "@tensorflow/tfjs";
 import type { SegmentationDataset } from "../data/types";
-import { generateSegmentationSet } from "../data/generated-segmentation";
+import { GENERATED_SPLIT_SEEDS, generateSegmentationSet } from "../data/generated-segmentation";
 import { buildUNet, type UNetOptions } from "../models/segmentation/unet";
 import { buildSegmentationOnn, type SegmentationOnnOptions } from "../models/segmentation/segmentation-onn";
 import type { NtkMatchOptions } from "../distill/ntkd";
@@ -77,8 +77,8 @@ export interface SegmentationComparisonResult {
 export async function runSegmentationComparison(opts: SegmentationComparisonOptions = {}): Promise<SegmentationComparisonResult> {
   const size = opts.size ?? 32;
   const seed = opts.seed ?? 0;
-  const train = opts.train ?? generateSegmentationSet({ count: opts.trainCount ?? 512, height: size, width: size, seed: 0 });
-  const test = opts.test ?? generateSegmentationSet({ count: opts.testCount ?? 128, height: size, width: size, seed: 1 });
+  const train = opts.train ?? generateSegmentationSet({ count: opts.trainCount ?? 512, height: size, width: size, seed: GENERATED_SPLIT_SEEDS.train });
+  const test = opts.test ?? generateSegmentationSet({ count: opts.testCount ?? 128, height: size, width: size, seed: GENERATED_SPLIT_SEEDS.test }); // seed 1 would repeat seed 0's images
   if (train.height !== test.height || train.width !== test.width || train.channels !== test.channels) {
     throw new Error(`runSegmentationComparison: train images are ${train.height}x${train.width}x${train.channels}, test images ${test.height}x${test.width}x${test.channels}; expected the same shape`);
   }

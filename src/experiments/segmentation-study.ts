@@ -4,13 +4,14 @@
  * Carvana. Every trained model is saved in a run store with the configuration it was trained
  * with, so a rerun with the same settings loads instead of retraining.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { LayersModel } from "@tensorflow/tfjs";
 import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import type { SegmentationDataset } from "../data/types";
-import { generateSegmentationSet } from "../data/generated-segmentation";
-import { carvanaAvailable, loadCarvana } from "../data/carvana";
+import { generateSegmentationSplits } from "../data/generated-segmentation";
+import { carvanaAvailable, carvanaImagesDir, loadCarvana, splitCarvanaByCar } from "../data/carvana";
 import { subset } from "../data/splits";
 import { readCheckpoint } from "../train/checkpoint";
 import { buildUNet } from "../models/segmentation/unet";
@@ -37,6 +38,11 @@ export interface SegmentationPreset {
   trainCount: number;
   /** Test images. */
   testCount: number;
+  /**
+   * Validation images (for tuning; no study result uses them). Carvana splits are by car, so
+   * each part holds whole cars and can exceed its count by less than one car's views.
+   */
+  validationCount: number;
   /** U-Net down-sampling steps. */
   teacherDepth: number;
   /** U-Net channels of the first level. */
@@ -65,6 +71,12 @@ export interface SegmentationPreset {
 }
 
 /**
+ * Working resolution: the paper does not state the resolution it feeds its optics (only that
+ * Carvana's photos are 1920x1280). Ours is `size`² in every mode (32 quick and full), because
+ * the ONN and U-Net take square inputs divisible by 4 and 2^depth, and 64² would cost hours on
+ * two cores; Carvana's 3:2 photos are letterboxed into that square (32x21 of photo, black bands
+ * above and below), never squashed.
+ *
  * The preset of a mode. Quick fits a CI run of about a minute on two cores, so its ONN has half
  * the paper's kernels per group (4/8/16). Full uses the paper's 8/16/32 kernels and three seeds
  * at 32×32 on 384 images: measured on wasm (2 shared cores), an NTKD epoch of that ONN on 384
@@ -72,7 +84,7 @@ export interface SegmentationPreset {
  * take hours; pass overrides (`size: 64`, `trainCount: 2000`) on a faster machine.
  */
 export function segmentationPreset(mode: NotebookMode, overrides: Partial<SegmentationPreset> = {}): SegmentationPreset {
-  const base: SegmentationPreset =
+  const base: Omit<SegmentationPreset, "validationCount"> =
     mode !== "full"
       ? {
           size: 32, trainCount: 256, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 4,
@@ -84,9 +96,13 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
           batchSize: 8, teacherLearningRate: 2e-3, studentLearningRate: 3e-3, seeds: [0, 1, 2], groups: [8, 16, 32], decoderWidths: [64, 32],
           kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1, betaBalance: "loss" },
         };
-  const p = { ...base, ...overrides };
+  const validationCount = mode === "full" ? 64 : 32;
+  const p = { validationCount, ...base, ...overrides };
   for (const k of ["size", "trainCount", "testCount", "teacherDepth", "teacherBaseFilters", "teacherEpochs", "studentEpochs", "batchSize"] as const) {
     if (!Number.isInteger(p[k]) || p[k] < 1) throw new Error(`segmentationPreset: ${k} must be a positive integer, got ${String(p[k])}`);
+  }
+  if (!Number.isInteger(p.validationCount) || p.validationCount < 0) {
+    throw new Error(`segmentationPreset: validationCount must be a non-negative integer, got ${String(p.validationCount)}`);
   }
   if (!Array.isArray(p.seeds) || p.seeds.length === 0 || p.seeds.some((s) => !Number.isInteger(s))) {
     throw new Error(`segmentationPreset: seeds must be a non-empty list of integers, got ${JSON.stringify(p.seeds)}`);
@@ -96,34 +112,46 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
   return p;
 }
 
-/** Training and test images of a segmentation study. */
+/** Training, validation and test images of a segmentation study. */
 export interface SegmentationSplits {
   dataset: SegmentationDatasetName;
   train: SegmentationDataset;
+  /** For tuning; may be empty (`count` 0) when the preset's validationCount is 0. */
+  validation: SegmentationDataset;
   test: SegmentationDataset;
 }
 
+/** Seed of the Carvana split by car, fixed so that every student seed sees the same split. */
+export const CARVANA_SPLIT_SEED = 0;
+
 /**
- * The study's data: the generated car set (train seed 0, test seed 1, so no test image is a
- * training image), or Carvana resized to `size`² (the first `trainCount` ids train, the next
- * `testCount` test).
+ * The study's data. Generated cars: train, validation and test from the disjoint generator
+ * seeds `GENERATED_SPLIT_SEEDS` of data/generated-segmentation (no image in two parts). Carvana (folder `NTKD_CARVANA_DIR` or data/cache/carvana),
+ * letterboxed to `size`²: split by car with seed {@link CARVANA_SPLIT_SEED}, so no car's views
+ * straddle two parts; a folder with fewer images than trainCount + validationCount + testCount is
+ * split in the same proportions (all its images used), and one too small for that fails naming
+ * the folder and the counts needed.
  */
 export async function loadSegmentationSplits(dataset: SegmentationDatasetName, preset: SegmentationPreset): Promise<SegmentationSplits> {
-  const { size, trainCount, testCount } = preset;
+  const { size, trainCount, validationCount, testCount } = preset;
   if (dataset === "generated-cars") {
-    return {
-      dataset,
-      train: generateSegmentationSet({ count: trainCount, height: size, width: size, seed: 0 }),
-      test: generateSegmentationSet({ count: testCount, height: size, width: size, seed: 1 }),
-    };
+    return { dataset, ...generateSegmentationSplits({ trainCount, validationCount, testCount, height: size, width: size }) };
   }
   if (dataset === "carvana") {
-    if (!carvanaAvailable()) throw new Error("loadSegmentationSplits: Carvana is not present (set NTKD_CARVANA_DIR or place it in data/cache/carvana)");
-    const all = await loadCarvana({ height: size, width: size, limit: trainCount + testCount });
-    if (all.count < 2) throw new Error(`loadSegmentationSplits: Carvana holds ${all.count} image(s); need at least 2`);
-    const nTrain = Math.min(trainCount, all.count - 1);
-    const idx = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
-    return { dataset, train: subset(all, idx(0, nTrain)), test: subset(all, idx(nTrain, all.count)) };
+    if (!carvanaAvailable()) {
+      throw new Error(`loadSegmentationSplits: Carvana is not present at ${carvanaImagesDir()} (set NTKD_CARVANA_DIR or place it in data/cache/carvana)`);
+    }
+    const ids = splitCarvanaByCar({}, { train: trainCount, validation: validationCount, test: testCount }, CARVANA_SPLIT_SEED);
+    const all = await loadCarvana({ height: size, width: size, ids: [...ids.train, ...ids.validation, ...ids.test] });
+    const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    const nTrain = ids.train.length;
+    const nValidation = ids.validation.length;
+    return {
+      dataset,
+      train: subset(all, range(0, nTrain)),
+      validation: subset(all, range(nTrain, nValidation)),
+      test: subset(all, range(nTrain + nValidation, ids.test.length)),
+    };
   }
   throw new Error(`loadSegmentationSplits: dataset must be "generated-cars" or "carvana", got ${JSON.stringify(dataset)}`);
 }
@@ -148,12 +176,21 @@ export function buildSegmentationStudentFor(preset: SegmentationPreset, channels
   return buildSegmentationOnn(segmentationStudentOptions(preset, channels, seed));
 }
 
-function teacherKey(dataset: string, p: SegmentationPreset): string {
-  return JSON.stringify({ dataset, what: "seg-teacher", size: p.size, trainCount: p.trainCount, depth: p.teacherDepth, base: p.teacherBaseFilters, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate });
+/**
+ * Digest of the training images and masks: a model saved under one split (e.g. Carvana before
+ * the split by car, or another folder) must not be loaded for another.
+ */
+function trainDigest(train: SegmentationDataset): string {
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  return createHash("sha256").update(bytes(train.images)).update(bytes(train.masks)).digest("hex").slice(0, 16);
 }
 
-function studentKey(dataset: string, p: SegmentationPreset, method: SegmentationStudentMethod, seed: number): string {
-  return JSON.stringify({ dataset, what: "seg-student", method, seed, preset: { ...p, seeds: [], testCount: 0 } });
+function teacherKey(dataset: string, p: SegmentationPreset, train: SegmentationDataset): string {
+  return JSON.stringify({ dataset, what: "seg-teacher", size: p.size, trainCount: p.trainCount, depth: p.teacherDepth, base: p.teacherBaseFilters, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate, train: trainDigest(train) });
+}
+
+function studentKey(dataset: string, p: SegmentationPreset, method: SegmentationStudentMethod, seed: number, train: SegmentationDataset): string {
+  return JSON.stringify({ dataset, what: "seg-student", method, seed, preset: { ...p, seeds: [], testCount: 0, validationCount: 0 }, train: trainDigest(train) });
 }
 
 /** Loads saved weights when their config key matches; the saved history and provenance, or null. */
@@ -203,7 +240,7 @@ export async function obtainSegmentationTeacher(
   preset: SegmentationPreset,
 ): Promise<{ model: LayersModel; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
   const model = buildSegmentationTeacherFor(preset, splits.train.channels);
-  const key = teacherKey(ctx.dataset, preset);
+  const key = teacherKey(ctx.dataset, preset, splits.train);
   const file = ctx.run.checkpointPath("seg-teacher.weights");
   const identity = { phase: "seg-teacher", seed: 1000 };
   const stored = tryLoad(file, model, key, identity);
@@ -239,7 +276,7 @@ export async function obtainSegmentationStudent(
 ): Promise<{ student: SegmentationOnn; evaluation: SegmentationEvaluation; history: SegmentationEpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
   const student = buildSegmentationStudentFor(preset, splits.train.channels, seed + 1);
   try {
-    const key = studentKey(ctx.dataset, preset, method, seed);
+    const key = studentKey(ctx.dataset, preset, method, seed, splits.train);
     const file = ctx.run.checkpointPath(`seg-student-${method}-seed${seed}.weights`);
     const identity = { phase: `seg-${method}`, seed };
     const stored = tryLoad(file, student.model, key, identity);

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp = require("sharp");
-import { carvanaAvailable, listCarvanaPairs, loadCarvana } from "../../src/data/carvana";
+import { carvanaAvailable, carvanaCarId, listCarvanaPairs, loadCarvana, splitCarvanaByCar } from "../../src/data/carvana";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
-import { tempDir, truncateFile } from "./fixtures";
+import { tempDir, truncateFile, writeCarvanaFolder } from "./fixtures";
 
 const H = 48;
 const W = 72;
@@ -106,4 +106,111 @@ test("a truncated Carvana JPG or mask fails naming the file and what was expecte
     await assert.rejects(loadCarvana({ dir: root, ids: [second] }), (e: Error) =>
       e.message.startsWith(`${mask}: cannot decode`) && e.message.includes("expected a complete GIF or PNG mask"), `${maskFormat} mask`);
   }
+});
+
+/** Photo 1918x1280 with a car rectangle of columns 480..1438 and rows 305..914 (hand-placed on output pixel edges, see below). */
+const RECT = { left: 480, top: 305, right: 1439, bottom: 915 };
+
+/** Rows and columns (inclusive ranges) where the mask is 1, or null when empty. */
+function maskBox(mask: Uint8Array, height: number, width: number): { rows: [number, number]; cols: [number, number] } | null {
+  let box: { rows: [number, number]; cols: [number, number] } | null = null;
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      if (mask[r * width + c] !== 1) continue;
+      if (!box) box = { rows: [r, r], cols: [c, c] };
+      box.rows = [Math.min(box.rows[0], r), Math.max(box.rows[1], r)];
+      box.cols = [Math.min(box.cols[0], c), Math.max(box.cols[1], c)];
+    }
+  }
+  return box;
+}
+
+test("Carvana photos are letterboxed, not squashed: a known mask rectangle lands where the arithmetic says", async () => {
+  const root = tempDir("ntkd-carvana-letterbox-");
+  await writeCarvanaFolder(root, { cars: 1, views: 1, rect: RECT });
+  // 32x32: scale min(32/1918, 32/1280) = 32/1918, photo 32 x round(1280*32/1918 = 21.36) = 21 rows,
+  // top margin floor((32-21)/2) = 5. One output column is 1918/32 = 59.94 source columns, so
+  // 480 = 8.01 and 1439 = 24.01 columns: columns 8..23. One row is 1280/21 = 60.95 source rows,
+  // 305 = 5.004 and 915 = 15.01 rows: photo rows 5..14, frame rows 10..19.
+  const square = await loadCarvana({ dir: root, height: 32, width: 32, cacheDir: false });
+  assert.deepEqual(maskBox(square.masks, 32, 32), { rows: [10, 19], cols: [8, 23] });
+  const masksBinary = square.masks.every((v) => v === 0 || v === 1);
+  assert.ok(masksBinary, "masks stay 0/1");
+  const rowMean = (r: number) => square.images.subarray(r * 32 * 3, (r + 1) * 32 * 3).reduce((s, v) => s + v, 0) / 96;
+  for (const r of [0, 4, 26, 31]) assert.equal(rowMean(r), 0, `row ${r} is a black margin`);
+  for (const r of [5, 25]) assert.ok(Math.abs(rowMean(r) - 90 / 255) < 0.03, `row ${r} is grey photo: ${rowMean(r)}`);
+  // the white rectangle of the photo sits on the mask
+  assert.ok(square.images[(12 * 32 + 12) * 3]! > 0.9 && square.images[(12 * 32 + 4) * 3]! < 0.45);
+
+  // 32 rows x 64 columns: scale min(64/1918, 32/1280) = 1/40, photo round(47.95) = 48 x 32,
+  // left margin 8. Columns 480/40 = 12 .. 1439/40 = 35.98: 12..35, framed 20..43. Rows
+  // 305/40 = 7.6 .. 915/40 = 22.9: row 7 holds 15/40 of car (0), row 22 holds 35/40 (1): 8..22.
+  const wide = await loadCarvana({ dir: root, height: 32, width: 64, cacheDir: false });
+  assert.deepEqual(maskBox(wide.masks, 32, 64), { rows: [8, 22], cols: [20, 43] });
+  const column = (c: number) => Array.from({ length: 32 }, (_, r) => wide.images[(r * 64 + c) * 3]!);
+  for (const c of [0, 7, 56, 63]) assert.ok(column(c).every((v) => v === 0), `column ${c} is a black margin`);
+  assert.ok(column(8).every((v) => v > 0.3), "column 8 is photo");
+});
+
+test("the decoded cache is used on the second load and invalidated when a file changes", async () => {
+  const root = tempDir("ntkd-carvana-cache-");
+  const ids = await writeCarvanaFolder(root, { cars: 2, views: 2, width: 192, height: 128 });
+  const cacheDir = path.join(root, "decoded-cache");
+  const first = await loadCarvana({ dir: root, height: 16, width: 24 });
+  const files = fs.readdirSync(cacheDir);
+  assert.equal(files.length, 1, `one cache file, no partial file left: ${files.join(", ")}`);
+  const cacheFile = path.join(cacheDir, files[0]!);
+  // Overwrite the cached pixels (after the header) with 7s: a load that reads the cache returns 7/255.
+  const bytes = fs.readFileSync(cacheFile);
+  const pixelBytes = ids.length * 16 * 24 * 3;
+  const start = 4 + bytes.readUInt32LE(0);
+  bytes.fill(7, start, start + pixelBytes);
+  fs.writeFileSync(cacheFile, bytes);
+  const cached = await loadCarvana({ dir: root, height: 16, width: 24 });
+  assert.ok(cached.images.every((v) => v === Math.fround(7 / 255)), "second load came from the cache file");
+  assert.deepEqual(cached.masks, first.masks);
+  // another resolution is another cache entry
+  await loadCarvana({ dir: root, height: 8, width: 12 });
+  assert.equal(fs.readdirSync(cacheDir).length, 2);
+  // touching one photo changes the key: decoded afresh, equal to the first load
+  const photo = path.join(root, "train", `${ids[0]}.jpg`);
+  const later = new Date(fs.statSync(photo).mtimeMs + 5000);
+  fs.utimesSync(photo, later, later);
+  const fresh = await loadCarvana({ dir: root, height: 16, width: 24 });
+  assert.deepEqual(fresh.images, first.images);
+  assert.equal(fs.readdirSync(cacheDir).length, 3);
+  // cacheDir false neither reads nor writes
+  const uncached = await loadCarvana({ dir: root, height: 16, width: 24, cacheDir: false });
+  assert.deepEqual(uncached.images, first.images);
+  assert.equal(fs.readdirSync(cacheDir).length, 3);
+});
+
+test("splitCarvanaByCar keeps every car's views in one part, sized as requested or scaled for a small folder", async () => {
+  const root = tempDir("ntkd-carvana-split-");
+  const ids = await writeCarvanaFolder(root, { cars: 16, views: 4, width: 48, height: 32 });
+  assert.equal(carvanaCarId("00087a6bd4dc_04"), "00087a6bd4dc");
+  const carsOf = (list: string[]) => new Set(list.map(carvanaCarId));
+  const check = (s: ReturnType<typeof splitCarvanaByCar>) => {
+    const parts = [carsOf(s.train), carsOf(s.validation), carsOf(s.test)];
+    for (let a = 0; a < 3; a++) for (let b = a + 1; b < 3; b++) for (const car of parts[a]!) assert.ok(!parts[b]!.has(car), `car ${car} in two parts`);
+    for (const list of [s.train, s.validation, s.test]) for (const car of carsOf(list)) assert.equal(list.filter((id) => carvanaCarId(id) === car).length, 4);
+  };
+  // Enough images: test takes cars until >= 12 (3 cars), validation >= 8 (2), train >= 32 (8); 3 cars unused.
+  const exact = splitCarvanaByCar({ dir: root }, { train: 32, validation: 8, test: 12 }, 0);
+  check(exact);
+  assert.deepEqual([exact.train.length, exact.validation.length, exact.test.length, exact.scaled], [32, 8, 12, false]);
+  assert.deepEqual(exact.cars, { train: 8, validation: 2, test: 3 });
+  // 64 images for 256/32/48 requested: targets x 64/336 = 48.8/6.1/9.1, so test 3 cars, validation 2, train the other 11.
+  const scaled = splitCarvanaByCar({ dir: root }, { train: 256, validation: 32, test: 48 }, 0);
+  check(scaled);
+  assert.deepEqual([scaled.train.length, scaled.validation.length, scaled.test.length, scaled.scaled], [44, 8, 12, true]);
+  assert.deepEqual([...scaled.train, ...scaled.validation, ...scaled.test].sort(), ids);
+  // seeded: same seed same split, another seed another one
+  assert.deepEqual(splitCarvanaByCar({ dir: root }, { train: 256, validation: 32, test: 48 }, 0), scaled);
+  assert.notDeepEqual(splitCarvanaByCar({ dir: root }, { train: 256, validation: 32, test: 48 }, 1).test, scaled.test);
+
+  const small = tempDir("ntkd-carvana-small-");
+  await writeCarvanaFolder(small, { cars: 2, views: 2, width: 48, height: 32 });
+  assert.throws(() => splitCarvanaByCar({ dir: small }, { train: 256, validation: 32, test: 48 }, 0), (e: Error) =>
+    e.message === `${path.resolve(small, "train")}: 4 images of 2 cars are too few to split by car (requested 256 train, 32 validation, 48 test); need at least 3 cars (one per part) and 4 test images`);
 });

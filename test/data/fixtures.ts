@@ -3,6 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
+import sharp = require("sharp");
+import { generateSegmentationSet } from "../../src/data/generated-segmentation";
 
 /** A fresh temporary folder, removed when the process exits. */
 export function tempDir(prefix = "ntkd-data-"): string {
@@ -56,4 +58,80 @@ export function cifarPixel(record: number, channel: number, row: number, col: nu
 export function truncateFile(file: string, keepFraction: number): void {
   const bytes = fs.readFileSync(file);
   fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length * keepFraction)));
+}
+
+/** A pixel rectangle, right and bottom exclusive. */
+export interface PixelRect {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
+/** Options of {@link writeCarvanaFolder}. */
+export interface CarvanaFolderOptions {
+  /** Number of car ids. */
+  cars: number;
+  /** Views per car (`<car>_01` ...). */
+  views: number;
+  /** Photo size; default the Kaggle originals' 1918 x 1280. */
+  width?: number;
+  height?: number;
+  /**
+   * Draws every view: a grey photo with a white `rect` and the mask 1 exactly on `rect`. When
+   * omitted, every view of car k is generated car k (drawn at a tenth of the size, upscaled; mask
+   * by nearest neighbour so it stays two-coloured): identical views let a test see a car that
+   * straddles two parts of a split.
+   */
+  rect?: PixelRect;
+  /** Seed of the generated cars. Default 0. */
+  seed?: number;
+}
+
+/** Kaggle-like 12-hex-digit car id number `car`. */
+export function carvanaFixtureCarId(car: number): string {
+  return (0x00087a6bd4dc + car * 0x1f3b7).toString(16).padStart(12, "0");
+}
+
+/**
+ * Writes Carvana's Kaggle layout under `root`: `train/<car>_<NN>.jpg` (sharp JPEG) and
+ * `train_masks/<car>_<NN>_mask.gif` (sharp GIF, two colours 0/255). Returns ids in sorted order.
+ */
+export async function writeCarvanaFolder(root: string, opts: CarvanaFolderOptions): Promise<string[]> {
+  const width = opts.width ?? 1918;
+  const height = opts.height ?? 1280;
+  fs.mkdirSync(path.join(root, "train"), { recursive: true });
+  fs.mkdirSync(path.join(root, "train_masks"), { recursive: true });
+  const smallW = Math.max(8, Math.round(width / 10));
+  const smallH = Math.max(8, Math.round(height / 10));
+  const generated = opts.rect ? null : generateSegmentationSet({ count: opts.cars, height: smallH, width: smallW, seed: opts.seed ?? 0 });
+  const ids: string[] = [];
+  for (let car = 0; car < opts.cars; car++) {
+    for (let view = 1; view <= opts.views; view++) {
+      const id = `${carvanaFixtureCarId(car)}_${String(view).padStart(2, "0")}`;
+      ids.push(id);
+      let photo: sharp.Sharp;
+      let mask: Buffer;
+      if (opts.rect) {
+        const { left, top, right, bottom } = opts.rect;
+        const rgb = Buffer.alloc(width * height * 3, 90);
+        mask = Buffer.alloc(width * height, 0);
+        for (let y = top; y < bottom; y++) {
+          rgb.fill(250, (y * width + left) * 3, (y * width + right) * 3);
+          mask.fill(255, y * width + left, y * width + right);
+        }
+        photo = sharp(rgb, { raw: { width, height, channels: 3 } });
+      } else {
+        const i = car;
+        const pixels = smallW * smallH;
+        const rgb = Buffer.from(Array.from(generated!.images.subarray(i * pixels * 3, (i + 1) * pixels * 3), (v) => Math.round(v * 255)));
+        const small = Buffer.from(Array.from(generated!.masks.subarray(i * pixels, (i + 1) * pixels), (m) => m * 255));
+        photo = sharp(rgb, { raw: { width: smallW, height: smallH, channels: 3 } }).resize(width, height, { fit: "fill" });
+        mask = await sharp(small, { raw: { width: smallW, height: smallH, channels: 1 } }).resize(width, height, { fit: "fill", kernel: "nearest" }).extractChannel(0).raw().toBuffer();
+      }
+      await photo.jpeg({ quality: 90 }).toFile(path.join(root, "train", `${id}.jpg`));
+      await sharp(mask, { raw: { width, height, channels: 1 } }).gif({ colours: 2 }).toFile(path.join(root, "train_masks", `${id}_mask.gif`));
+    }
+  }
+  return ids.sort();
 }

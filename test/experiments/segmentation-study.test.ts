@@ -8,6 +8,8 @@ import { tf } from "../../src/runtime/tf";
 import { openRun } from "../../src/notebook/run-store";
 import { runSegmentationStudy, segmentationPreset, loadSegmentationSplits, type SegmentationPreset } from "../../src/experiments/segmentation-study";
 import { runSegmentationFabricationStudy } from "../../src/experiments/segmentation-fabrication";
+import type { SegmentationDataset } from "../../src/data/types";
+import { tempDir, writeCarvanaFolder } from "../data/fixtures";
 
 const tiny: Partial<SegmentationPreset> = {
   size: 8, trainCount: 16, testCount: 8, teacherDepth: 1, teacherBaseFilters: 4, teacherEpochs: 1, studentEpochs: 1,
@@ -60,5 +62,55 @@ test("a segmentation study trains once, then loads every model; fabrication with
     assert.equal(tf.memory().numTensors, before, "no tensor leaks after fabrication");
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** Every image of `ds` as a string key, to find one image in two parts. */
+function imageKeys(ds: SegmentationDataset): Set<string> {
+  const pixels = ds.height * ds.width * ds.channels;
+  return new Set(Array.from({ length: ds.count }, (_, i) => Buffer.from(ds.images.buffer, ds.images.byteOffset + i * pixels * 4, pixels * 4).toString("base64")));
+}
+
+function assertDisjoint(parts: Record<string, SegmentationDataset>): void {
+  const names = Object.keys(parts);
+  for (let a = 0; a < names.length; a++) {
+    for (let b = a + 1; b < names.length; b++) {
+      const other = imageKeys(parts[names[b]!]!);
+      for (const key of imageKeys(parts[names[a]!]!)) assert.ok(!other.has(key), `an image of ${names[a]} is also in ${names[b]}`);
+    }
+  }
+}
+
+test("generated cars: train, validation and test come from disjoint generator seeds", async () => {
+  const preset = segmentationPreset("quick", { ...tiny, validationCount: 8 });
+  const splits = await loadSegmentationSplits("generated-cars", preset);
+  assert.deepEqual([splits.train.count, splits.validation.count, splits.test.count], [16, 8, 8]);
+  assertDisjoint({ train: splits.train, validation: splits.validation, test: splits.test });
+  const none = await loadSegmentationSplits("generated-cars", segmentationPreset("quick", { ...tiny, validationCount: 0 }));
+  assert.equal(none.validation.count, 0);
+  assert.throws(() => segmentationPreset("quick", { validationCount: -1 }), /validationCount must be a non-negative integer/);
+});
+
+test("Carvana study splits by car: a 64-pair folder (16 cars x 4 views) gives a scaled split with no car in two parts", async () => {
+  const root = tempDir("ntkd-seg-carvana-");
+  // every view of a car is the same photo, so a car in two parts shows up as one image in two parts
+  await writeCarvanaFolder(root, { cars: 16, views: 4, width: 96, height: 64 });
+  const saved = process.env.NTKD_CARVANA_DIR;
+  process.env.NTKD_CARVANA_DIR = root;
+  try {
+    const preset = segmentationPreset("quick", { size: 16, trainCount: 256, validationCount: 32, testCount: 48 });
+    const splits = await loadSegmentationSplits("carvana", preset);
+    // 64 of 336 requested images: targets 48.8/6.1/9.1 -> 11, 2 and 3 whole cars
+    assert.deepEqual([splits.train.count, splits.validation.count, splits.test.count], [44, 8, 12]);
+    assert.deepEqual([splits.test.height, splits.test.width, splits.test.channels], [16, 16, 3]);
+    assertDisjoint({ train: splits.train, validation: splits.validation, test: splits.test });
+    const tooSmall = tempDir("ntkd-seg-carvana-small-");
+    await writeCarvanaFolder(tooSmall, { cars: 2, views: 2, width: 96, height: 64 });
+    process.env.NTKD_CARVANA_DIR = tooSmall;
+    await assert.rejects(loadSegmentationSplits("carvana", preset), (e: Error) =>
+      e.message.startsWith(`${path.resolve(tooSmall, "train")}: 4 images of 2 cars are too few to split by car (requested 256 train, 32 validation, 48 test)`));
+  } finally {
+    if (saved === undefined) delete process.env.NTKD_CARVANA_DIR;
+    else process.env.NTKD_CARVANA_DIR = saved;
   }
 });
