@@ -180,9 +180,12 @@ export async function obtainStudent(
   teacher: LayersModel,
   method: StudentMethod,
   seed: number,
-  kernels?: number,
+  requestedKernels?: number,
 ): Promise<{ student: OpticalStudent; run: StudentRun }> {
-  const student = buildStudentFor(splits.train, seed, { kernels });
+  const student = buildStudentFor(splits.train, seed, { kernels: requestedKernels });
+  // The architecture's own kernel count asked for by number is the default student: one model and
+  // one file, so a width sweep that includes it loads the study's student instead of retraining it.
+  const kernels = requestedKernels === undefined || requestedKernels !== defaultKernelCount(splits.train) ? requestedKernels : undefined;
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
   const tag = kernels === undefined ? `${method}-seed${seed}` : `${method}-k${kernels}-seed${seed}`;
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
@@ -224,6 +227,20 @@ export async function obtainStudent(
 /** Resolves a study's preset: the mode's defaults with the caller's overrides. */
 export function resolvePreset(dataset: ClassificationDatasetName, mode: NotebookMode, overrides: Partial<DistillationPreset> = {}): DistillationPreset {
   return { ...distillationPreset(dataset, mode), ...overrides };
+}
+
+/** The kernel count of the data set's default student (built once per shape, then remembered). */
+const defaultKernels = new Map<string, number>();
+function defaultKernelCount(ds: ClassificationSplits["train"]): number {
+  const shape = `${ds.height}x${ds.width}x${ds.channels}:${ds.classNames.length}`;
+  let n = defaultKernels.get(shape);
+  if (n === undefined) {
+    const probe = buildStudentFor(ds, 0);
+    n = probe.frontend.kernelCount;
+    probe.dispose();
+    defaultKernels.set(shape, n);
+  }
+  return n;
 }
 
 /**

@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
-import { resolvePreset, runDistillationStudy, studentKey, studySummary, type PoolProgress } from "../../src/experiments/distillation";
+import { obtainStudent, resolvePreset, runDistillationStudy, studentKey, studySummary, type PoolProgress } from "../../src/experiments/distillation";
+import { loadClassificationSplits } from "../../src/experiments/datasets";
+import * as tf from "@tensorflow/tfjs";
 import { summarizeRuns } from "../../src/experiments/stats";
 import type { DistillationPreset } from "../../src/experiments/presets";
 
@@ -85,4 +87,24 @@ test("a changed configuration never resumes from another configuration's trainin
   const shorter = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: { ...tiny, seeds: [0], studentEpochs: 1 }, methods: ["none"], run });
   assert.equal(shorter.students.none!.details[0].loaded, false);
   assert.equal(shorter.students.none!.details[0].history.length, 1);
+});
+
+test("asking for the architecture's own kernel count by number loads the study's student; another count trains its own", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-kernels-"));
+  const run = openRun("distill-mnist", "a", { root });
+  const preset = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0] });
+  const study = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset, methods: ["none"], run });
+  const splits = loadClassificationSplits("mnist", preset.sizes);
+  const teacher = tf.sequential();
+  // The Compressed Meta ONN's own count is 8 (paper Table 2).
+  const same = await obtainStudent({ dataset: "mnist", run }, splits, preset, teacher, "none", 0, 8);
+  assert.equal(same.run.loaded, true);
+  assert.equal(same.run.accuracy, study.students.none!.runs[0]);
+  same.student.dispose();
+  const fewer = await obtainStudent({ dataset: "mnist", run }, splits, preset, teacher, "none", 0, 4);
+  assert.equal(fewer.run.loaded, false);
+  assert.equal(fewer.student.frontend.kernelCount, 4);
+  fewer.student.dispose();
 });
