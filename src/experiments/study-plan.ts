@@ -314,7 +314,7 @@ export async function summarizeStudy(plan: StudyPlan, runsRoot: string): Promise
     sections.push(comparisonMarkdown(distillationRows(r), `${dataset}: teacher and students (paper Table 3)`), "");
   }
   if (trained > 0) throw new Error(`merge: ${trained} model(s) were trained while summarising, though every job's model was in ${runsRoot} (a bug)`);
-  return { summary: { mode: plan.mode, datasets, models: { loaded, trained } }, report: sections.join("\n"), results };
+  return { summary: { mode: plan.mode, datasets, models: { loaded, trained } }, report: sections.join("\n").trimEnd() + "\n", results };
 }
 
 /** Options of {@link slurmScripts}. */
