@@ -4,14 +4,19 @@ import { parseArgs } from "node:util";
 import { UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 import { checkWritableDir, strictJson, writeFileAtomic } from "../notebook/run-store";
+import type { StudyPlan } from "../experiments/study-plan";
 
-/** Training records (metrics.jsonl lines) of every models-<dataset>/<mode> store under `runs`. */
-function trainingRecords(runs: string, mode: string): Map<string, number> {
+/**
+ * Epochs recorded in each planned data set's model store (metrics.jsonl lines of the teacher's and
+ * the students' phases; other stages' training, e.g. fabrication, records other phases).
+ */
+function trainingRecords(runs: string, plan: StudyPlan): Map<string, number> {
+  const phases = new Set<string>(["teacher", ...plan.methods]);
   const counts = new Map<string, number>();
-  if (!fs.existsSync(runs)) return counts;
-  for (const experiment of fs.readdirSync(runs).filter((e) => e.startsWith("models-"))) {
-    const file = path.join(runs, experiment, mode, "metrics.jsonl");
-    counts.set(file, fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").length : 0);
+  for (const dataset of plan.datasets) {
+    const file = path.join(runs, `models-${dataset}`, plan.mode, "metrics.jsonl");
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "") : [];
+    counts.set(file, lines.filter((l) => phases.has(String((JSON.parse(l) as { phase?: unknown }).phase))).length);
   }
   return counts;
 }
@@ -54,9 +59,9 @@ export const mergeCommand: Command = {
     const useNotebooks = values.notebooks ?? (values["study-only"] ? false : notebookSettings);
     if (useNotebooks) {
       const { reproduce } = require("../notebook/reproduce") as typeof import("../notebook/reproduce");
-      const before = trainingRecords(runs, plan.mode);
+      const before = trainingRecords(runs, plan);
       const result = await reproduce({ mode: plan.mode, out });
-      const retrained = [...trainingRecords(runs, plan.mode)].filter(([file, n]) => n > (before.get(file) ?? 0)).map(([file]) => path.relative(out, file));
+      const retrained = [...trainingRecords(runs, plan)].filter(([file, n]) => n > (before.get(file) ?? 0)).map(([file]) => path.relative(out, file));
       process.stderr.write(`report: ${result.reportPath}\nsummary: ${result.summaryPath}\n`);
       if (retrained.length > 0) {
         process.stderr.write(`ntkd-lab merge: reproduce trained models the plan did not hold (new epochs in ${retrained.join(", ")}); plan every data set the notebooks train\n`);
