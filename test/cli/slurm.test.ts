@@ -83,7 +83,7 @@ before(async () => {
   const socket = path.join(work, "munge", "munge.socket");
   const conf = path.join(work, "slurm.conf");
   fs.writeFileSync(conf, [
-    "ClusterName=ntkdtest", `SlurmctldHost=${host}`, "SlurmUser=root", "SlurmdUser=root",
+    "ClusterName=ntkdtest", `SlurmctldHost=${host}(127.0.0.1)`, "SlurmUser=root", "SlurmdUser=root",
     `SlurmctldPort=${ctldPort}`, `SlurmdPort=${slurmdPort}`, "AuthType=auth/munge", "CredType=cred/munge", `AuthInfo=socket=${socket}`,
     `StateSaveLocation=${work}/state`, `SlurmdSpoolDir=${work}/spool`, `SlurmctldPidFile=${work}/slurmctld.pid`, `SlurmdPidFile=${work}/slurmd.pid`,
     `SlurmctldLogFile=${work}/slurmctld.log`, `SlurmdLogFile=${work}/slurmd.log`,
