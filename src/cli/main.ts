@@ -7,9 +7,12 @@ import { reproduceCommand } from "./reproduce-command";
 import { kernelInstallCommand, labCommand } from "./kernel-commands";
 import { envCommand } from "./env-command";
 import { exportCommand } from "./export-command";
+import { planCommand } from "./plan-command";
+import { jobCommand } from "./job-command";
+import { mergeCommand } from "./merge-command";
 
 /** Every subcommand; other areas add theirs (bench, data) here. */
-export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand, exportCommand];
+export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand, exportCommand, planCommand, jobCommand, mergeCommand];
 
 function help(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -93,7 +93,7 @@ export function teacherFile(run: RunStore): string {
 }
 
 /** What a teacher's weights depend on: a change to any student setting keeps the teacher. */
-function teacherKey(dataset: string, p: DistillationPreset): string {
+export function teacherKey(dataset: string, p: DistillationPreset): string {
   return JSON.stringify({ dataset, what: "teacher", sizes: p.sizes, epochs: p.teacherEpochs, batchSize: p.batchSize, lr: p.teacherLearningRate, cosine: p.teacherCosine, patience: p.patience });
 }
 
