@@ -30,12 +30,13 @@ function list(raw: string | undefined): string[] | undefined {
 export const planCommand: Command = {
   name: "plan",
   summary: "write the distillation study as independent jobs (plan.json) and a Slurm array script",
-  usage: `ntkd-lab plan [--quick | --full] [--out plan.json] [--datasets list] [--methods list] [--preset json]
+  usage: `ntkd-lab plan [--smoke | --quick | --full] [--out plan.json] [--datasets list] [--methods list] [--preset json]
                 [--jobs dir] [--launcher command] [--cpus-per-task n] [--sbatch option]...
 
-  --quick / --full   the mode's preset (default --quick), as reproduce trains it
+  --smoke / --quick / --full
+                     the mode's preset (default --quick), as reproduce trains it
   --out file         plan.json to write (default plan.json); study.sbatch and submit.sh go beside it
-  --datasets list    e.g. mnist,fashion-mnist (default the notebooks': mnist, + fashion-mnist in quick
+  --datasets list    e.g. mnist,fashion-mnist (default the notebooks': mnist, + fashion-mnist in smoke
                      mode, + cifar10 when installed)
   --methods list     student methods (default none,kd,ntkd)
   --preset json      overrides of the mode's preset, e.g. '{"seeds":[0,1],"teacherEpochs":1,
@@ -52,12 +53,13 @@ one by one: ntkd-lab job <id> --plan plan.json. Then: ntkd-lab merge --plan plan
     const { values } = parseArgs({
       args: argv,
       options: {
-        quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, datasets: { type: "string" }, methods: { type: "string" },
+        smoke: { type: "boolean" }, quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, datasets: { type: "string" }, methods: { type: "string" },
         preset: { type: "string" }, jobs: { type: "string" }, launcher: { type: "string" }, "cpus-per-task": { type: "string" }, sbatch: { type: "string", multiple: true },
       },
     });
-    if (values.quick && values.full) throw new UsageError("plan: give --quick or --full, not both");
-    const mode = values.full ? "full" : "quick";
+    const chosen = (["smoke", "quick", "full"] as const).filter((m) => values[m]);
+    if (chosen.length > 1) throw new UsageError(`plan: give one of --smoke, --quick or --full, got ${chosen.map((m) => `--${m}`).join(" and ")}`);
+    const mode = chosen[0] ?? "quick";
     const cpus = values["cpus-per-task"] === undefined ? 2 : Number(values["cpus-per-task"]);
     if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError(`plan: --cpus-per-task must be an integer >= 1, got "${values["cpus-per-task"]}"`);
     if (values.launcher !== undefined && values.launcher.trim() === "") throw new UsageError("plan: --launcher must be a command, e.g. ntkd-lab");

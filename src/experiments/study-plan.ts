@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InputError } from "../notebook/errors";
 import { openRun, writeFileAtomic, strictJson } from "../notebook/run-store";
-import type { NotebookMode } from "../notebook/params";
+import { byMode, type NotebookMode } from "../notebook/params";
 import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
@@ -92,7 +92,8 @@ function studentFile(method: StudentMethod, seed: number): string {
 export function planDistillationStudy(opts: PlanOptions): StudyPlan {
   const explicit = opts.datasets !== undefined;
   // The notebooks' defaults (02-teacher, 03-ntkd): a plan without --datasets covers what reproduce trains.
-  const requested = opts.datasets ?? (opts.mode === "full" ? ["mnist"] : ["mnist", "fashion-mnist"]);
+  // The data sets notebook 03 trains in each mode.
+  const requested = opts.datasets ?? byMode(opts.mode, { smoke: ["mnist", "fashion-mnist"], quick: ["mnist"], full: ["mnist"] });
   let datasets: ClassificationDatasetName[];
   try {
     datasets = resolveClassificationDatasets(requested, { explicit, log: () => {} });

@@ -112,7 +112,7 @@ test("plan, job and merge: usage errors are one line, exit 2", () => {
   const dir = tmp();
   const cli = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
   const cases: [string[], RegExp][] = [
-    [["plan", "--quick", "--full"], /^ntkd-lab plan: give --quick or --full, not both/],
+    [["plan", "--quick", "--full"], /^ntkd-lab plan: give one of --smoke, --quick or --full, got --quick and --full/],
     [["plan", "--preset", '{"epochs":1}', "--out", path.join(dir, "p.json")], /^ntkd-lab plan: --preset: unknown setting epochs; expected some of sizes, seeds/],
     [["plan", "--methods", "none,kdd", "--out", path.join(dir, "p.json")], /^ntkd-lab plan: --methods: unknown method "kdd"/],
     [["job", "x", "--plan", "p.json"], /^ntkd-lab job: the job id must be a whole number >= 0, got "x"/],
