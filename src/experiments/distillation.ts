@@ -22,8 +22,10 @@ import { trainStudentsInWorkers } from "./workers";
 
 /** What a study reports while it trains. */
 export interface StudyProgress {
-  /** "teacher" or the student method. */
-  phase: "teacher" | StudentMethod;
+  /** "teacher", the student method, or a fabricated system's fine-tune. */
+  phase: "teacher" | StudentMethod | "compensation-e2e" | "compensation-ntkd";
+  /** What else tells this model apart, e.g. a sweep point ("δ = 0.3"); a new label is a new bar. */
+  label?: string;
   seed: number;
   epoch: number;
   epochs: number;

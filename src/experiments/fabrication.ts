@@ -14,7 +14,7 @@ import { FabricatedDevice } from "../fabrication/device";
 import type { FabricationErrors } from "../fabrication/errors";
 import { captureDataset, compensate, restoreBackend, snapshotBackend, type CompensationMethod } from "../fabrication/compensation";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
-import { obtainStudent, obtainTeacher, resolvePreset } from "./distillation";
+import { obtainStudent, obtainTeacher, resolvePreset, type StudyProgress } from "./distillation";
 import type { DistillationPreset, StudentMethod } from "./presets";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { configHash, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
@@ -51,6 +51,8 @@ export interface FabricationContext {
   distillRun: RunStore;
   /** Method of the students that get fabricated (default "ntkd", as in the paper). */
   studentMethod: StudentMethod;
+  /** Training progress of every model the study trains or fine-tunes (e.g. `studyProgressReporter()`). */
+  onProgress?: (p: StudyProgress) => void;
 }
 
 /** Loads (or trains) the teacher and prepares the splits of a fabrication study. */
@@ -60,11 +62,16 @@ export async function prepareFabrication(opts: {
   distillRun: RunStore;
   preset?: Partial<DistillationPreset>;
   studentMethod?: StudentMethod;
+  /** Training progress of every model the study trains or fine-tunes ({@link FabricationContext.onProgress}). */
+  onProgress?: (p: StudyProgress) => void;
 }): Promise<FabricationContext> {
   const preset = resolvePreset(opts.dataset, opts.mode, opts.preset);
   const splits = loadClassificationSplits(opts.dataset, preset.sizes);
-  const teacher = await obtainTeacher({ dataset: opts.dataset, run: opts.distillRun }, splits, preset);
-  return { dataset: opts.dataset, preset, splits, teacher: teacher.model, distillRun: opts.distillRun, studentMethod: opts.studentMethod ?? "ntkd" };
+  const teacher = await obtainTeacher({ dataset: opts.dataset, run: opts.distillRun, onProgress: opts.onProgress }, splits, preset);
+  return {
+    dataset: opts.dataset, preset, splits, teacher: teacher.model, distillRun: opts.distillRun, studentMethod: opts.studentMethod ?? "ntkd",
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
 }
 
 /** One seed's outcome: accuracies (fractions) of the simulated and the fabricated system. */
@@ -104,6 +111,7 @@ export async function measureFabrication(
   seed: number,
   makeDevice?: () => FabricatedDevice,
   keep?: KeepCompensationModels,
+  progressLabel?: string,
 ): Promise<FabricationSeedResult> {
   const device = makeDevice ? makeDevice() : FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
@@ -132,6 +140,12 @@ export async function measureFabrication(
         // pulled the backend away from the task (quick MNIST: 78.5 % vs 82.8 % end-to-end; 0.3: 82.1 %).
         ntkd: { ...ctx.preset.ntkd, betaScale: 0.3 },
         ...(kept ? { onEpochEnd: kept.log.append } : {}),
+        ...(ctx.onProgress && method !== "none"
+          ? {
+              onBatchEnd: (b: { epoch: number; batch: number; batches: number; loss: number }) =>
+                ctx.onProgress!({ phase: `compensation-${method}`, seed, label: progressLabel, epoch: b.epoch, epochs: settings.epochs, batch: b.batch, batches: b.batches, loss: b.loss }),
+            }
+          : {}),
       });
       out[method] = r.evaluation.accuracy;
       if (kept && r.training && method !== "none") {
@@ -182,7 +196,7 @@ export async function runFabricationStudy(ctx: FabricationContext, opts: Fabrica
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
   const details: FabricationSeedResult[] = [];
   for (const seed of opts.seeds ?? ctx.preset.seeds) {
-    const { student, run } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed);
+    const { student, run } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun, onProgress: ctx.onProgress }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed);
     try {
       const r = await measureFabrication(ctx, student, errors, settings, opts.methods ?? ["e2e", "ntkd"], seed, undefined, { student: run.provenance });
       details.push(r);
@@ -215,11 +229,11 @@ export async function sweepFabrication(
 ): Promise<SweepPoint[]> {
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
   const seed = opts.seed ?? ctx.preset.seeds[0];
-  const { student } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed, opts.kernels);
+  const { student } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun, onProgress: ctx.onProgress }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed, opts.kernels);
   const points: SweepPoint[] = [];
   try {
     for (const value of values) {
-      const r = await measureFabrication(ctx, student, errorsAt(value), settings, opts.methods ?? ["ntkd"], seed);
+      const r = await measureFabrication(ctx, student, errorsAt(value), settings, opts.methods ?? ["ntkd"], seed, undefined, undefined, `sweep point ${value}`);
       const accuracy: SweepPoint["accuracy"] = { none: r.none };
       for (const m of opts.methods ?? ["ntkd"]) accuracy[m] = r[m];
       const point = { value, accuracy };
@@ -230,6 +244,18 @@ export async function sweepFabrication(
     student.dispose();
   }
   return points;
+}
+
+/** How a compensation method is named in charts and tables. */
+export const COMPENSATION_LABELS: Record<CompensationMethod, string> = { none: "none", e2e: "end-to-end", ntkd: "NTKD" };
+
+/** Chart rows of a sweep: one per point and per method it measured, accuracy in percent. */
+export function sweepRows(points: readonly SweepPoint[]): { value: number; accuracy: number; compensation: string }[] {
+  return points.flatMap((p) =>
+    (Object.entries(p.accuracy) as [CompensationMethod, number | undefined][])
+      .filter((entry): entry is [CompensationMethod, number] => entry[1] !== undefined)
+      .map(([method, accuracy]) => ({ value: p.value, accuracy: 100 * accuracy, compensation: COMPENSATION_LABELS[method] })),
+  );
 }
 
 /** The part of a fabrication study that goes into summary.json (per data set). */

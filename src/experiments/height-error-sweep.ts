@@ -80,6 +80,7 @@ export async function obtainMetasurfaceStudent(
       student, method: "none", train: trainSet, validation: ctx.splits.validation, epochs: settings.epochs, batchSize: settings.batchSize,
       learningRate: settings.learningRate, schedule: { kind: "cosine", totalEpochs: settings.epochs }, seed,
       onEpochEnd: log.append,
+      onBatchEnd: (b) => ctx.onProgress?.({ phase: "none", seed, label: "metasurface student", epoch: b.epoch, epochs: settings.epochs, batch: b.batch, batches: b.batches, loss: b.loss }),
     });
     saveWeights(file, student.model.weights, { configKey: key });
   }
@@ -148,7 +149,7 @@ export async function runHeightErrorSweep(ctx: FabricationContext, opts: HeightE
       const perDevice: Partial<Record<CompensationMethod, number>>[] = [];
       for (let d = 0; d < devices; d++) {
         const errors = { heightErrorM: heightErrorNm * 1e-9, correlationLengthM, seed: 1000 * seed + d };
-        const r = await measureFabrication(ctx, student, {}, settings, methods, seed, () => fabricateMetasurface(student.frontend, errors));
+        const r = await measureFabrication(ctx, student, {}, settings, methods, seed, () => fabricateMetasurface(student.frontend, errors), undefined, `σ = ${heightErrorNm} nm`);
         const row: Partial<Record<CompensationMethod, number>> = { none: r.none };
         for (const m of methods) row[m] = r[m];
         perDevice.push(row);

@@ -10,7 +10,10 @@ export type StudyProgressReporter = ((p: StudyProgress) => void) & {
   done(): void;
 };
 
-const shortName = (p: StudyProgress): string => (p.phase === "teacher" ? "teacher" : p.phase === "none" ? "no transfer" : p.phase.toUpperCase());
+const PHASE_NAMES: Record<StudyProgress["phase"], string> = {
+  teacher: "teacher", none: "no transfer", kd: "KD", ntkd: "NTKD", "compensation-e2e": "end-to-end compensation", "compensation-ntkd": "NTKD compensation",
+};
+const shortName = (p: StudyProgress): string => PHASE_NAMES[p.phase];
 
 /**
  * A callback for `runDistillationStudy({ onProgress, onPoolProgress: reporter.pool })` that opens a
@@ -20,11 +23,15 @@ export function studyProgressReporter(label = ""): StudyProgressReporter {
   let bar: Progress | null = null;
   let key = "";
   const report = (p: StudyProgress): void => {
-    const k = `${p.phase}:${p.seed}`;
+    const k = `${p.phase}:${p.seed}:${p.label ?? ""}`;
     if (k !== key) {
       bar?.done();
-      const who = p.phase === "teacher" ? "teacher" : `student (${shortName(p)}), seed ${p.seed}`;
-      bar = progress({ epochs: p.epochs, batchesPerEpoch: p.batches, title: `${label}${label ? " " : ""}${who}` });
+      const who =
+        p.phase === "teacher" ? "teacher"
+        : p.phase.startsWith("compensation-") ? `${shortName(p)}, seed ${p.seed}`
+        : `${p.label ?? "student"} (${shortName(p)}), seed ${p.seed}`;
+      const where = p.label && p.phase.startsWith("compensation-") ? `, ${p.label}` : "";
+      bar = progress({ epochs: p.epochs, batchesPerEpoch: p.batches, title: `${label}${label ? " " : ""}${who}${where}` });
       key = k;
     }
     bar?.update({ epoch: p.epoch, batch: p.batch, loss: p.loss });

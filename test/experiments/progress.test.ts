@@ -26,3 +26,21 @@ test("a pool of parallel students shows as one bar: finished jobs plus each runn
     setDisplaySink(null);
   }
 });
+
+test("a fine-tune at a sweep point opens its own bar, named by method, seed and point", () => {
+  const messages: DisplayMessage[] = [];
+  setDisplaySink((m) => messages.push(m));
+  try {
+    const reporter = studyProgressReporter("mnist");
+    reporter({ phase: "compensation-ntkd", seed: 0, label: "sweep point 0.3", epoch: 0, epochs: 3, batch: 0, batches: 4, loss: 1 });
+    assert.match(String(messages.at(-1)!.transient.ntkd_lab_progress), /^mnist NTKD compensation, seed 0, sweep point 0\.3 \[/);
+    reporter({ phase: "compensation-ntkd", seed: 0, label: "sweep point 1", epoch: 0, epochs: 3, batch: 0, batches: 4, loss: 1 });
+    const titles = messages.map((m) => String(m.transient.ntkd_lab_progress).split(" [")[0]);
+    assert.deepEqual([...new Set(titles)], ["mnist NTKD compensation, seed 0, sweep point 0.3", "mnist NTKD compensation, seed 0, sweep point 1"]);
+    reporter({ phase: "none", seed: 2, label: "metasurface student", epoch: 0, epochs: 2, batch: 0, batches: 4, loss: 1 });
+    assert.match(String(messages.at(-1)!.transient.ntkd_lab_progress), /^mnist metasurface student \(no transfer\), seed 2 \[/);
+    reporter.done();
+  } finally {
+    setDisplaySink(null);
+  }
+});
