@@ -23,3 +23,5 @@ export * from "./segmentation-study";
 export * from "./segmentation-fabrication";
 export * from "./segmentation-report";
 export * from "./estimation";
+export * from "./estimation-tables";
+export * from "./teacher-report";
