@@ -24,3 +24,5 @@ export * from "./segmentation-fabrication";
 export * from "./segmentation-report";
 export * from "./estimation";
 export * from "./mode-notice";
+export * from "./estimation-tables";
+export * from "./teacher-report";

@@ -49,3 +49,9 @@ export function paperCell(v: { mean: number; std?: number } | undefined): string
   if (!v) return "n/a";
   return v.std === undefined ? (100 * v.mean).toFixed(1) : `${(100 * v.mean).toFixed(1)} ± ${(100 * v.std).toFixed(1)}`;
 }
+
+/** The paper's Table 5 (MNIST, mono) accuracy for a random-kernel count, fraction, or null where it reports none. */
+export function paperRandomKernelAccuracy(kernels: number | "infinite"): number | null {
+  const want = kernels === "infinite" ? Infinity : kernels;
+  return PAPER.table5.mnist.find((p) => p.kernels === want)?.accuracy ?? null;
+}

@@ -10,8 +10,9 @@ import { PAPER, paperCell } from "./paper";
 import { formatPercent, type SeedSummary } from "./stats";
 import type { SegmentationStudyResult } from "./segmentation-study";
 import type { SegmentationFabricationStudyResult } from "./segmentation-fabrication";
-import { auditCells, auditFields, type ComparisonRow, type RowOptions } from "./report";
+import { auditCells, auditFields, comparisonMarkdown, distillationRows, type ComparisonRow, type RowOptions } from "./report";
 import { modelAuditEntry, type ModelAuditEntry } from "./model-files";
+import { studySummary, type DistillationStudyResult } from "./distillation";
 
 /** One row of a segmentation table (percent strings). */
 export interface SegmentationTableRow {
@@ -92,6 +93,110 @@ export function segmentationMarkdown(rows: SegmentationTableRow[], title: string
   ];
   for (const r of rows) lines.push(`| ${r.method} | ${r.meanIoU} | ${r.dice} | ${r.paperCarvana} | ${r.seeds} |`);
   return lines.join("\n");
+}
+
+/** One bar of the segmentation mIoU chart (percent): ours on `group`'s data set or the paper's on Carvana. */
+export interface SegmentationBar {
+  label: string;
+  group: string;
+  mean: number;
+  /** Over seeds; absent for the teacher (one model) and for the paper's figures the chart shows without. */
+  std?: number;
+}
+
+/**
+ * Teacher and students, ours beside the paper's Table 3 Carvana mIoU, as bars for `barChart`.
+ * The paper's bars carry no std so the chart draws error bars only on ours, the runs we can vouch for.
+ */
+export function segmentationMiouBars(r: SegmentationStudyResult, dataset: string): SegmentationBar[] {
+  const ours = `ours (${dataset})`;
+  const paper = "paper (Carvana)";
+  const bars: SegmentationBar[] = [
+    { label: "Teacher", group: ours, mean: 100 * r.teacher.meanIoU },
+    { label: "Teacher", group: paper, mean: 100 * PAPER.teachers.carvanaMeanIoU },
+  ];
+  for (const m of ["none", "kd", "ntkd"] as const) {
+    const s = r.students[m];
+    bars.push({ label: LABELS[m], group: ours, mean: 100 * s.mean, std: 100 * s.std });
+    bars.push({ label: LABELS[m], group: paper, mean: 100 * PAPER.table3.carvana[m].mean });
+  }
+  return bars;
+}
+
+/** One point of a segmentation training curve. */
+export interface SegmentationCurveRow {
+  /** 1-based epoch. */
+  epoch: number;
+  /** Training mIoU of that epoch, percent. */
+  mIoU: number;
+  /** "Teacher" or the student's method label. */
+  model: string;
+}
+
+/**
+ * Training mIoU per epoch of the teacher and of each method's first-seed student, for `lineChart`.
+ * Empty when every model came from the run store without a history.
+ */
+export function segmentationCurveRows(r: SegmentationStudyResult): SegmentationCurveRow[] {
+  const rows: SegmentationCurveRow[] = r.teacher.history.map((h) => ({ epoch: h.epoch + 1, mIoU: 100 * h.trainMeanIoU, model: "Teacher" }));
+  for (const m of ["none", "kd", "ntkd"] as const) {
+    const first = r.students[m].details[0];
+    if (first) rows.push(...first.history.map((h) => ({ epoch: h.epoch + 1, mIoU: 100 * h.trainMeanIoU, model: LABELS[m] })));
+  }
+  return rows;
+}
+
+function seedSummary(s: SeedSummary): SeedSummary {
+  return { mean: s.mean, std: s.std, runs: s.runs };
+}
+
+/** Inputs of {@link segmentationResults} and {@link segmentationReport}. */
+export interface SegmentationStageInput {
+  /** Our data set's name (results are keyed by it). */
+  dataset: string;
+  study: SegmentationStudyResult;
+  fabrication: SegmentationFabricationStudyResult;
+  /** The CIFAR-10 distillation study, when CIFAR-10 was on disk. */
+  cifar?: DistillationStudyResult | null;
+  /** Figure file names (without extension) in the run's figures/ folder that the report embeds. */
+  figures?: string[];
+}
+
+/**
+ * The segmentation stage's `datasets` for results.json (fractions): teacher, students (mIoU over
+ * seeds with Dice), the fabricated system with its error model, the preset, and CIFAR-10 when run.
+ * Per-seed histories and splits stay out: summary.json holds numbers, the run store holds logs.
+ */
+export function segmentationResults(r: SegmentationStageInput): Record<string, Record<string, unknown>> {
+  const { study, fabrication: fab } = r;
+  const students = Object.fromEntries((["none", "kd", "ntkd"] as const).map((m) => [
+    m, { ...seedSummary(study.students[m]), dice: seedSummary(study.students[m].dice) },
+  ]));
+  const out: Record<string, Record<string, unknown>> = {
+    [r.dataset]: {
+      teacher: { meanIoU: study.teacher.meanIoU, dice: study.teacher.dice },
+      students,
+      fabrication: {
+        simulated: seedSummary(fab.simulated), none: seedSummary(fab.none), e2e: seedSummary(fab.e2e), ntkd: seedSummary(fab.ntkd),
+        errors: fab.errors, settings: fab.settings,
+      },
+      preset: study.preset,
+    },
+  };
+  if (r.cifar) out.cifar10 = studySummary(r.cifar);
+  return out;
+}
+
+/** The stage's report fragment: Tables 3 and 4 beside the paper's Carvana column, figures, and CIFAR-10 or how to add it. */
+export function segmentationReport(r: SegmentationStageInput): string {
+  return [
+    segmentationMarkdown(segmentationRows(r.study), "Segmentation: teacher and students (paper Table 3, Carvana column)", r.dataset),
+    segmentationMarkdown(segmentationFabricationRows(r.fabrication), "Fabricated segmentation ONN (paper Table 4, Carvana column)", r.dataset),
+    ...(r.figures ?? []).map((f) => `![${f}](figures/${f}.svg)`),
+    r.cifar
+      ? comparisonMarkdown(distillationRows(r.cifar), "CIFAR-10: teacher and polychromatic students (paper Table 3)")
+      : "CIFAR-10 was not on disk; run `npm run data:cifar10` to add its results.",
+  ].join("\n\n");
 }
 
 /** Options of {@link maskOverlayGrid}. */

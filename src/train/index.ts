@@ -4,6 +4,7 @@ export * from "./checkpoint";
 export * from "./loop";
 export * from "./task";
 export * from "./metrics";
+export * from "./confusion";
 export * from "./objectives";
 export * from "./optimizers";
 export * from "./segmentation";

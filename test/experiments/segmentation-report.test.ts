@@ -2,10 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend } from "../../src/runtime/backend";
 import { tf } from "../../src/runtime/tf";
-import { overlayMask, maskOverlayGrid, segmentationRows, segmentationMarkdown } from "../../src/experiments/segmentation-report";
+import {
+  overlayMask, maskOverlayGrid, segmentationRows, segmentationMarkdown,
+  segmentationMiouBars, segmentationCurveRows, segmentationResults, segmentationReport,
+} from "../../src/experiments/segmentation-report";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
 import { summarizeRuns } from "../../src/experiments/stats";
 import type { SegmentationStudyResult } from "../../src/experiments/segmentation-study";
+import type { SegmentationFabricationStudyResult } from "../../src/experiments/segmentation-fabrication";
+import type { DistillationStudyResult } from "../../src/experiments/distillation";
 
 test("overlayMask blends only masked pixels, hand-computed, and expands grey to RGB", () => {
   const rgb = overlayMask([0.2, 0.4, 0.6, 1, 1, 1], [1, 0], 1, 2, 3, [1, 0, 0], 0.5);
@@ -56,4 +61,95 @@ test("segmentationRows puts our mIoU and Dice beside the paper's Carvana column"
     ["NTKD", "65.0", "55.0", "91.5 ± 0.4", 1],
   ]);
   assert.match(segmentationMarkdown(rows, "T", "generated-cars"), /\| mIoU \(ours, generated-cars\) \|[^\n]*paper mIoU \(Carvana\)/);
+});
+
+/** A study of hand-picked numbers: teacher 0.9/0.8, none over two seeds 0.5 and 0.7, one-epoch histories. */
+function handStudy(): SegmentationStudyResult {
+  const s = (v: number[]) => summarizeRuns(v);
+  const run = (meanIoU: number, trainMeanIoU: number[]) => ({
+    seed: 0, meanIoU, dice: 0, loaded: false,
+    history: trainMeanIoU.map((v, epoch) => ({ epoch, trainMeanIoU: v })),
+  });
+  return {
+    dataset: "generated-cars",
+    preset: { size: 8, seeds: [0, 1] },
+    teacher: { meanIoU: 0.9, dice: 0.8, loaded: false, history: [{ epoch: 0, trainMeanIoU: 0.25 }, { epoch: 1, trainMeanIoU: 0.5 }] },
+    students: {
+      none: { ...s([0.5, 0.7]), dice: s([0.4, 0.6]), details: [run(0.5, [0.1]), run(0.7, [0.9])] },
+      kd: { ...s([0.6]), dice: s([0.5]), details: [run(0.6, [0.2])] },
+      ntkd: { ...s([0.65]), dice: s([0.55]), details: [] },
+    },
+  } as unknown as SegmentationStudyResult;
+}
+
+function handFabrication(): SegmentationFabricationStudyResult {
+  const s = (v: number[]) => summarizeRuns(v);
+  return {
+    errors: { kernelErrorStd: 0.1 }, settings: { epochs: 1 },
+    simulated: s([0.6]), none: s([0.2]), e2e: s([0.4]), ntkd: s([0.5]), details: [{ seed: 0 }],
+  } as unknown as SegmentationFabricationStudyResult;
+}
+
+test("segmentationMiouBars pairs each model's mean (percent, std over seeds) with the paper's Carvana figure", () => {
+  const bars = segmentationMiouBars(handStudy(), "generated-cars");
+  const ours = "ours (generated-cars)";
+  const paper = "paper (Carvana)";
+  assert.deepEqual(bars.map((b) => [b.label, b.group, +b.mean.toFixed(6), b.std === undefined ? null : +b.std.toFixed(6)]), [
+    ["Teacher", ours, 90, null],
+    ["Teacher", paper, 95.4, null],
+    ["No transfer", ours, 60, 14.142136],
+    ["No transfer", paper, 74.3, null],
+    ["KD", ours, 60, 0],
+    ["KD", paper, 86.7, null],
+    ["NTKD", ours, 65, 0],
+    ["NTKD", paper, 91.5, null],
+  ]);
+});
+
+test("segmentationCurveRows: 1-based epochs, percent, teacher then each method's first seed, none for a method without runs", () => {
+  assert.deepEqual(segmentationCurveRows(handStudy()), [
+    { epoch: 1, mIoU: 25, model: "Teacher" },
+    { epoch: 2, mIoU: 50, model: "Teacher" },
+    { epoch: 1, mIoU: 10, model: "No transfer" },
+    { epoch: 1, mIoU: 20, model: "KD" },
+  ]);
+});
+
+test("segmentationResults keys by our data set, keeps mean/std/runs without per-seed details, and adds CIFAR-10 only when run", () => {
+  const out = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication() });
+  assert.deepEqual(Object.keys(out), ["generated-cars"]);
+  const entry = out["generated-cars"] as Record<string, any>;
+  assert.deepEqual(entry.teacher, { meanIoU: 0.9, dice: 0.8 });
+  assert.deepEqual(Object.keys(entry.students), ["none", "kd", "ntkd"]);
+  assert.deepEqual(Object.keys(entry.students.none).sort(), ["dice", "mean", "runs", "std"]);
+  assert.deepEqual(entry.students.none.runs, [0.5, 0.7]);
+  assert.deepEqual(entry.students.none.dice.runs, [0.4, 0.6]);
+  assert.ok(Math.abs(entry.students.none.std - Math.SQRT2 / 10) < 1e-12);
+  assert.deepEqual(entry.fabrication.none, { mean: 0.2, std: 0, runs: [0.2] });
+  assert.deepEqual(entry.fabrication.errors, { kernelErrorStd: 0.1 });
+  assert.deepEqual(entry.preset, { size: 8, seeds: [0, 1] });
+
+  const cifar = {
+    dataset: "cifar10", preset: { seeds: [0] }, studentParameters: 10,
+    teacher: { accuracy: 0.8, parameters: 100 },
+    students: { none: summarizeRuns([0.5]), kd: summarizeRuns([0.6]), ntkd: summarizeRuns([0.7]) },
+  } as unknown as DistillationStudyResult;
+  const withCifar = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar });
+  assert.deepEqual((withCifar.cifar10 as any).teacher, { accuracy: 0.8, parameters: 100 });
+  assert.deepEqual((withCifar.cifar10 as any).students.ntkd, { mean: 0.7, std: 0, runs: [0.7] });
+});
+
+test("segmentationReport holds both tables, the named figures and the CIFAR-10 table or the line saying how to add it", () => {
+  const without = segmentationReport({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), figures: ["seg-miou"] });
+  assert.match(without, /paper Table 3, Carvana column/);
+  assert.match(without, /\| Compensation, NTKD \| 50\.0 \| n\/a \| 81\.2 ± 0\.6 \| 1 \|/);
+  assert.match(without, /!\[seg-miou\]\(figures\/seg-miou\.svg\)/);
+  assert.match(without, /CIFAR-10 was not on disk; run `npm run data:cifar10`/);
+  const cifar = {
+    dataset: "cifar10", preset: { seeds: [0] }, teacher: { accuracy: 0.8, parameters: 100 },
+    students: { none: summarizeRuns([0.5]), kd: summarizeRuns([0.6]), ntkd: summarizeRuns([0.7]) },
+  } as unknown as DistillationStudyResult;
+  const withCifar = segmentationReport({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar });
+  assert.doesNotMatch(withCifar, /not on disk/);
+  assert.match(withCifar, /\| NTKD \| 70\.00 \| 75\.6 ± 0\.9 \|/);
 });

@@ -1,0 +1,135 @@
+/**
+ * Table and chart rows of the estimation stage (notebook 01), and its results.json entry: the
+ * kernel layouts, estimates against metasurface size and training points, estimates beside
+ * trained students, and the random-kernel ablation beside the paper's Table 5.
+ */
+import type { EstimateAgreement, EstimateRow, EstimatedTrainedPoint, MetasurfaceLayout, RandomKernelRow } from "./estimation";
+import { paperRandomKernelAccuracy } from "./paper";
+
+/** One row of the layout table (millimetres). */
+export interface LayoutTableRow {
+  "metasurface (mm)": number;
+  grid: string;
+  kernels: number;
+  "pitch (mm)": number;
+  "fill factor": number;
+}
+
+/** The kernel layout of each metasurface, in millimetres. */
+export function layoutTableRows(layouts: readonly MetasurfaceLayout[]): LayoutTableRow[] {
+  return layouts.map((l) => ({
+    "metasurface (mm)": l.sideM * 1e3,
+    grid: `${l.layout.rows} × ${l.layout.columns}`,
+    kernels: l.layout.count,
+    "pitch (mm)": l.layout.pitchM * 1e3,
+    "fill factor": l.layout.fillFactor,
+  }));
+}
+
+/** One log line of an estimate: count, points, accuracy, the λ picked and the kernel-matrix time. */
+export function describeEstimate(r: EstimateRow): string {
+  return `${r.kernels} kernels, ${r.trainPoints} points: estimated ${(100 * r.estimated).toFixed(2)} % ` +
+    `(λ = ${r.detail.relativeLambda} × mean diag, ${r.detail.kernelMatrixSeconds.toFixed(1)} s kernels)`;
+}
+
+/** A point of an estimation line chart (accuracy in percent). */
+export interface EstimateSeriesRow {
+  x: number;
+  accuracy: number;
+  series: string;
+}
+
+/** Estimated accuracy against metasurface side (mm); `estimates[i]` belongs to `layouts[i]`. */
+export function estimateVsSizeRows(layouts: readonly MetasurfaceLayout[], estimates: readonly EstimateRow[]): EstimateSeriesRow[] {
+  if (estimates.length < layouts.length) {
+    throw new Error(`estimateVsSizeRows: ${layouts.length} layouts need as many estimates, got ${estimates.length}`);
+  }
+  layouts.forEach((l, i) => {
+    if (estimates[i].kernels !== l.layout.count) {
+      throw new Error(`estimateVsSizeRows: estimates[${i}] is for ${estimates[i].kernels} kernels, but layout ${i} holds ${l.layout.count}`);
+    }
+  });
+  return layouts.map((l, i) => ({ x: l.sideM * 1e3, accuracy: 100 * estimates[i].estimated, series: "random kernels" }));
+}
+
+/** Estimated accuracy against regression training points. */
+export function estimateVsPointsRows(estimates: readonly EstimateRow[]): EstimateSeriesRow[] {
+  return estimates.map((r) => ({ x: r.trainPoints, accuracy: 100 * r.estimated, series: `${r.kernels === "infinite" ? "∞" : r.kernels} kernels` }));
+}
+
+/** The estimate and the trained student per kernel count, two series. */
+export function estimateVsTrainedSeriesRows(points: readonly EstimatedTrainedPoint[]): EstimateSeriesRow[] {
+  return points.flatMap((p) => [
+    { x: p.kernels, accuracy: 100 * p.estimated, series: "NTK estimate" },
+    { x: p.kernels, accuracy: 100 * p.trained, series: "trained student" },
+  ]);
+}
+
+/** One row of the estimate-vs-trained table (percent; the gap in percentage points). */
+export interface EstimateTrainedTableRow {
+  kernels: number;
+  "estimated (%)": number;
+  "trained (%)": number;
+  "gap (pp)": number;
+}
+
+/** Estimate, trained accuracy and their gap per kernel count. */
+export function estimateTrainedTableRows(points: readonly EstimatedTrainedPoint[]): EstimateTrainedTableRow[] {
+  return points.map((p) => ({
+    kernels: p.kernels,
+    "estimated (%)": 100 * p.estimated,
+    "trained (%)": 100 * p.trained,
+    "gap (pp)": 100 * (p.estimated - p.trained),
+  }));
+}
+
+/** One row of the Table 5 display (percent; "∞" for the NTK limit). */
+export interface RandomKernelTableRow {
+  kernels: number | "∞";
+  "ours (%)": number;
+  "paper (%)": number | "n/a";
+}
+
+/** Our random-kernel estimates beside the paper's Table 5, in percent. */
+export function randomKernelTableRows(rows: readonly RandomKernelRow[]): RandomKernelTableRow[] {
+  return rows.map((r) => ({
+    kernels: r.kernels === "infinite" ? "∞" : r.kernels,
+    "ours (%)": 100 * r.accuracy,
+    "paper (%)": r.paper === null ? "n/a" : 100 * r.paper,
+  }));
+}
+
+/** Inputs of {@link estimationResults}. */
+export interface EstimationResultsInput {
+  layouts: readonly MetasurfaceLayout[];
+  points: EstimatedTrainedPoint[];
+  agreement: EstimateAgreement;
+  randomKernels: RandomKernelRow[];
+  /** The infinite-kernel estimate of the students' architecture. */
+  infinite: EstimateRow;
+  /** The infinite-kernel estimates against training points. */
+  trainPointsSweep: readonly EstimateRow[];
+  testPoints: number;
+}
+
+/** The estimation stage's MNIST entry for results.json (fractions; layouts in metres). */
+export function estimationResults(r: EstimationResultsInput): Record<string, Record<string, unknown>> {
+  if (r.infinite.kernels !== "infinite") throw new Error(`estimationResults: infinite must be the "infinite" kernel estimate, got ${r.infinite.kernels} kernels`);
+  return {
+    mnist: {
+      estimation: {
+        points: r.points,
+        agreement: r.agreement,
+        randomKernels: r.randomKernels,
+        infinite: {
+          estimated: r.infinite.estimated,
+          paper: paperRandomKernelAccuracy("infinite"),
+          trainPoints: r.infinite.trainPoints,
+          testPoints: r.testPoints,
+        },
+        trainPointsSweep: r.trainPointsSweep.map((e) => ({ trainPoints: e.trainPoints, estimated: e.estimated })),
+        layouts: r.layouts.map((l) => ({ sideM: l.sideM, kernelSizeM: l.kernelSizeM, spacingM: l.spacingM, kernels: l.layout.count })),
+      },
+    },
+  };
+}
