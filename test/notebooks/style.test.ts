@@ -19,21 +19,6 @@ const ROOT = packageRoot();
 const DIR = path.join(ROOT, "notebooks");
 const MAX_LINE = 110;
 
-/**
- * Lines of notebooks 03 and 04 still over the limit, by cell id: those cells (results and report
- * cells, the parameters cell) are being edited on another branch, so they are wrapped there.
- * Remove an entry once its cell fits; the test fails on an entry that no longer needs it.
- */
-const LONG_LINE_EXCEPTIONS: Record<string, string[]> = {
-  "03-ntkd.ipynb": ["nb03-08", "nb03-20"],
-  "04-fabrication.ipynb": ["nb04-02", "nb04-12", "nb04-20", "nb04-22"],
-};
-
-/** Cells of 03 and 04 that still end in a printed value, for the same reason as above. */
-const TRAILING_VALUE_EXCEPTIONS: Record<string, string[]> = {
-  "03-ntkd.ipynb": ["nb03-08"],
-  "04-fabrication.ipynb": ["nb04-22"],
-};
 
 interface CodeCell {
   id: string;
@@ -60,18 +45,13 @@ test(`every code line of every notebook is at most ${MAX_LINE} characters`, () =
   assert.ok(notebooks.length > 0);
   const problems: string[] = [];
   for (const f of notebooks) {
-    const allowed = new Set(LONG_LINE_EXCEPTIONS[f] ?? []);
-    const stillLong = new Set<string>();
     for (const cell of codeCells(f)) {
       cell.source.split("\n").forEach((line, i) => {
         // Characters, not UTF-16 units: "µ" and "—" are one column each.
         const width = [...line].length;
-        if (width <= MAX_LINE) return;
-        if (allowed.has(cell.id)) stillLong.add(cell.id);
-        else problems.push(`${f} cell ${cell.id} line ${i + 1}: ${width} characters`);
+        if (width > MAX_LINE) problems.push(`${f} cell ${cell.id} line ${i + 1}: ${width} characters`);
       });
     }
-    for (const id of allowed) if (!stillLong.has(id)) problems.push(`${f}: cell ${id} fits now; remove it from LONG_LINE_EXCEPTIONS`);
   }
   assert.deepEqual(problems, []);
 });
@@ -132,7 +112,6 @@ test("no code cell ends in a value tslab prints, other than the parameters cell'
   const problems: string[] = [];
   for (const [name, { cellStarts, cells }] of files) {
     const f = path.basename(name, ".ts");
-    const allowed = new Set(TRAILING_VALUE_EXCEPTIONS[f] ?? []);
     const sf = program.getSourceFile(name);
     assert.ok(sf, `${f}: not in the program`);
     for (const d of program.getSyntacticDiagnostics(sf)) {
@@ -150,8 +129,6 @@ test("no code cell ends in a value tslab prints, other than the parameters cell'
       }
       if (cell.isParameters) {
         assert.ok(printed !== null, `${f} cell ${cell.id}: the parameters cell should end by showing the parameters`);
-      } else if (allowed.has(cell.id)) {
-        if (printed === null) problems.push(`${f}: cell ${cell.id} prints nothing now; remove it from TRAILING_VALUE_EXCEPTIONS`);
       } else if (printed !== null) {
         problems.push(`${f} cell ${cell.id} ends in \`${last.getText(sf).split("\n")[0]}\`, a ${printed} tslab prints; ` +
           "end it with a statement, `void`, or a call that returns nothing");
