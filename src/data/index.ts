@@ -10,8 +10,8 @@ export { loadCifar10, cifar10Available, cifar10Dir, CIFAR10_CLASS_NAMES, CIFAR10
 export type { Cifar10Options } from "./cifar10";
 export { installCifar10, CIFAR10_URL, CIFAR10_MD5 } from "./cifar10-download";
 export type { InstallCifar10Options } from "./cifar10-download";
-export { holdOut, splitIndices, subset, trainValidationSplit, trainValidationTestSplit, sampleFraction, sampleFractionIndices } from "./splits";
-export type { AnyDataset, SplitIndices, SplitOptions } from "./splits";
+export { holdOut, splitIndices, splitIndicesByGroup, subset, trainValidationSplit, trainValidationTestSplit, sampleFraction, sampleFractionIndices } from "./splits";
+export type { AnyDataset, GroupSplit, GroupSplitCounts, GroupSplitOptions, SplitIndices, SplitOptions } from "./splits";
 export { computeChannelStats, applyChannelStats } from "./normalize";
 export type { ChannelStats } from "./normalize";
 export {
@@ -20,7 +20,7 @@ export {
 export type { ImageBatch, SegmentationBatch, ToTensorsOptions, BatchOptions, Batcher } from "./batches";
 export { imageGrid, imageTile, maskTile, mosaicTiles } from "./preview";
 export type { ImageTile, ImageGridData, ImageGridDataOptions } from "./preview";
-export { generateSegmentationSet } from "./generated-segmentation";
-export type { GeneratedSegmentationOptions } from "./generated-segmentation";
-export { loadCarvana, listCarvanaPairs, carvanaAvailable, carvanaDir } from "./carvana";
-export type { CarvanaOptions, CarvanaPair } from "./carvana";
+export { generateSegmentationSet, generateSegmentationSplits, GENERATED_SPLIT_SEEDS, GENERATED_SPLIT_MAX_COUNT } from "./generated-segmentation";
+export type { GeneratedSegmentationOptions, GeneratedSegmentationSplitOptions } from "./generated-segmentation";
+export { loadCarvana, listCarvanaPairs, carvanaAvailable, carvanaDir, carvanaCarId, splitCarvanaByCar, letterbox } from "./carvana";
+export type { CarvanaOptions, CarvanaPair, CarvanaSplitIds, Letterbox } from "./carvana";
