@@ -6,7 +6,7 @@
  */
 import type { LayersModel } from "@tensorflow/tfjs";
 import type { RunStore } from "../notebook/run-store";
-import type { NotebookMode } from "../notebook/params";
+import { byMode, type NotebookMode } from "../notebook/params";
 import type { OpticalStudent } from "../models/optical-student";
 import { evaluate } from "../train/metrics";
 import { sampleFraction } from "../data/splits";
@@ -217,6 +217,34 @@ export interface SweepPoint {
   accuracy: Partial<Record<CompensationMethod, number>>;
 }
 
+/** Options of {@link sweepFabrication}. */
+export interface SweepOptions {
+  mode: NotebookMode;
+  /** The student's seed (default the preset's first). */
+  seed?: number;
+  /** Compensation methods measured at every point besides "none" (default ["ntkd"]). */
+  methods?: CompensationMethod[];
+  /** Overrides of the mode's compensation settings. */
+  settings?: Partial<CompensationSettings>;
+  /** The student's optical kernels (default: the architecture's; a width sweep varies it). */
+  kernels?: number;
+  /**
+   * Overrides of the study's preset for the student this sweep uses, e.g. a shorter protocol for
+   * the extra students of a width sweep ({@link widthSweepStudentPreset}); default: the study's own.
+   */
+  studentPreset?: Partial<DistillationPreset>;
+  onPoint?: (p: SweepPoint) => void;
+}
+
+/**
+ * The protocol of a width sweep's students: in quick mode 10,000 training images and 3 epochs (a
+ * full-data student per width would take most of `npm start`'s ten minutes), otherwise the study's.
+ * Every width gets the same protocol, so the widths compare with each other.
+ */
+export function widthSweepStudentPreset(mode: NotebookMode): Partial<DistillationPreset> {
+  return byMode<Partial<DistillationPreset>>(mode, { smoke: {}, quick: { sizes: { trainCount: 10000, validationCount: 5000 }, studentEpochs: 3 }, full: {} });
+}
+
 /**
  * Accuracy against one error term (the others at zero), with and without compensation, for
  * one seed's student: `errorsAt(value)` builds the device errors of each point.
@@ -225,11 +253,15 @@ export async function sweepFabrication(
   ctx: FabricationContext,
   values: number[],
   errorsAt: (value: number) => FabricationErrors,
-  opts: { mode: NotebookMode; seed?: number; methods?: CompensationMethod[]; settings?: Partial<CompensationSettings>; kernels?: number; onPoint?: (p: SweepPoint) => void },
+  opts: SweepOptions,
 ): Promise<SweepPoint[]> {
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
   const seed = opts.seed ?? ctx.preset.seeds[0];
-  const { student } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun, onProgress: ctx.onProgress }, ctx.splits, ctx.preset, ctx.teacher, ctx.studentMethod, seed, opts.kernels);
+  // The student may train on its own, smaller protocol (its sizes pick its training split); the
+  // fabricated system is always scored on the study's test split.
+  const preset = opts.studentPreset ? { ...ctx.preset, ...opts.studentPreset } : ctx.preset;
+  const trainSplits = opts.studentPreset?.sizes ? loadClassificationSplits(ctx.dataset, preset.sizes) : ctx.splits;
+  const { student } = await obtainStudent({ dataset: ctx.dataset, run: ctx.distillRun, onProgress: ctx.onProgress }, trainSplits, preset, ctx.teacher, ctx.studentMethod, seed, opts.kernels);
   const points: SweepPoint[] = [];
   try {
     for (const value of values) {
@@ -244,6 +276,41 @@ export async function sweepFabrication(
     student.dispose();
   }
   return points;
+}
+
+/** One width of {@link widthRobustness}: accuracies in percent. */
+export interface WidthRobustnessRow {
+  kernels: number;
+  /** The simulated (clean) system. */
+  clean: number;
+  /** The fabricated system, uncompensated. */
+  fabricated: number;
+  /** clean − fabricated, points. */
+  drop: number;
+}
+
+/**
+ * How much fabrication costs against the number of optical kernels: for each width a student
+ * trained with no transfer ({@link widthSweepStudentPreset}), measured clean and under a kernel
+ * error of `kernelErrorStd` (default 0.6 of the PSF peak), without compensation.
+ */
+export async function widthRobustness(
+  ctx: FabricationContext,
+  widths: readonly number[],
+  opts: { mode: NotebookMode; kernelErrorStd?: number; seed?: number },
+): Promise<WidthRobustnessRow[]> {
+  if (!Array.isArray(widths) || widths.length === 0 || widths.some((k) => !Number.isInteger(k) || k < 1)) {
+    throw new Error(`widthRobustness: widths must be a non-empty list of integers >= 1, got ${JSON.stringify(widths)}`);
+  }
+  const delta = opts.kernelErrorStd ?? 0.6;
+  const rows: WidthRobustnessRow[] = [];
+  for (const kernels of widths) {
+    const [clean, fab] = await sweepFabrication({ ...ctx, studentMethod: "none" }, [0, delta], (v) => ({ kernelErrorStd: v }), {
+      mode: opts.mode, seed: opts.seed, methods: [], kernels, studentPreset: widthSweepStudentPreset(opts.mode),
+    });
+    rows.push({ kernels, clean: 100 * clean.accuracy.none!, fabricated: 100 * fab.accuracy.none!, drop: 100 * (clean.accuracy.none! - fab.accuracy.none!) });
+  }
+  return rows;
 }
 
 /** How a compensation method is named in charts and tables. */
