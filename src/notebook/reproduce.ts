@@ -301,7 +301,7 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
       let fragmentText = "";
       if (fs.existsSync(fragment)) {
         // A fragment links figures relative to its run folder; re-anchor them at the report.
-        fragmentText = fs.readFileSync(fragment, "utf8").replace(/\]\((?!https?:|\/|#)([^)]+)\)/g, (_m, link: string) => `](${runRel}/${link})`);
+        fragmentText = fs.readFileSync(fragment, "utf8").replace(/\]\((?!https?:|\/|#)([^)]+)\)/g, (_m, link: string) => `](${path.posix.normalize(`${runRel}/${link}`)})`);
         lines.push(fragmentText.trimEnd(), "");
       }
       const rows = flattenResults(c.results.datasets);

@@ -17,7 +17,7 @@ const writeStage = (experiment: string, results: object, report?: string) => cod
 );
 
 test("reproduce runs NN-*.ipynb in order, merges stage results and writes summary, report and notebooks", async () => {
-  const first = writeFixture("01-alpha.ipynb", [markdown("# alpha"), writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } }, "Alpha beats the paper.\n\n![curve](figures/curve.svg)\n")]);
+  const first = writeFixture("01-alpha.ipynb", [markdown("# alpha"), writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } }, "Alpha beats the paper.\n\n![curve](figures/curve.svg)\n\n[log](../../models/r1/checkpoints/student.metrics.jsonl)\n")]);
   const dir = path.dirname(first);
   fs.copyFileSync(writeFixture("02-beta.ipynb", [
     writeStage("beta", { stage: "beta", datasets: { mnist: { beta: { accuracy: 97.3 } }, cifar10: { beta: { accuracy: 75.6 } } } }),
@@ -53,6 +53,8 @@ test("reproduce runs NN-*.ipynb in order, merges stage results and writes summar
   assert.match(report, /\| 01-alpha\.ipynb \| ok \| [\d.]+ \| \d+ \|/);
   assert.match(report, /\| 02-beta\.ipynb \| FAILED \|/);
   assert.match(report, /Alpha beats the paper\.\n\n!\[curve\]\(runs\/alpha\/r1\/figures\/curve\.svg\)/);
+  // A link out of the stage's run folder (to a model's log) is re-anchored and normalised.
+  assert.match(report, /\[log\]\(runs\/models\/r1\/checkpoints\/student\.metrics\.jsonl\)/);
   assert.match(report, /\| mnist\.beta\.accuracy \| 97\.3 \|/);
   assert.match(report, /beta broke after writing results/);
   assert.match(report, /\[01-alpha\.ipynb\]\(notebooks\/01-alpha\.ipynb\)/);
