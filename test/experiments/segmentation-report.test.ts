@@ -115,6 +115,22 @@ test("segmentationCurveRows: 1-based epochs, percent, teacher then each method's
   ]);
 });
 
+/** A CIFAR-10 distillation study by hand: one seed per method, each model with its files under /r/runs. */
+function handCifarStudy(): DistillationStudyResult {
+  const provenance = (phase: string) => ({
+    phase, seed: 0, configKey: "{}", configHash: `h-${phase}`, loaded: true,
+    weights: `/r/runs/models-cifar10/quick/checkpoints/${phase}.weights`,
+    log: `/r/runs/models-cifar10/quick/checkpoints/${phase}.metrics.jsonl`,
+    meta: `/r/runs/models-cifar10/quick/checkpoints/${phase}.meta.json`,
+  });
+  const student = (phase: string, accuracy: number) => ({ ...summarizeRuns([accuracy]), details: [{ seed: 0, accuracy, provenance: provenance(phase) }] });
+  return {
+    dataset: "cifar10", preset: { seeds: [0] }, studentParameters: 10,
+    teacher: { accuracy: 0.8, parameters: 100, provenance: provenance("teacher") },
+    students: { none: student("none", 0.5), kd: student("kd", 0.6), ntkd: student("ntkd", 0.7) },
+  } as unknown as DistillationStudyResult;
+}
+
 test("segmentationResults keys by our data set, keeps mean/std/runs without per-seed details, and adds CIFAR-10 only when run", () => {
   const out = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication() });
   assert.deepEqual(Object.keys(out), ["generated-cars"]);
@@ -129,14 +145,14 @@ test("segmentationResults keys by our data set, keeps mean/std/runs without per-
   assert.deepEqual(entry.fabrication.errors, { kernelErrorStd: 0.1 });
   assert.deepEqual(entry.preset, { size: 8, seeds: [0, 1] });
 
-  const cifar = {
-    dataset: "cifar10", preset: { seeds: [0] }, studentParameters: 10,
-    teacher: { accuracy: 0.8, parameters: 100 },
-    students: { none: summarizeRuns([0.5]), kd: summarizeRuns([0.6]), ntkd: summarizeRuns([0.7]) },
-  } as unknown as DistillationStudyResult;
-  const withCifar = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar });
-  assert.deepEqual((withCifar.cifar10 as any).teacher, { accuracy: 0.8, parameters: 100 });
-  assert.deepEqual((withCifar.cifar10 as any).students.ntkd, { mean: 0.7, std: 0, runs: [0.7] });
+  const withCifar = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar: handCifarStudy() });
+  assert.deepEqual((withCifar.cifar10 as any).teacher, {
+    accuracy: 0.8, parameters: 100,
+    model: { phase: "teacher", seed: 0, configKey: "{}", configHash: "h-teacher", log: "runs/models-cifar10/quick/checkpoints/teacher.metrics.jsonl", meta: "runs/models-cifar10/quick/checkpoints/teacher.meta.json", weights: "runs/models-cifar10/quick/checkpoints/teacher.weights" },
+  });
+  const ntkd = (withCifar.cifar10 as any).students.ntkd;
+  assert.deepEqual({ mean: ntkd.mean, std: ntkd.std, runs: ntkd.runs }, { mean: 0.7, std: 0, runs: [0.7] });
+  assert.deepEqual(ntkd.models.map((m: { accuracy: number; log: string }) => [m.accuracy, m.log]), [[0.7, "runs/models-cifar10/quick/checkpoints/ntkd.metrics.jsonl"]]);
 });
 
 test("segmentationReport holds both tables, the named figures and the CIFAR-10 table or the line saying how to add it", () => {
@@ -145,11 +161,7 @@ test("segmentationReport holds both tables, the named figures and the CIFAR-10 t
   assert.match(without, /\| Compensation, NTKD \| 50\.0 \| n\/a \| 81\.2 ± 0\.6 \| 1 \|/);
   assert.match(without, /!\[seg-miou\]\(figures\/seg-miou\.svg\)/);
   assert.match(without, /CIFAR-10 was not on disk; run `npm run data:cifar10`/);
-  const cifar = {
-    dataset: "cifar10", preset: { seeds: [0] }, teacher: { accuracy: 0.8, parameters: 100 },
-    students: { none: summarizeRuns([0.5]), kd: summarizeRuns([0.6]), ntkd: summarizeRuns([0.7]) },
-  } as unknown as DistillationStudyResult;
-  const withCifar = segmentationReport({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar });
+  const withCifar = segmentationReport({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar: handCifarStudy() });
   assert.doesNotMatch(withCifar, /not on disk/);
-  assert.match(withCifar, /\| NTKD \| 70\.00 \| 75\.6 ± 0\.9 \|/);
+  assert.match(withCifar, /\| NTKD \| 75\.6 ± 0\.9 \| 70\.00 \| 1 \| `h-ntkd` \|/);
 });
