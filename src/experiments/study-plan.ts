@@ -312,7 +312,8 @@ export async function summarizeStudy(plan: StudyPlan, runsRoot: string): Promise
     });
     results.push(r);
     datasets[dataset] = studySummary(r);
-    sections.push(comparisonMarkdown(distillationRows(r), `${dataset}: teacher and students (paper Table 3)`), "");
+    // report.md sits beside runs/: each row links its models' logs from there.
+    sections.push(comparisonMarkdown(distillationRows(r, { linkFrom: path.dirname(runsRoot) }), `${dataset}: teacher and students (paper Table 3)`), "");
   }
   if (trained > 0) throw new Error(`merge: ${trained} model(s) were trained while summarising, though every job's model was in ${runsRoot} (a bug)`);
   return { summary: { mode: plan.mode, datasets, models: { loaded, trained } }, report: sections.join("\n").trimEnd() + "\n", results };

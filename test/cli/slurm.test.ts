@@ -151,11 +151,17 @@ test("a planned study runs as Slurm arrays, and merge gives what the same study 
   assert.deepEqual(summary.models, { loaded: plan.jobs.length, trained: 0 });
   // Training appends epochs to the store's metrics.jsonl: the merged store must have none.
   assert.equal(fs.existsSync(path.join(out, "runs", "models-mnist", "quick", "metrics.jsonl")), false, "merge trained a model");
-  assert.match(fs.readFileSync(path.join(out, "report.md"), "utf8"), /\| KD \| \d+\.\d\d ± \d+\.\d\d \|/);
+  const report = fs.readFileSync(path.join(out, "report.md"), "utf8");
+  assert.match(report, /\| KD \| 95\.9 ± 0\.6 \| \d+\.\d\d ± \d+\.\d\d \| 2 \|/);
+  // Every model's own training log, linked from the report, exists.
+  const linkedLogs = [...report.matchAll(/\]\(([^)]+\.metrics\.jsonl)\)/g)].map((m) => m[1]);
+  assert.equal(linkedLogs.length, 5, "teacher + 2 methods x 2 seeds");
+  for (const log of linkedLogs) assert.ok(fs.existsSync(path.join(out, log)), `${log} is linked but missing`);
 
   process.env.NTKD_THREADS = "1";
   await initBackend();
-  const reference = await runDistillationStudy({ dataset: "mnist", mode: "quick", run: openRun("models-mnist", "quick", { root: path.join(work, "in-process") }), preset: PRESET, methods: [...METHODS] });
+  // A run store named runs/ like the merged one, so the models' relative links compare equal too.
+  const reference = await runDistillationStudy({ dataset: "mnist", mode: "quick", run: openRun("models-mnist", "quick", { root: path.join(work, "in-process", "runs") }), preset: PRESET, methods: [...METHODS] });
   assert.equal(reference.teacher.loaded, false, "the in-process reference must train, not load");
   assert.deepEqual(summary.datasets.mnist, JSON.parse(JSON.stringify(studySummary(reference))));
 
