@@ -126,11 +126,11 @@ function tryLoad(file: string, model: LayersModel, key: string): { loaded: boole
 
 /** Trains (or loads) the teacher of a study. */
 export async function obtainTeacher(
-  opts: Pick<DistillationStudyOptions, "dataset" | "run" | "onProgress" | "onModelDone">,
+  opts: Pick<DistillationStudyOptions, "dataset" | "mode" | "run" | "onProgress" | "onModelDone">,
   splits: ClassificationSplits,
   preset: DistillationPreset,
 ): Promise<{ model: LayersModel; evaluation: Evaluation; history: EpochRecord[]; loaded: boolean }> {
-  const model = buildTeacherFor(splits.train, 1000);
+  const model = buildTeacherFor(splits.train, 1000, opts.mode);
   const key = teacherKey(opts.dataset, preset);
   const file = teacherFile(opts.run);
   let { loaded, history } = tryLoad(file, model, key);

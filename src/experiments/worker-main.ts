@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(teacherFile(run))) throw new Error(`worker-main: no trained teacher at ${teacherFile(run)}; train it before starting workers`);
   const preset = resolvePreset(req.dataset, req.mode, req.preset);
   const splits = loadClassificationSplits(req.dataset, preset.sizes);
-  const teacher = await obtainTeacher({ dataset: req.dataset, run }, splits, preset);
+  const teacher = await obtainTeacher({ dataset: req.dataset, mode: req.mode, run }, splits, preset);
   const { student, run: result } = await obtainStudent({ dataset: req.dataset, run }, splits, preset, teacher.model, req.job.method, req.job.seed, req.job.kernels);
   student.dispose();
   const answer: WorkerResult = { job: req.job, accuracy: result.accuracy, seconds: (Date.now() - start) / 1000, loaded: result.loaded };
