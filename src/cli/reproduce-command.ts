@@ -43,6 +43,14 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       if (process.env.NTKD_BACKEND) throw new UsageError((err as Error).message);
       throw err;
     }
+    if (mode === "full") {
+      // The full protocol includes CIFAR-10: fetch it when missing. Offline, the stages run without
+      // it (each says so) rather than the whole reproduction failing.
+      const { ensureCifar10 } = require("../data/cifar10-download") as typeof import("../data/cifar10-download");
+      await ensureCifar10({ log: (line) => process.stderr.write(`${line}\n`) }).catch((err: Error) => {
+        process.stderr.write(`reproduce: CIFAR-10 could not be fetched, so the stages run without it: ${err.message}\n`);
+      });
+    }
     // The running cell's own progress (model, epoch, batch, ETA) under its "cell N" line.
     const status = statusLine({ prefix: "     " });
     const { ok, summary, reportPath, summaryPath } = await reproduce({

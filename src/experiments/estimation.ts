@@ -211,7 +211,7 @@ export async function trainStudentsForKernelCounts(opts: KernelCountStudentsOpti
   const seed = opts.preset.seeds[0];
   if (seed === undefined) throw new Error("trainStudentsForKernelCounts: preset.seeds is empty; expected at least one seed");
   // obtainStudent takes a teacher, but method "none" never calls it: an untrained one is enough.
-  const unusedTeacher = buildTeacherFor(opts.splits.train, 1000);
+  const unusedTeacher = buildTeacherFor(opts.splits.train, 1000, "quick"); // never trained nor read: the cheaper widths
   const rows: TrainedStudentRow[] = [];
   try {
     for (const kernels of opts.counts) {

@@ -67,7 +67,7 @@ export async function prepareFabrication(opts: {
 }): Promise<FabricationContext> {
   const preset = resolvePreset(opts.dataset, opts.mode, opts.preset);
   const splits = loadClassificationSplits(opts.dataset, preset.sizes);
-  const teacher = await obtainTeacher({ dataset: opts.dataset, run: opts.distillRun, onProgress: opts.onProgress }, splits, preset);
+  const teacher = await obtainTeacher({ dataset: opts.dataset, mode: opts.mode, run: opts.distillRun, onProgress: opts.onProgress }, splits, preset);
   return {
     dataset: opts.dataset, preset, splits, teacher: teacher.model, distillRun: opts.distillRun, studentMethod: opts.studentMethod ?? "ntkd",
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

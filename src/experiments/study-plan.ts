@@ -220,12 +220,12 @@ export async function runStudyJob(plan: StudyPlan, id: number, jobsDir: string, 
   const splits = loadClassificationSplits(job.dataset, preset.sizes);
   let accuracy: number;
   if (job.kind === "teacher") {
-    const t = await obtainTeacher({ dataset: job.dataset, run: store }, splits, preset);
+    const t = await obtainTeacher({ dataset: job.dataset, mode: plan.mode, run: store }, splits, preset);
     accuracy = t.evaluation.accuracy;
     t.model.dispose();
   } else {
     const teacherStore = openRun(`models-${job.dataset}`, plan.mode, { root: jobDir(jobsDir, job.dependsOn[0]!) });
-    const teacher = await obtainTeacher({ dataset: job.dataset, run: teacherStore }, splits, preset);
+    const teacher = await obtainTeacher({ dataset: job.dataset, mode: plan.mode, run: teacherStore }, splits, preset);
     if (!teacher.loaded) throw new Error(`job ${id}: the teacher of job ${job.dependsOn[0]} did not load; it was retrained (a bug)`);
     const { student, run } = await obtainStudent({ dataset: job.dataset, run: store }, splits, preset, teacher.model, job.method!, job.seed!);
     accuracy = run.accuracy;

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(teacherFile(run))) throw new Error(`worker-main: no trained teacher at ${teacherFile(run)}; train it before starting workers`);
   const preset = resolvePreset(req.dataset, req.mode, req.preset);
   const splits = loadClassificationSplits(req.dataset, preset.sizes);
-  const teacher = await obtainTeacher({ dataset: req.dataset, run }, splits, preset);
+  const teacher = await obtainTeacher({ dataset: req.dataset, mode: req.mode, run }, splits, preset);
   // Progress goes to the parent as "progress <json>" lines, at most a few a second (see workers.ts).
   let lastProgress = 0;
   const onProgress = (p: StudyProgress): void => {

@@ -92,6 +92,11 @@ export interface PolychromaticMetaOnnOptions {
   numClasses?: number;
   /** Seed of every initialiser (default 0). */
   seed?: number;
+  /**
+   * Normalisation of the binned sensor readout (default "per-image": without it the first Adam
+   * steps on real CIFAR-10 send the loss from 2.6 to hundreds; see `DenseBackendOptions`).
+   */
+  sensorNormalisation?: "none" | "per-image";
 }
 
 /** The Polychromatic Meta ONN student (CIFAR-10): 16 RGB 7x7 kernels + 3 dense layers. */
@@ -103,7 +108,10 @@ export function buildPolychromaticMetaOnn(opts: PolychromaticMetaOnnOptions = {}
     defaultPsfFrontend({ kernels: opts.kernels ?? 16, kernelSize: opts.kernelSize ?? 7, inputChannels: inputShape[2], seed, colorMode: "sum" });
   return assembleStudent(
     frontend,
-    { poolSize: opts.poolSize ?? 2, hidden: opts.hidden ?? [384, 192], numClasses: opts.numClasses ?? 10, seed: seed + 1, name: "polychromatic_backend" },
+    {
+      poolSize: opts.poolSize ?? 2, hidden: opts.hidden ?? [384, 192], numClasses: opts.numClasses ?? 10, seed: seed + 1, name: "polychromatic_backend",
+      sensorNormalisation: opts.sensorNormalisation ?? "per-image",
+    },
     inputShape,
     "polychromatic-meta-onn",
   );

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cifar10Available, loadCifar10 } from "../../src/data/cifar10";
+import { CIFAR10_CLASS_NAMES, cifar10Available, loadCifar10 } from "../../src/data/cifar10";
 import { downloadFile, extractTarGz, installCifar10 } from "../../src/data/cifar10-download";
 import { cifarPixel, tempDir, writeCifarBatch } from "./fixtures";
 
@@ -32,6 +32,16 @@ test("CIFAR-10 binary batches: planar RGB becomes NHWC, labels and batch order k
   assert.equal(t.classNames[t.labels[1]!], "ship");
   // limit spanning two batch files
   assert.deepEqual(Array.from(loadCifar10({ dir, limit: 4 }).labels), [1, 2, 3, 2]);
+});
+
+test("CIFAR-10 binary route takes the class names from batches.meta.txt, refuses a list that is not ten names", () => {
+  const dir = tempDir();
+  writeCifarFolder(dir);
+  const renamed = ["plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "lorry"];
+  fs.writeFileSync(path.join(dir, "batches.meta.txt"), renamed.join("\n") + "\n\n");
+  assert.deepEqual(loadCifar10({ dir, split: "test" }).classNames, renamed);
+  fs.writeFileSync(path.join(dir, "batches.meta.txt"), "airplane\nautomobile\n");
+  assert.throws(() => loadCifar10({ dir, split: "test" }), /batches\.meta\.txt: 2 class names; expected 10, one a line/);
 });
 
 test("CIFAR-10 loader finds the archive's cifar-10-batches-bin/ subfolder", () => {
@@ -75,7 +85,8 @@ function hasTar(): boolean {
 test("installCifar10 checks the MD5 and extracts a real tar.gz (made by system tar)", { skip: !hasTar() && "no tar command" }, async () => {
   const work = tempDir();
   writeCifarFolder(path.join(work, "src", "cifar-10-batches-bin"));
-  fs.writeFileSync(path.join(work, "src", "cifar-10-batches-bin", "batches.meta.txt"), "airplane\nautomobile\n");
+  const meta = CIFAR10_CLASS_NAMES.join("\n") + "\n";
+  fs.writeFileSync(path.join(work, "src", "cifar-10-batches-bin", "batches.meta.txt"), meta);
   const archive = path.join(work, "cifar-10-binary.tar.gz");
   execFileSync("tar", ["-czf", archive, "-C", path.join(work, "src"), "cifar-10-batches-bin"]);
   const md5 = crypto.createHash("md5").update(fs.readFileSync(archive)).digest("hex");
@@ -88,7 +99,7 @@ test("installCifar10 checks the MD5 and extracts a real tar.gz (made by system t
   const dest = path.join(work, "dest");
   await installCifar10({ archive, dir: dest, expectedMd5: md5, log: () => {} });
   assert.equal(cifar10Available(dest), true);
-  assert.equal(fs.readFileSync(path.join(dest, "cifar-10-batches-bin", "batches.meta.txt"), "utf8"), "airplane\nautomobile\n");
+  assert.equal(fs.readFileSync(path.join(dest, "cifar-10-batches-bin", "batches.meta.txt"), "utf8"), meta);
   assert.deepEqual(Array.from(loadCifar10({ dir: dest, split: "test" }).labels), [3, 8, 8, 0]);
   assert.deepEqual(extractTarGz(archive, path.join(work, "again")).sort(), [
     "cifar-10-batches-bin/batches.meta.txt", "cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",

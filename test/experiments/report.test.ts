@@ -118,7 +118,7 @@ test("a model's log is written while it trains, continues on resume, and is its 
   const models = openRun("models-mnist", "quick", { root });
   const preset = resolvePreset("mnist", "quick", { ...tiny, seeds: [0], teacherEpochs: 1, studentEpochs: 3 });
   const splits = loadClassificationSplits("mnist", preset.sizes);
-  const teacher = await obtainTeacher({ dataset: "mnist", run: models }, splits, preset);
+  const teacher = await obtainTeacher({ dataset: "mnist", mode: "quick", run: models }, splits, preset);
   const log = trainingLogPath(models.checkpointPath("student-none-seed0.weights"));
   const linesAtStartOf: Record<number, number> = {};
   const interrupted = obtainStudent(

@@ -1,0 +1,36 @@
+import { test, before } from "node:test";
+import assert from "node:assert/strict";
+import { initBackend } from "../../src/runtime/backend";
+import { buildTeacherFor, QUICK_ALEXNET_WIDTH } from "../../src/experiments/architectures";
+import { CIFAR10_CLASS_NAMES } from "../../src/data/cifar10";
+import type { ImageDataset } from "../../src/data/types";
+
+before(async () => {
+  await initBackend({ backend: "cpu" });
+});
+
+const shaped = (height: number, channels: number): ImageDataset => ({
+  name: "shape-only", images: new Float32Array(0), labels: new Uint8Array(0), count: 0, height, width: height, channels, classNames: CIFAR10_CLASS_NAMES,
+});
+
+/** Parameters of the AlexNet-style teacher at width multiplier m, by hand from its layer list. */
+function alexNetParameters(m: number): number {
+  const w = (n: number) => Math.max(4, Math.round(n * m));
+  const convs = [3, w(64), w(192), w(384), w(256), w(256)];
+  let total = 0;
+  for (let i = 1; i < convs.length; i++) total += 9 * convs[i - 1]! * convs[i]! + convs[i]!;
+  const flat = 4 * 4 * w(256); // 32 -> three 2x2 pools -> 4x4
+  return total + flat * w(1024) + w(1024) + w(1024) * w(512) + w(512) + w(512) * 10 + 10;
+}
+
+test("the CIFAR-10 teacher is full width in full mode only; the MNIST teacher does not depend on the mode", () => {
+  const full = buildTeacherFor(shaped(32, 3), 1, "full");
+  const quick = buildTeacherFor(shaped(32, 3), 1, "quick");
+  assert.equal(full.countParams(), alexNetParameters(1));
+  assert.equal(quick.countParams(), alexNetParameters(QUICK_ALEXNET_WIDTH));
+  assert.ok(quick.countParams() < full.countParams() / 10, `quick ${quick.countParams()} vs full ${full.countParams()}`);
+  const mnistFull = buildTeacherFor(shaped(28, 1), 1, "full");
+  const mnistQuick = buildTeacherFor(shaped(28, 1), 1, "quick");
+  assert.equal(mnistQuick.countParams(), mnistFull.countParams());
+  for (const m of [full, quick, mnistFull, mnistQuick]) m.dispose();
+});
