@@ -68,8 +68,28 @@ function stopChildrenOnSignals(): void {
   }
 }
 
+/**
+ * A runner whose parent dies without signalling it (`npm start` killed: npm does not always pass
+ * the signal on, a wrapper script gone) stops the same way instead of training for nobody.
+ */
+function stopWhenParentDies(): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    killAllKernels();
+    process.stderr.write(`\nntkd-lab: its parent process (pid ${parent}) ended: stopped the notebook kernel and the processes it started\n`);
+    process.exit(SIGNAL_EXIT_CODES.SIGHUP);
+  }, PARENT_CHECK_MS);
+  timer.unref();
+}
+
+/** How often the runner checks that its parent still exists, ms. */
+const PARENT_CHECK_MS = 250;
+
 if (require.main === module) {
   stopChildrenOnSignals();
+  stopWhenParentDies();
   main(process.argv.slice(2)).then(
     (code) => { process.exitCode = code; },
     (err) => { process.stderr.write(`${(err as Error).stack ?? err}\n`); process.exitCode = 1; },

@@ -116,6 +116,34 @@ test("killing the runner (SIGTERM, SIGINT, SIGKILL) leaves no process it started
   assert.deepEqual(killSpinning.survivors, [], `SIGKILL (blocking cell with a worker) left ${killSpinning.survivors}`);
 });
 
+test("a runner whose parent dies without a signal (npm start killed) stops with every process it started within 2 s", { skip: !hasProc && "needs /proc" }, async () => {
+  const dir = path.dirname(writeFixture("scratch.ipynb", []));
+  const marker = path.join(dir, "pids.json");
+  const file = fixture(marker, "sleeper", "await");
+  // A stand-in for npm: starts the runner, then is killed with SIGKILL (it cannot pass anything on).
+  const wrapperScript =
+    `const r = require("child_process").spawn(process.execPath, ${JSON.stringify([MAIN, "run", file, "--out", path.join(dir, "out.ipynb"), "--quiet"])}, { stdio: "ignore" });\n` +
+    `process.stdout.write(String(r.pid) + "\\n"); setInterval(() => {}, 1000);`;
+  const wrapper = spawn(process.execPath, ["-e", wrapperScript], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, NTKD_RUNS_DIR: path.join(dir, "runs") } });
+  let out = "";
+  wrapper.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  let tree: number[] = [];
+  try {
+    const runner = await waitFor("the runner's pid", 10_000, () => (out.includes("\n") ? Number(out.trim()) : undefined));
+    const pids = await waitFor("the cell to start its child", 30_000, () =>
+      fs.existsSync(marker) ? (JSON.parse(fs.readFileSync(marker, "utf8")) as { kernel: number; child: number }) : undefined,
+    );
+    tree = [runner, ...descendants(runner)];
+    assert.ok(tree.includes(pids.kernel) && tree.includes(pids.child), `kernel ${pids.kernel} and child ${pids.child} are below the runner: ${tree}`);
+    wrapper.kill("SIGKILL");
+    const survivors = await waitFor("", 2000, () => (tree.some(alive) ? undefined : [])).catch(() => tree.filter(alive));
+    assert.deepEqual(survivors, [], `the orphaned runner left ${survivors} alive`);
+  } finally {
+    if (wrapper.exitCode === null) wrapper.kill("SIGKILL");
+    for (const pid of tree) if (alive(pid)) process.kill(pid, "SIGKILL");
+  }
+});
+
 test("a cell past its timeout is stopped with every process it started", { skip: !hasProc && "needs /proc" }, async () => {
   const dir = path.dirname(writeFixture("scratch.ipynb", []));
   const marker = path.join(dir, "pids.json");
