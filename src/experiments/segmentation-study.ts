@@ -103,7 +103,7 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
           kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1, betaBalance: "loss" },
         }
       : {
-          size: 32, trainCount: 384, testCount: 128, teacherDepth: 3, teacherBaseFilters: 16, teacherEpochs: 8, studentEpochs: 5,
+          size: 32, trainCount: 384, testCount: 128, teacherDepth: 3, teacherBaseFilters: 16, teacherEpochs: 16, studentEpochs: 5,
           batchSize: 8, teacherLearningRate: 2e-3, studentLearningRate: 3e-3, seeds: [0, 1, 2], groups: [8, 16, 32], decoderWidths: [64, 32],
           bottleneckConvs: 2, decoderConvs: 1, diceWeight: 1,
           kd: { temperature: 4, alpha: 0.5 }, ntkd: { probes: 2, betaScale: 0.1, betaBalance: "loss" },
