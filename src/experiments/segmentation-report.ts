@@ -34,14 +34,23 @@ export interface SegmentationTableRow {
 
 const LABELS = { none: "No transfer", kd: "KD", ntkd: "NTKD" } as const;
 
-/** Teacher and none/KD/NTKD students beside the paper's Table 3 Carvana column. */
+/** Label of the all-background row of {@link segmentationRows}. */
+export const ALL_BACKGROUND_LABEL = "All background (trivial baseline)";
+
+/**
+ * Teacher and none/KD/NTKD students beside the paper's Table 3 Carvana column, preceded by the
+ * all-background baseline when the study has one (the score every model must clear; the paper
+ * reports none, and it depends on the test set, one value, not a seed mean).
+ */
 export function segmentationRows(r: SegmentationStudyResult, opts: RowOptions = {}): SegmentationTableRow[] {
-  const rows: SegmentationTableRow[] = [
-    {
-      method: "Teacher (U-Net)", meanIoU: (100 * r.teacher.meanIoU).toFixed(1), dice: (100 * r.teacher.dice).toFixed(1), paperCarvana: paperCell({ mean: PAPER.teachers.carvanaMeanIoU }), seeds: 1,
-      ...auditFields([r.teacher.provenance], opts),
-    },
-  ];
+  const rows: SegmentationTableRow[] = [];
+  if (r.baseline) {
+    rows.push({ method: ALL_BACKGROUND_LABEL, meanIoU: (100 * r.baseline.meanIoU).toFixed(1), dice: (100 * r.baseline.dice).toFixed(1), paperCarvana: paperCell(undefined), seeds: 1 });
+  }
+  rows.push({
+    method: "Teacher (U-Net)", meanIoU: (100 * r.teacher.meanIoU).toFixed(1), dice: (100 * r.teacher.dice).toFixed(1), paperCarvana: paperCell({ mean: PAPER.teachers.carvanaMeanIoU }), seeds: 1,
+    ...auditFields([r.teacher.provenance], opts),
+  });
   for (const m of ["none", "kd", "ntkd"] as const) {
     const s = r.students[m];
     rows.push({ method: LABELS[m], meanIoU: formatPercent(s), dice: formatPercent(s.dice), paperCarvana: paperCell(PAPER.table3.carvana[m]), seeds: s.runs.length, ...auditFields((s.details ?? []).map((d) => d.provenance), opts) });
@@ -163,7 +172,7 @@ export interface SegmentationStageInput {
 }
 
 /**
- * The segmentation stage's `datasets` for results.json (fractions): teacher, students (mIoU over
+ * The segmentation stage's `datasets` for results.json (fractions): teacher, the all-background baseline, students (mIoU over
  * seeds with Dice), the fabricated system with its error model, the preset, and CIFAR-10 when run.
  * Per-seed histories and splits stay out: summary.json holds numbers, the run store holds logs.
  */
@@ -175,6 +184,7 @@ export function segmentationResults(r: SegmentationStageInput): Record<string, R
   const out: Record<string, Record<string, unknown>> = {
     [r.dataset]: {
       teacher: { meanIoU: study.teacher.meanIoU, dice: study.teacher.dice },
+      ...(study.baseline ? { baseline: { meanIoU: study.baseline.meanIoU, dice: study.baseline.dice, objectFraction: study.baseline.objectFraction } } : {}),
       students,
       fabrication: {
         simulated: seedSummary(fab.simulated), none: seedSummary(fab.none), e2e: seedSummary(fab.e2e), ntkd: seedSummary(fab.ntkd),

@@ -89,6 +89,30 @@ function segmentationScores(model: LayersModel, ds: SegmentationDataset, batchSi
   return { meanIoU: meanIoUFromConfusion(confusion), dice: diceFromConfusion(confusion), loss: lossSum / ds.count, confusion, count: ds.count };
 }
 
+/** Scores of predicting "all background" everywhere (see {@link allBackgroundBaseline}). */
+export interface AllBackgroundBaseline {
+  /** mIoU of the all-zero prediction: (0 + background pixels / all pixels) / 2 when any pixel is object, 1 when none is. */
+  meanIoU: number;
+  /** Dice of the all-zero prediction: 0 when any pixel is object, 1 when none is. */
+  dice: number;
+  /** Fraction of the pixels that are object (mask > 0.5). */
+  objectFraction: number;
+}
+
+/**
+ * mIoU and Dice of the trivial model that predicts background on every pixel of `ds`, pooled
+ * over the set as {@link evaluateSegmentation} pools: the floor a segmenter must clear (with
+ * a fifth of the pixels object it already scores 40 % mIoU).
+ */
+export function allBackgroundBaseline(ds: SegmentationDataset): AllBackgroundBaseline {
+  checkSegmentationDataset(ds, "allBackgroundBaseline dataset");
+  let object = 0;
+  for (let i = 0; i < ds.masks.length; i++) if (ds.masks[i] > 0.5) object++;
+  const pixels = ds.masks.length;
+  const confusion: BinaryConfusion = { truePositive: 0, falsePositive: 0, falseNegative: object, trueNegative: pixels - object };
+  return { meanIoU: meanIoUFromConfusion(confusion), dice: diceFromConfusion(confusion), objectFraction: pixels === 0 ? 0 : object / pixels };
+}
+
 /** Progress after each batch. */
 export type SegmentationBatchProgress = BatchProgress;
 

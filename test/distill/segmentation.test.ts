@@ -36,6 +36,28 @@ test("BCE with logits, soft Dice and per-pixel KD against hand-computed values",
   assert.throws(() => segmentationKdLoss(z, z, y, { temperature: 0 }), /temperature/);
 });
 
+test("BCE + soft Dice: the gradient autodiff takes matches central finite differences of the loss", () => {
+  const z = tf.tensor4d([0.3, -1.2, 2.0, -0.4, 0.9, -2.5, 1.1, 0.1], [2, 2, 2, 1]);
+  const y = tf.tensor4d([1, 0, 1, 1, 0, 0, 1, 0], [2, 2, 2, 1]);
+  const loss = (logits: tf.Tensor) => segmentationTaskLoss(logits as tf.Tensor4D, y, { diceWeight: 1 }) as tf.Scalar;
+  const grad = tf.grad(loss)(z).dataSync();
+  const base = z.dataSync();
+  const eps = 1e-2;
+  const at = (i: number, d: number) => {
+    const v = Float32Array.from(base);
+    v[i] += d;
+    return tf.tidy(() => loss(tf.tensor4d(v, [2, 2, 2, 1])).dataSync()[0]);
+  };
+  for (let i = 0; i < base.length; i++) {
+    const fd = (at(i, eps) - at(i, -eps)) / (2 * eps);
+    assert.ok(Math.abs(grad[i] - fd) < 2e-3, `logit ${i}: autodiff ${grad[i]} vs finite difference ${fd}`);
+  }
+  // The Dice term pushes object pixels up harder than BCE alone would: its gradient on them is negative.
+  const bceOnly = tf.grad((l: tf.Tensor) => segmentationTaskLoss(l as tf.Tensor4D, y) as tf.Scalar)(z).dataSync();
+  [0, 2, 3, 6].forEach((i) => assert.ok(grad[i] < bceOnly[i], `object pixel ${i}: ${grad[i]} vs BCE ${bceOnly[i]}`));
+  tf.dispose([z, y]);
+});
+
 test("NTKD over output pixels: the first-order gradient matches finite differences of the sketched loss", () => {
   const student = tf.sequential({
     layers: [

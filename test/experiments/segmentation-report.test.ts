@@ -61,6 +61,13 @@ test("segmentationRows puts our mIoU and Dice beside the paper's Carvana column"
     ["NTKD", "65.0", "55.0", "91.5 ± 0.4", 1],
   ]);
   assert.match(segmentationMarkdown(rows, "T", "generated-cars"), /\| mIoU \(ours, generated-cars\) \|[^\n]*paper mIoU \(Carvana\)/);
+  // with the study's all-background baseline, it heads the table
+  const withBaseline = segmentationRows({ ...result, baseline: { meanIoU: 0.4, dice: 0, objectFraction: 0.2 } } as SegmentationStudyResult);
+  assert.deepEqual(withBaseline.map((r) => [r.method, r.meanIoU, r.dice, r.paperCarvana, r.seeds]), [
+    ["All background (trivial baseline)", "40.0", "0.0", "n/a", 1],
+    ...rows.map((r) => [r.method, r.meanIoU, r.dice, r.paperCarvana, r.seeds]),
+  ]);
+  assert.match(segmentationMarkdown(withBaseline, "T", "generated-cars"), /\| All background \(trivial baseline\) \| 40\.0 \| 0\.0 \| n\/a \| 1 \|/);
 });
 
 /** A study of hand-picked numbers: teacher 0.9/0.8, none over two seeds 0.5 and 0.7, one-epoch histories. */
@@ -144,6 +151,10 @@ test("segmentationResults keys by our data set, keeps mean/std/runs without per-
   assert.deepEqual(entry.fabrication.none, { mean: 0.2, std: 0, runs: [0.2] });
   assert.deepEqual(entry.fabrication.errors, { kernelErrorStd: 0.1 });
   assert.deepEqual(entry.preset, { size: 8, seeds: [0, 1] });
+  assert.equal(entry.baseline, undefined, "a study without a baseline writes none");
+  const baseline = { meanIoU: 0.4, dice: 0, objectFraction: 0.2 };
+  const withBaseline = segmentationResults({ dataset: "generated-cars", study: { ...handStudy(), baseline }, fabrication: handFabrication() });
+  assert.deepEqual((withBaseline["generated-cars"] as Record<string, any>).baseline, baseline);
 
   const withCifar = segmentationResults({ dataset: "generated-cars", study: handStudy(), fabrication: handFabrication(), cifar: handCifarStudy() });
   assert.deepEqual((withCifar.cifar10 as any).teacher, {

@@ -19,6 +19,9 @@ const tiny: Partial<SegmentationPreset> = {
 test("segmentationPreset checks its fields and the image size against the architectures", () => {
   assert.equal(segmentationPreset("quick").size, 32);
   assert.deepEqual(segmentationPreset("full").groups, [8, 16, 32]);
+  assert.ok(segmentationPreset("quick").diceWeight > 0 && segmentationPreset("quick").bottleneckConvs > 0, "students train with Dice and a decoder bottleneck");
+  assert.throws(() => segmentationPreset("quick", { diceWeight: -1 }), /diceWeight must be a finite number >= 0/);
+  assert.throws(() => segmentationPreset("quick", { bottleneckConvs: -1 }), /bottleneckConvs must be a non-negative integer/);
   assert.throws(() => segmentationPreset("quick", { size: 30 }), /size 30 must be divisible by 4/);
   assert.throws(() => segmentationPreset("quick", { seeds: [] }), /seeds must be a non-empty list/);
   assert.throws(() => segmentationPreset("quick", { studentEpochs: 0 }), /studentEpochs must be a positive integer/);
@@ -37,6 +40,10 @@ test("a segmentation study trains once, then loads every model; fabrication with
     const first = await runSegmentationStudy({ ...ctx, mode: "quick", preset: tiny, splits });
     assert.equal(tf.memory().numTensors, before, "no tensor leaks");
     assert.equal(first.teacher.loaded, false);
+    let object = 0;
+    for (const m of splits.test.masks) object += m;
+    const fraction = object / splits.test.masks.length;
+    assert.ok(fraction > 0 && Math.abs(first.baseline.meanIoU - (1 - fraction) / 2) < 1e-12 && first.baseline.dice === 0, JSON.stringify(first.baseline));
     for (const m of ["none", "kd", "ntkd"] as const) {
       const s = first.students[m];
       assert.equal(s.runs.length, 1);

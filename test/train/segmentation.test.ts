@@ -9,7 +9,7 @@ import { dice, meanIoU } from "../../src/train/segmentation-metrics";
 import { gatherBatch } from "../../src/data/batches";
 import { runSegmentationComparison } from "../../src/experiments/segmentation-comparison";
 import {
-  evaluateSegmentation, segmentationNtkdObjective, trainSegmentationStudent, trainSegmentationTeacher,
+  allBackgroundBaseline, evaluateSegmentation, segmentationNtkdObjective, trainSegmentationStudent, trainSegmentationTeacher,
 } from "../../src/train/segmentation";
 
 before(async () => {
@@ -36,6 +36,21 @@ test("evaluateSegmentation equals mIoU and Dice of the thresholded predictions c
   assert.throws(() => evaluateSegmentation(model, { ...ds, masks: ds.masks.subarray(1) }), /mask values/);
   model.dispose();
   nanModel.dispose();
+});
+
+test("allBackgroundBaseline: hand-counted pixels, equal to evaluating a model that predicts background everywhere", () => {
+  // two 2x2 images with 1 and 2 object pixels: 3 of 8 object, background IoU 5/8, object IoU 0
+  const ds = { name: "hand", images: new Float32Array(8 * 3), masks: Uint8Array.from([1, 0, 0, 0, 1, 1, 0, 0]), count: 2, height: 2, width: 2, channels: 3 };
+  assert.deepEqual(allBackgroundBaseline(ds), { meanIoU: 5 / 16, dice: 0, objectFraction: 3 / 8 });
+  assert.deepEqual(allBackgroundBaseline({ ...ds, masks: new Uint8Array(8) }), { meanIoU: 1, dice: 1, objectFraction: 0 }, "no object pixel: nothing to miss");
+  const cars = generateSegmentationSet({ count: 5, height: 16, width: 16, seed: 4 });
+  const background = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 1, kernelSize: 1, weights: [tf.zeros([1, 1, 3, 1]), tf.tensor1d([-1])] })] });
+  const ev = evaluateSegmentation(background, cars);
+  const b = allBackgroundBaseline(cars);
+  assert.ok(Math.abs(b.meanIoU - ev.meanIoU) < 1e-12 && b.dice === ev.dice && b.dice === 0, `${JSON.stringify(b)} vs ${ev.meanIoU}`);
+  assert.ok(b.objectFraction > 0.05 && b.objectFraction < 0.5 && Math.abs(b.meanIoU - (1 - b.objectFraction) / 2) < 1e-12);
+  assert.throws(() => allBackgroundBaseline({ ...ds, masks: ds.masks.subarray(1) }), /allBackgroundBaseline dataset/);
+  background.dispose();
 });
 
 test("segmentation training lowers the loss on a tiny generated set (U-Net teacher, BCE + Dice) and keeps the tensor count flat", async () => {

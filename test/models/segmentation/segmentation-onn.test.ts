@@ -3,7 +3,7 @@ import { Conv2dFrontend } from "../../../src/models/frontends/conv2d-adapter";
 import assert from "node:assert/strict";
 import { tf } from "../../../src/runtime/tf";
 import { initBackend } from "../../../src/runtime/backend";
-import { buildSegmentationOnn } from "../../../src/models/segmentation/segmentation-onn";
+import { buildSegmentationOnn, FIRST_SEGMENTATION_DECODER, SENSOR_CENTERING_SCALE } from "../../../src/models/segmentation/segmentation-onn";
 import { PsfConvFrontend } from "../../../src/models/frontends/psf-conv";
 import { randomTensor } from "../../runtime/parity";
 
@@ -80,4 +80,34 @@ test("buildSegmentationOnn: a custom frontend factory, and argument errors", () 
   assert.throws(() => buildSegmentationOnn({ decoderWidths: [8] }), /decoderWidths needs 2 entries/);
   assert.throws(() => buildSegmentationOnn({ groups: [8, 0, 4] }), /groups must be a non-empty list of positive integers/);
   assert.throws(() => buildSegmentationOnn({ colorMode: "mono" as never }), /colorMode/);
+});
+
+test("decoder: bottleneck and per-level conv blocks as asked; centred sensor values are 4·(v − 0.5) fed to the same decoder", () => {
+  const convNames = (o: ReturnType<typeof buildSegmentationOnn>) => o.backend.layers.filter((l) => l.getClassName() === "Conv2D").map((l) => l.name);
+  const first = buildSegmentationOnn({ inputShape: [8, 8, 3], groups: [2, 3], decoderWidths: [4], seed: 5, ...FIRST_SEGMENTATION_DECODER });
+  assert.deepEqual(convNames(first), ["seg_onn_conv0", "seg_onn_logits"]);
+  const deep = buildSegmentationOnn({ inputShape: [8, 8, 3], groups: [2, 3], decoderWidths: [4], seed: 5, bottleneckConvs: 2, decoderConvs: 2 });
+  assert.deepEqual(convNames(deep), ["seg_onn_bottleneck", "seg_onn_bottleneck_1", "seg_onn_conv0", "seg_onn_conv0_1", "seg_onn_logits"]);
+  // bottleneck convs read the coarsest map (3 kernels x 3 colours) and keep decoderWidths[0] channels
+  assert.deepEqual(deep.backend.getLayer("seg_onn_bottleneck").getWeights()[0].shape, [3, 3, 9, 4]);
+  assert.equal(deep.backend.getLayer("seg_onn_bottleneck_1").outputShape[3], 4);
+  first.dispose();
+  deep.dispose();
+
+  const raw = buildSegmentationOnn({ inputShape: [8, 8, 3], groups: [2, 3], decoderWidths: [4], seed: 6, sensorNormalization: "none" });
+  const centred = buildSegmentationOnn({ inputShape: [8, 8, 3], groups: [2, 3], decoderWidths: [4], seed: 6 });
+  const maps = [randomTensor([2, 8, 8, 6], 1, (v) => (v + 1) / 2), randomTensor([2, 4, 4, 9], 2, (v) => (v + 1) / 2)].map((h) => tf.tensor(h.values, h.shape));
+  const byHand = maps.map((m) => tf.mul(tf.sub(m, 0.5), SENSOR_CENTERING_SCALE));
+  const a = centred.backend.predict(maps) as tf.Tensor;
+  const b = raw.backend.predict(byHand) as tf.Tensor;
+  const c = raw.backend.predict(maps) as tf.Tensor;
+  const [va, vb, vc] = [a, b, c].map((t) => t.dataSync());
+  va.forEach((v, i) => assert.ok(Math.abs(v - vb[i]) < 1e-4, `pixel ${i}: ${v} vs ${vb[i]}`));
+  assert.ok(va.some((v, i) => Math.abs(v - vc[i]) > 1e-3), "centring changes what the decoder sees");
+  tf.dispose([...maps, ...byHand, a, b, c]);
+  raw.dispose();
+  centred.dispose();
+  assert.throws(() => buildSegmentationOnn({ bottleneckConvs: -1 }), /bottleneckConvs must be a non-negative integer/);
+  assert.throws(() => buildSegmentationOnn({ decoderConvs: 1.5 }), /decoderConvs must be a non-negative integer/);
+  assert.throws(() => buildSegmentationOnn({ sensorNormalization: "batch" as never }), /sensorNormalization must be "centered" or "none"/);
 });
