@@ -115,10 +115,11 @@ export async function measureFabrication(
 ): Promise<FabricationSeedResult> {
   const device = makeDevice ? makeDevice() : FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
   try {
-    // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and photographed).
-    const share = sampleFraction(ctx.splits.train, settings.fraction, 100 + seed);
-    const train = captureDataset(share, device, { noiseSeed: 11 + seed });
     const test = captureDataset(ctx.splits.test, device, { noiseSeed: 13 + seed });
+    // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and
+    // photographed), and only when a method fine-tunes on it: "none" alone never reads it.
+    const fineTunes = methods.some((m) => m !== "none");
+    const train = fineTunes ? captureDataset(sampleFraction(ctx.splits.train, settings.fraction, 100 + seed), device, { noiseSeed: 11 + seed }) : test;
     const simulated = evaluate(student, ctx.splits.test).accuracy;
     const start = snapshotBackend(student);
     const out: FabricationSeedResult = { seed, simulated, none: 0, ...(keep ? { student: keep.student, compensation: {} } : {}) };
