@@ -47,6 +47,7 @@ export function shortenedSettings(mode: NotebookMode): ShortenedSetting[] {
     { setting: "seeds per method", thisMode: seedsText(ours.seeds), full: seedsText(full.seeds) },
     { setting: "teacher epochs", thisMode: String(ours.teacherEpochs), full: String(full.teacherEpochs) },
     { setting: "student epochs", thisMode: String(ours.studentEpochs), full: String(full.studentEpochs) },
+    { setting: "NTKD student probes per step", thisMode: String(ours.ntkd.probes), full: String(full.ntkd.probes) },
     { setting: "estimation regression points", thisMode: count(estimate.trainPoints, ""), full: count(estimateFull.trainPoints, "") },
     { setting: "segmentation training images", thisMode: count(segmentation.trainCount, ""), full: count(segmentationFull.trainCount, "") },
     { setting: "segmentation seeds", thisMode: seedsText(segmentation.seeds), full: seedsText(segmentationFull.seeds) },

@@ -76,7 +76,7 @@ export interface SegmentationCompensationSettings {
 
 /** Default fine-tuning settings of a mode. */
 export function segmentationCompensationSettings(mode: NotebookMode): SegmentationCompensationSettings {
-  return mode !== "full" ? { fraction: 0.1, epochs: 4, learningRate: 2e-3, batchSize: 8 } : { fraction: 0.1, epochs: 10, learningRate: 1e-3, batchSize: 8 };
+  return mode !== "full" ? { fraction: 0.1, epochs: 3, learningRate: 2e-3, batchSize: 8 } : { fraction: 0.1, epochs: 10, learningRate: 1e-3, batchSize: 8 };
 }
 
 /** One seed's outcome (test mIoU, fractions). */
