@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError, type Command } from "./command";
+import { MODE_FLAGS, modeFromFlags, UsageError, type Command } from "./command";
 import { checkWritableFile, writeFileAtomic } from "../notebook/run-store";
 import type { DistillationPreset, StudentMethod } from "../experiments/presets";
 
@@ -53,13 +53,11 @@ one by one: ntkd-lab job <id> --plan plan.json. Then: ntkd-lab merge --plan plan
     const { values } = parseArgs({
       args: argv,
       options: {
-        smoke: { type: "boolean" }, quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, datasets: { type: "string" }, methods: { type: "string" },
+        ...MODE_FLAGS, out: { type: "string" }, datasets: { type: "string" }, methods: { type: "string" },
         preset: { type: "string" }, jobs: { type: "string" }, launcher: { type: "string" }, "cpus-per-task": { type: "string" }, sbatch: { type: "string", multiple: true },
       },
     });
-    const chosen = (["smoke", "quick", "full"] as const).filter((m) => values[m]);
-    if (chosen.length > 1) throw new UsageError(`plan: give one of --smoke, --quick or --full, got ${chosen.map((m) => `--${m}`).join(" and ")}`);
-    const mode = chosen[0] ?? "quick";
+    const mode = modeFromFlags("plan", values);
     const cpus = values["cpus-per-task"] === undefined ? 2 : Number(values["cpus-per-task"]);
     if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError(`plan: --cpus-per-task must be an integer >= 1, got "${values["cpus-per-task"]}"`);
     if (values.launcher !== undefined && values.launcher.trim() === "") throw new UsageError("plan: --launcher must be a command, e.g. ntkd-lab");

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { reproduce } from "../notebook/reproduce";
 import { statusLine } from "../notebook/progress";
-import { UsageError, type Command } from "./command";
+import { MODE_FLAGS, modeFromFlags, UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 
 export const reproduceCommand: Command = {
@@ -24,11 +24,9 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { smoke: { type: "boolean" }, quick: { type: "boolean" }, full: { type: "boolean" }, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
+      options: { ...MODE_FLAGS, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
     });
-    const chosen = (["smoke", "quick", "full"] as const).filter((m) => values[m]);
-    if (chosen.length > 1) throw new UsageError(`reproduce: give one of --smoke, --quick or --full, got ${chosen.map((m) => `--${m}`).join(" and ")}`);
-    const mode = chosen[0] ?? "quick";
+    const mode = modeFromFlags("reproduce", values);
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`reproduce: --timeout must be a positive number, got "${values.timeout}"`);
     // Loaded here, not at the top: tfjs takes a second to load and other commands do not need it.

@@ -20,6 +20,7 @@ import { requireDir, resolveLimit } from "./idx";
 import { dataCacheDir } from "./paths";
 import { splitIndicesByGroup, type GroupSplitCounts } from "./splits";
 import type { SegmentationDataset } from "./types";
+import { writeFileAtomic } from "../runtime/atomic-file";
 
 /** Options of {@link loadCarvana} and {@link listCarvanaPairs}. */
 export interface CarvanaOptions {
@@ -293,14 +294,10 @@ function writeCache(file: string, ids: string[], height: number, width: number, 
   const header = Buffer.from(JSON.stringify({ format: CACHE_FORMAT, ids, height, width } satisfies CacheHeader), "utf8");
   const length = Buffer.alloc(4);
   length.writeUInt32LE(header.length, 0);
-  const partial = `${file}.${process.pid}.partial`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(partial, Buffer.concat([length, header, images, masks]));
-    fs.renameSync(partial, file);
+    writeFileAtomic(file, [length, header, images, masks]);
   } catch {
     // a read-only data folder only costs the next load its speed
-    fs.rmSync(partial, { force: true });
   }
 }
 

@@ -8,6 +8,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fetchBody } from "./download";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { cifar10Available, cifar10Dir } from "./cifar10";
@@ -42,19 +43,10 @@ export async function md5File(file: string): Promise<string> {
 
 /** Downloads `url` to `file` (via `file.part`, renamed when complete). */
 export async function downloadFile(url: string, file: string): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-    throw new Error(
-      `could not download ${url} (${cause}). Without internet access, fetch the file on another machine ` +
-        `and run: npm run data:cifar10 -- --archive <path to cifar-10-binary.tar.gz>`,
-    );
-  }
-  if (!response.ok || !response.body) {
-    throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}`);
-  }
+  const response = await fetchBody(
+    url,
+    "Without internet access, fetch the file on another machine and run: npm run data:cifar10 -- --archive <path to cifar-10-binary.tar.gz>",
+  );
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const partial = file + ".part";
   await pipeline(Readable.fromWeb(response.body as import("node:stream/web").ReadableStream), fs.createWriteStream(partial));

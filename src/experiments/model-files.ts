@@ -8,7 +8,7 @@ import * as path from "node:path";
 import type { LayerVariable } from "@tensorflow/tfjs";
 import { readCheckpoint, writeCheckpoint } from "../train/checkpoint";
 import { loadStoredWeights } from "../train/loop";
-import { strictJson, writeFileAtomic } from "../notebook/run-store";
+import { readJsonLines, strictJson, writeFileAtomic } from "../notebook/run-store";
 
 /** Writes the weights (trainable and not) to `file`, with JSON metadata. */
 export function saveWeights(file: string, weights: LayerVariable[], meta: Record<string, unknown> = {}): void {
@@ -202,17 +202,7 @@ function readJsonOrUndefined(file: string): Record<string, unknown> | undefined 
 
 /** Reads a training log written by {@link TrainingLog}: one record a line. */
 export function readTrainingLog(file: string): Record<string, unknown>[] {
-  return fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as Record<string, unknown>;
-      } catch {
-        throw new Error(`${file}: line ${i + 1} is not valid JSON`);
-      }
-    });
+  return readJsonLines(file);
 }
 
 /** Whether `file` is a complete log of `epochs` epochs of the configuration `hash`. */

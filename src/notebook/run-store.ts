@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InputError } from "./errors";
+import { writeFileAtomic } from "../runtime/atomic-file";
 
 /** Options of {@link openRun}. */
 export interface OpenRunOptions {
@@ -59,17 +60,21 @@ function checkName(value: string, what: string): string {
   return value;
 }
 
-/** Writes a file atomically: a temp file in the same folder, then rename over the target. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
+export { writeFileAtomic };
+
+/** Reads a JSON-lines file (one record a line, blank lines skipped); a bad line is an error naming it. */
+export function readJsonLines<T = Record<string, unknown>>(file: string): T[] {
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch {
+        throw new Error(`${file}: line ${i + 1} is not valid JSON`);
+      }
+    });
 }
 
 /**
@@ -168,17 +173,7 @@ export function openRun(experiment: string, run?: string, opts: OpenRunOptions =
     },
     readMetrics<T>() {
       if (!fs.existsSync(metricsPath)) return [];
-      return fs
-        .readFileSync(metricsPath, "utf8")
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l, i) => {
-          try {
-            return JSON.parse(l) as T;
-          } catch {
-            throw new Error(`${metricsPath}: line ${i + 1} is not valid JSON`);
-          }
-        });
+      return readJsonLines<T>(metricsPath);
     },
     writeResults(results) {
       if (!results || typeof results.stage !== "string" || !results.stage) throw new Error("writeResults: results.stage must be a non-empty string");
