@@ -2,6 +2,7 @@
 import type { Command } from "./command";
 import { InputError } from "../notebook/errors";
 import { killAllKernels } from "../notebook/runner";
+import { exitWhenOrphaned } from "../runtime/process-tree";
 import { runCommand } from "./run-command";
 import { reproduceCommand } from "./reproduce-command";
 import { kernelInstallCommand, labCommand } from "./kernel-commands";
@@ -74,18 +75,12 @@ function stopChildrenOnSignals(): void {
  */
 function stopWhenParentDies(): void {
   const parent = process.ppid;
-  if (parent <= 1) return;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+  exitWhenOrphaned(() => {
     killAllKernels();
     process.stderr.write(`\nntkd-lab: its parent process (pid ${parent}) ended: stopped the notebook kernel and the processes it started\n`);
     process.exit(SIGNAL_EXIT_CODES.SIGHUP);
-  }, PARENT_CHECK_MS);
-  timer.unref();
+  });
 }
-
-/** How often the runner checks that its parent still exists, ms. */
-const PARENT_CHECK_MS = 250;
 
 if (require.main === module) {
   stopChildrenOnSignals();

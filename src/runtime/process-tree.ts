@@ -45,17 +45,17 @@ export function endProcessTree(code = 1): never {
 }
 
 /**
- * Makes a child process stop when it would run for nobody: when its parent dies (it is re-parented)
- * or the runner named by {@link SUPERVISOR_PID_ENV} is gone, it ends its process tree. Checked on
- * an unref'd timer, so it fires whenever the event loop is free (between batches, during awaits)
- * and never keeps the process alive by itself.
+ * Makes a process stop when it would run for nobody: when its parent dies (it is re-parented)
+ * or the runner named by {@link SUPERVISOR_PID_ENV} is gone, it calls `stop` (default: end its
+ * process tree). Checked on an unref'd timer, so it fires whenever the event loop is free (between
+ * batches, during awaits) and never keeps the process alive by itself.
  */
-export function exitWhenOrphaned(): void {
+export function exitWhenOrphaned(stop: () => void = () => endProcessTree()): void {
   const parent = process.ppid;
   const supervisor = Number(process.env[SUPERVISOR_PID_ENV]);
   const timer = setInterval(() => {
     const orphaned = process.ppid !== parent || (Number.isInteger(supervisor) && supervisor > 0 && !isAlive(supervisor));
-    if (orphaned) endProcessTree();
+    if (orphaned) stop();
   }, ORPHAN_CHECK_MS);
   timer.unref();
 }
