@@ -56,7 +56,7 @@ export async function environmentCell(opts: EnvironmentCellOptions = {}): Promis
   if (opts.display !== false) {
     const rows = [
       { item: "ntkd-lab", value: `${info.ntkdLabVersion} (commit ${info.commit})` },
-      { item: "backend", value: info.backend + (info.backend === "wasm" ? ` (SIMD ${info.wasmSimd ? "on" : "off"}, threads ${info.wasmThreads ? "on" : "off"})` : "") },
+      { item: "backend", value: info.backend + (info.backend === "wasm" ? ` (SIMD ${info.wasmSimd ? "on" : "off"}, ${info.wasmThreadCount} thread${info.wasmThreadCount === 1 ? "" : "s"})` : "") },
       { item: "mode", value: info.mode },
       { item: "seed", value: info.seed === null ? "not set" : String(info.seed) },
       { item: "tfjs", value: info.tfjsVersion },

@@ -26,7 +26,7 @@ export interface InitBackendOptions {
   backend?: BackendName;
   /**
    * XNNPACK threads of the wasm backend (ignored by the others). When absent, env NTKD_THREADS
-   * decides; when that is unset too, the number of logical CPUs (at most 8). 1 keeps the
+   * decides; when that is unset too (or "auto"), the CPUs this process may use (at most 8). 1 keeps the
    * single-threaded build that importing ntkd-lab starts; more start tfjs's threaded build,
    * unless the single-threaded backend already holds tensors (see `wasmThreadsError()`).
    */

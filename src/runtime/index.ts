@@ -15,5 +15,5 @@ export * from "./seed";
 export * from "./memory";
 export * from "./profile";
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from "./wasm-kernels";
-export { enableWasmThreads, requestedWasmThreads, wasmThreadsError, MAX_WASM_THREADS } from "./wasm-threads";
+export { autoWasmThreads, enableWasmThreads, requestedWasmThreads, wasmThreadsError, MAX_WASM_THREADS } from "./wasm-threads";
 export * from "./process-tree";

@@ -25,6 +25,7 @@
  * (they would be lost with it); otherwise it stays, and {@link wasmThreadsError} says why.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Worker } from "node:worker_threads";
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
@@ -70,17 +71,26 @@ function pthreadWorkerUrl(glueFile: string): URL {
 }
 
 /**
- * The number of threads wanted: env NTKD_THREADS when set (a positive integer), else 1. The
- * default stays single-threaded until a quiet machine shows the pool pays: on the shared 2-core
- * machine it was measured on, 2 threads timed 0.93-1.10x one (bench/threads.ts), and the study
- * workers already use both cores as separate processes. Throws a one-line error on a malformed
- * NTKD_THREADS.
+ * The automatic thread count: this process's share of the CPUs it may use
+ * (`os.availableParallelism()`, which follows the CPU affinity a scheduler such as Slurm
+ * sets), at most {@link MAX_WASM_THREADS}. Study workers are started with NTKD_THREADS=1, since
+ * there the processes already share the cores out.
+ */
+export function autoWasmThreads(): number {
+  return Math.max(1, Math.min(MAX_WASM_THREADS, os.availableParallelism()));
+}
+
+/**
+ * The number of threads wanted: env NTKD_THREADS when set (a positive integer, or "auto"), else
+ * {@link autoWasmThreads}. Throws a one-line error on a malformed NTKD_THREADS.
  */
 export function requestedWasmThreads(): number {
-  const env = process.env.NTKD_THREADS;
-  if (env === undefined || env.trim() === "") return 1;
+  const env = process.env.NTKD_THREADS?.trim();
+  if (env === undefined || env === "" || env === "auto") return autoWasmThreads();
   const n = Number(env);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`NTKD_THREADS="${env}" is not a thread count; expected a positive integer (1 = single-threaded wasm)`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`NTKD_THREADS="${process.env.NTKD_THREADS}" is not a thread count; expected a positive integer (1 = single-threaded wasm) or "auto"`);
+  }
   return n;
 }
 
@@ -184,7 +194,7 @@ const WASM_PRIORITY = 2;
 
 /**
  * Makes the "wasm" backend the threaded build with `threads` XNNPACK threads (default
- * {@link requestedWasmThreads}: NTKD_THREADS, else the number of logical CPUs; at most
+ * {@link requestedWasmThreads}: NTKD_THREADS, else the CPUs this process may use; at most
  * {@link MAX_WASM_THREADS}). 1 keeps the single-threaded build. When the single-threaded backend
  * is already initialised and holds tensors, or this Node lacks shared wasm memory, nothing
  * changes and {@link wasmThreadsError} says why. Resolves to the thread count "wasm" runs with

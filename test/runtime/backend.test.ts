@@ -46,7 +46,7 @@ test("initBackend is idempotent and runtimeInfo describes the runtime", async ()
   assert.equal(info.backend, "wasm");
   assert.equal(info.tfjsVersion, tf.version.tfjs);
   assert.equal(typeof info.wasmSimd, "boolean");
-  // initBackend starts tfjs's threaded build only when NTKD_THREADS > 1 or threads > 1 (test/runtime/wasm-threads.test.ts).
+  // initBackend starts tfjs's threaded build unless NTKD_THREADS or threads is 1 (test/runtime/wasm-threads.test.ts).
   assert.equal(info.wasmThreads, info.wasmThreadCount > 1);
   assert.match(info.nodeVersion, /^v\d+/);
   assert.ok(info.cpus >= 1);

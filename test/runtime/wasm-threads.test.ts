@@ -11,9 +11,10 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
+import * as os from "node:os";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { createThreadedWasmBackend, registerWasmBackendAs, requestedWasmThreads, wasmBackendThreads } from "../../src/runtime/wasm-threads";
+import { autoWasmThreads, createThreadedWasmBackend, registerWasmBackendAs, requestedWasmThreads, wasmBackendThreads } from "../../src/runtime/wasm-threads";
 import { randomTensor, relativeMaxError, HostTensor } from "./parity";
 
 const THREADED = "wasm-threads-2";
@@ -107,13 +108,21 @@ test("one SGD step of a small conv model (conv, relu, max pool, dense, softmax c
   assert.ok(after < before, `the SGD step should lower the loss: ${before} -> ${after}`);
 });
 
-test("requestedWasmThreads: NTKD_THREADS when set, else 1 (single-threaded by default); one-line error on bad input", () => {
+test("requestedWasmThreads: NTKD_THREADS when set, else (or \"auto\") the CPUs this process may use, at most 8; one-line error on bad input", () => {
   const saved = process.env.NTKD_THREADS;
+  const auto = Math.min(8, os.availableParallelism());
   try {
     process.env.NTKD_THREADS = "3";
     assert.equal(requestedWasmThreads(), 3);
-    delete process.env.NTKD_THREADS;
+    process.env.NTKD_THREADS = "1";
     assert.equal(requestedWasmThreads(), 1);
+    delete process.env.NTKD_THREADS;
+    assert.equal(requestedWasmThreads(), auto);
+    assert.equal(autoWasmThreads(), auto);
+    for (const unset of ["", " auto "]) {
+      process.env.NTKD_THREADS = unset;
+      assert.equal(requestedWasmThreads(), auto);
+    }
     for (const bad of ["0", "-2", "1.5", "two"]) {
       process.env.NTKD_THREADS = bad;
       assert.throws(() => requestedWasmThreads(), new RegExp(`^Error: NTKD_THREADS="${bad}" is not a thread count; expected a positive integer`));
