@@ -288,6 +288,28 @@ test("Conv2D of single-channel images on wasm matches cpu", async () => {
   }
 });
 
+test("Sum and Mean on wasm match cpu over rows and columns, with or without the batch (pooling route), and elsewhere (delegated)", async () => {
+  const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { shape: [3, 5, 7, 4], axis: [0, 1, 2], keepDims: false }, // a conv bias gradient
+    { shape: [3, 5, 7, 4], axis: [2, 0, 1], keepDims: true }, // unordered axes, kept dims
+    { shape: [3, 5, 7, 4], axis: [1, 2], keepDims: false }, // per-image sums
+    { shape: [3, 5, 7, 4], axis: [-3, -2], keepDims: true }, // negative axes
+    { shape: [64, 28, 28, 8], axis: [0, 1, 2], keepDims: false }, // a realistic size: float32 accumulation
+    { shape: [3, 5, 7, 4], axis: [0, 1], keepDims: false }, // not rows and columns: wasm's own
+    { shape: [3, 5, 7, 4], axis: [1, 2, 3], keepDims: false }, // wasm's own
+    { shape: [5, 7, 4], axis: [0, 1], keepDims: false }, // rank 3: wasm's own
+  ];
+  for (const [i, c] of cases.entries()) for (const kernel of ["Sum", "Mean"]) {
+    const x = randomTensor(c.shape, 2300 + i, (v) => v + 0.25); // a non-zero mean, as gradients have
+    await expectParity(kernel, { x }, { axis: c.axis, keepDims: c.keepDims }, `x[${c.shape}] axis ${JSON.stringify(c.axis)} keepDims ${c.keepDims}`);
+  }
+  // int32 keeps wasm's own kernel and its integer result.
+  const ints: HostTensor = { shape: [2, 2, 1, 3], values: Int32Array.from({ length: 12 }, (_, k) => k - 5), dtype: "int32" };
+  const summed = await runOn("wasm", "Sum", { x: ints }, { axis: [0, 1, 2], keepDims: false });
+  assert.equal(summed.dtype, "int32");
+  assert.deepEqual([...summed.values], [-5 + -2 + 1 + 4, -4 + -1 + 2 + 5, -3 + 0 + 3 + 6]);
+});
+
 test("useWasmKernelOverrides(false) restores wasm's own AvgPoolGrad and Conv2D, and true brings ours back", async () => {
   await tf.setBackend("wasm");
   const ours = ["AvgPoolGrad", "Conv2D"].map((k) => tf.getKernel(k, "wasm")?.kernelFunc);
