@@ -6,9 +6,10 @@
  * - "per pass": one conv2d + avgPool per parameter set, as the step runs today (reference);
  * - "one merged conv": all 3·8 kernels in one conv2d (shared input) and one filter-gradient
  *   call, issue 15's suggestion;
- * - "pool-fused": avgPool_4(conv_same(x, K)) = conv_valid,stride 4(pad_3(x), K ⊛ box_4 / 16), an
- *   exact rewrite of the two linear maps (the 10x10 kernel K' = A K Aᵀ / 16, A the 10x7 band of
- *   ones), so each pass convolves at the binned resolution: 1/8 of the multiply-adds.
+ * - "pool-fused": avgPool_4(conv_same(x, K)) = conv_stride 4(pad_3(x), K ⊛ box_4 / 16), an exact
+ *   rewrite of the two linear maps (the 10x10 kernel K' = A K Aᵀ / 16, A the 10x7 band of ones),
+ *   so each pass convolves at the binned resolution: 1/8 of the multiply-adds, and no 28x28x8
+ *   sensor image is stored or pooled.
  *
  * The step profile (bench/run.ts) puts Conv2D, Conv2DBackpropFilter and AvgPool(Grad) at about
  * 85 % of an NTKD step's kernel time, so these rows bound what restructuring the first layer
@@ -26,15 +27,19 @@ const GROUP = "compressed-meta first layer, R + 1 = 3 passes, forward + filter g
 
 type Route = "per-pass" | "merged" | "pool-fused";
 
-/** K [7, 7, 1, n] -> K' [10, 10, 1, n] = A K Aᵀ / 16 per kernel: the 7x7 kernel convolved with the 4x4 box mean. */
-function poolFusedKernel(k: tf.Tensor4D): tf.Tensor4D {
-  const n = k.shape[3];
-  const band = new Float32Array(70);
-  for (let s = 0; s < 10; s++) for (let u = 0; u < 7; u++) if (s - u >= 0 && s - u <= 3) band[s * 7 + u] = 1;
-  const a = tf.tile(tf.expandDims(tf.tensor2d(band, [10, 7]), 0), [n, 1, 1]);
-  const perKernel = tf.reshape(tf.transpose(tf.reshape(k, [7, 7, n]), [2, 0, 1]), [n, 7, 7]);
-  const fused = tf.div(tf.matMul(tf.matMul(a, perKernel), a, false, true), 16);
-  return tf.reshape(tf.transpose(fused, [1, 2, 0]), [10, 10, 1, n]) as tf.Tensor4D;
+/**
+ * M [100, 49] with K' = M K for kernels flattened to [49, n] (row (s, t) of the 10x10 kernel,
+ * column (u, v) of the 7x7 one): M = (A ⊗ A) / 16, A[s, u] = 1 when 0 <= s − u <= 3, i.e. each
+ * kernel convolved with the 4x4 box mean.
+ */
+function poolFusionMatrix(): tf.Tensor2D {
+  const m = new Float32Array(100 * 49);
+  for (let s = 0; s < 10; s++) for (let t = 0; t < 10; t++) {
+    for (let u = 0; u < 7; u++) for (let v = 0; v < 7; v++) {
+      if (s - u >= 0 && s - u <= 3 && t - v >= 0 && t - v <= 3) m[(s * 10 + t) * 49 + u * 7 + v] = 1 / 16;
+    }
+  }
+  return tf.tensor2d(m, [100, 49]);
 }
 
 function gradients(route: Route, x: tf.Tensor4D, kernels: tf.Tensor4D[], upstream: tf.Tensor4D[]): tf.Tensor[] {
@@ -46,12 +51,14 @@ function gradients(route: Route, x: tf.Tensor4D, kernels: tf.Tensor4D[], upstrea
     tf.dispose([all, dzAll, g]);
     return parts;
   }
-  const padded = route === "pool-fused" ? tf.pad(x, [[0, 0], [3, 3], [3, 3], [0, 0]]) : x;
-  const layer = (k: tf.Tensor4D) => route === "pool-fused"
-    ? tf.conv2d(padded, poolFusedKernel(k), 4, "valid")
+  // The 10x10 windows at stride 4 over x padded by 3 (explicit padding: no padded copy of x).
+  const fusion = route === "pool-fused" ? poolFusionMatrix() : null;
+  const layer = (k: tf.Tensor4D) => fusion !== null
+    ? tf.conv2d(x, tf.reshape(tf.matMul(fusion, tf.reshape(k, [49, KERNELS])), [10, 10, 1, KERNELS]) as tf.Tensor4D, 4,
+      [[0, 0], [3, 3], [3, 3], [0, 0]])
     : tf.avgPool(tf.conv2d(x, k, 1, "same"), 4, 4, "valid");
   const g = tf.grads((...ks: tf.Tensor[]) => tf.addN(ks.map((k, r) => tf.sum(tf.mul(layer(k as tf.Tensor4D), upstream[r])))))(kernels);
-  if (padded !== x) padded.dispose();
+  fusion?.dispose();
   return g;
 }
 
