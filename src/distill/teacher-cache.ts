@@ -19,7 +19,9 @@ import type { LayersModel, Tensor } from "@tensorflow/tfjs";
 import type { AnyDataset } from "../data/splits";
 import { tf } from "../runtime/tf";
 import { imagesTensor } from "../data/batches";
-import { forEachProbe, ntkSubject, type KernelKind, type NtkSubject } from "./ntk";
+import {
+  forEachProbe, ntkSubject, probeDistribution, type KernelKind, type NtkSubject, type ProbeDistribution,
+} from "./ntk";
 
 /** The largest cache (in float32 values, 1 GiB) built before the memory guard refuses: per-pixel outputs of large images grow it as N·R·H·W. */
 const MAX_CACHE_FLOATS = 2 ** 28;
@@ -32,6 +34,8 @@ export interface TeacherSketchOptions {
   epsilon?: number;
   /** Seed of the probes; the same seed gives the same Δ_r as `sketchNtk` with that seed. */
   seed: number;
+  /** Distribution of Δ_r's entries (default "rademacher", as `sketchNtk`). */
+  distribution?: ProbeDistribution;
   /** Images per teacher forward pass while precomputing (default 256; memory, not results). */
   batchSize?: number;
 }
@@ -50,6 +54,8 @@ export interface TeacherSketchCache {
   epsilon: number;
   /** Seed of the probes. */
   seed: number;
+  /** Distribution of the probes' entries. */
+  distribution: ProbeDistribution;
 }
 
 /**
@@ -63,6 +69,7 @@ export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, datas
   const epsilon = opts.epsilon ?? 1e-2;
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new Error(`${where}: epsilon must be a positive number, got ${epsilon}`);
   if (!Number.isFinite(opts.seed)) throw new Error(`${where}: seed must be a finite number, got ${opts.seed}`);
+  const distribution = probeDistribution(opts.distribution, where);
   const batchSize = opts.batchSize ?? 256;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${where}: batchSize must be an integer >= 1, got ${batchSize}`);
   if (!dataset || !(dataset.count >= 1)) throw new Error(`${where}: dataset must hold at least one image`);
@@ -104,8 +111,8 @@ export function precomputeTeacherSketch(teacher: LayersModel | NtkSubject, datas
           }
         }
       });
-    });
-    return { rows, count: dataset.count, probes, outputs, epsilon, seed: opts.seed };
+    }, distribution);
+    return { rows, count: dataset.count, probes, outputs, epsilon, seed: opts.seed, distribution };
   } finally {
     tf.dispose([...images, ...f0]);
   }

@@ -2,7 +2,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
-import { exactNtk, ntkSubject, sketchNtk, traceNtk, withProbe, kernelLossAndGrads } from "../../src/distill/ntk";
+import { exactNtk, ntkSubject, probeValues, sketchNtk, traceNtk, withProbe, kernelLossAndGrads } from "../../src/distill/ntk";
 import { tinyMlp, relativeError } from "./helpers";
 
 before(async () => {
@@ -110,5 +110,84 @@ test("one-tape kernel gradient equals separate pull-backs at θ and at each prob
   assert.ok(err < 1e-4, `relative error ${err}`);
   tf.dispose([expected, got]);
   tf.dispose([x, value, fast.value, ...outs, ...outGrads, ...parts.flat(), ...Object.values(fast.grads)]);
+  model.dispose();
+});
+
+test("Rademacher probes are ±ε, deterministic in (seed, probe, variable), with mean 0 and variance ε²", () => {
+  const n = 200_000;
+  const eps = 0.01;
+  const a = probeValues(n, 7, 1, 2, eps);
+  const prefix = probeValues(100, 7, 1, 2, eps);
+  assert.deepEqual(Array.from(prefix), Array.from(a.subarray(0, 100)), "same (seed, probe, variable): same probe");
+  const others = [probeValues(n, 8, 1, 2, eps), probeValues(n, 7, 2, 2, eps), probeValues(n, 7, 1, 3, eps)];
+  for (const other of others) {
+    let agree = 0;
+    for (let i = 0; i < n; i++) if (other[i] === a[i]) agree++;
+    // Independent signs agree half the time: 0.5 ± 5 standard deviations (0.0011 each).
+    assert.ok(Math.abs(agree / n - 0.5) < 0.006, `agreement ${agree / n}`);
+  }
+  let sum = 0;
+  let sumSq = 0;
+  let lag1 = 0;
+  for (let i = 0; i < n; i++) {
+    assert.ok(a[i] === Math.fround(eps) || a[i] === -Math.fround(eps), `entry ${i} is ${a[i]}`);
+    sum += a[i] / eps;
+    sumSq += (a[i] / eps) ** 2;
+    if (i > 0) lag1 += (a[i] * a[i - 1]) / eps ** 2;
+  }
+  // Mean and neighbour correlation (bits of one 32-bit draw must be independent): within 5 s.d. (1/√n).
+  assert.ok(Math.abs(sum / n) < 5 / Math.sqrt(n), `mean ${sum / n}`);
+  assert.ok(Math.abs(lag1 / (n - 1)) < 5 / Math.sqrt(n), `lag-1 correlation ${lag1 / (n - 1)}`);
+  assert.ok(Math.abs(sumSq / n - 1) < 1e-6, `variance ${sumSq / n}`);
+});
+
+test("normal probes are deterministic, with mean 0 and variance ε²; a bad distribution is rejected", () => {
+  const n = 100_000;
+  const eps = 0.5;
+  const a = probeValues(n, 3, 0, 1, eps, "normal");
+  assert.deepEqual(Array.from(probeValues(n, 3, 0, 1, eps, "normal")), Array.from(a));
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < n; i++) {
+    sum += a[i] / eps;
+    sumSq += (a[i] / eps) ** 2;
+  }
+  // Standard normal: mean ± 5/√n, variance 1 ± 5·√(2/n).
+  assert.ok(Math.abs(sum / n) < 5 / Math.sqrt(n), `mean ${sum / n}`);
+  assert.ok(Math.abs(sumSq / n - 1) < 5 * Math.sqrt(2 / n), `variance ${sumSq / n}`);
+  const bad = "uniform" as never;
+  assert.throws(() => probeValues(4, 1, 0, 0, 1, bad), /probeValues: distribution must be "rademacher" or "normal"/);
+  const model = tinyMlp(2, 3, 2, 1);
+  const x = tf.zeros([2, 2]);
+  assert.throws(() => sketchNtk(ntkSubject(model), x, { probes: 2, seed: 1, distribution: bad }), /sketchNtk: distribution must be/);
+  x.dispose();
+  model.dispose();
+});
+
+test("the estimators perturb each variable by exactly probeValues (either distribution)", () => {
+  // A linear model f(x) = xW + b: D_r = (x ΔW_r + Δb_r) / ε exactly, so the sketch can be
+  // recomputed by hand from the probes probeValues reports.
+  const kernelInitializer = tf.initializers.randomNormal({ seed: 5 });
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer })] });
+  const subject = ntkSubject(model);
+  const x = tf.randomNormal([4, 3], 0, 1, "float32", 6);
+  const xs = x.arraySync() as number[][];
+  for (const distribution of ["rademacher", "normal"] as const) {
+    const opts = { probes: 3, epsilon: 0.25, seed: 9, distribution };
+    const got = sketchNtk(subject, x, opts).dataSync();
+    const expected = new Float64Array(16);
+    for (let r = 0; r < opts.probes; r++) {
+      const dW = probeValues(6, opts.seed, r, 0, 1, distribution);
+      const db = probeValues(2, opts.seed, r, 1, 1, distribution);
+      const d = xs.map((row) => [0, 1].map((c) => row.reduce((s, v, k) => s + v * dW[k * 2 + c], 0) + db[c]));
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) expected[i * 4 + j] += (d[i][0] * d[j][0] + d[i][1] * d[j][1]) / opts.probes;
+      }
+    }
+    // Float32 finite differences at ε = 0.25 of a linear model: rounding only.
+    const err = relativeError(got as Float32Array, expected);
+    assert.ok(err < 1e-5, `${distribution}: relative error ${err}`);
+  }
+  x.dispose();
   model.dispose();
 });

@@ -32,22 +32,28 @@ for (const estimator of ["sketch", "trace"] as const) {
         const g = grads[v.name].dataSync();
         for (let i = 0; i < g.length; i++) analytic += g[i] * dirs[k][i];
       });
-      const h = 1e-2;
       const lossAt = () => {
         const l = ntkdLoss(subject, x, kT, opts, 9);
         const v = l.dataSync()[0];
         l.dispose();
         return v;
       };
-      shift(subject.variables, dirs, h);
-      const plus = lossAt();
-      shift(subject.variables, dirs, -2 * h);
-      const minus = lossAt();
-      shift(subject.variables, dirs, h);
-      const numeric = (plus - minus) / (2 * h);
+      const central = (h: number) => {
+        shift(subject.variables, dirs, h);
+        const plus = lossAt();
+        shift(subject.variables, dirs, -2 * h);
+        const minus = lossAt();
+        shift(subject.variables, dirs, h);
+        return (plus - minus) / (2 * h);
+      };
+      // Richardson extrapolation of two central differences (truncation error O(h⁴), not O(h²)):
+      // a plain central difference at h = 1e-2 is off by 10% where the directional derivative is
+      // small beside the loss's curvature (measured with the Rademacher probes of seed 9).
+      const h = 1e-2;
+      const numeric = (4 * central(h / 2) - central(h)) / 3;
       if (process.env.NTKD_DEBUG) console.log(estimator, normalisation, analytic, numeric);
       assert.ok(value.dataSync()[0] > 0);
-      assert.ok(Math.abs(analytic - numeric) <= 0.03 * Math.abs(numeric) + 1e-6, `analytic ${analytic} vs finite difference ${numeric}`);
+      assert.ok(Math.abs(analytic - numeric) <= 0.01 * Math.abs(numeric) + 1e-6, `analytic ${analytic} vs finite difference ${numeric}`);
       tf.dispose([value, kT, x, ...Object.values(grads)]);
       student.dispose();
       teacher.dispose();

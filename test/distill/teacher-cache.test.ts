@@ -14,34 +14,45 @@ before(async () => {
   await initBackend({ backend: "cpu" });
 });
 
-test("the cached teacher kernel of a batch equals the per-batch sketch with the same probes (matrix and trace)", () => {
-  const teacher = tinyTeacher(41);
-  const ds = smallMnist(40);
-  const before = teacher.weights.map((w) => Array.from(w.read().dataSync()));
-  const count = tf.memory().numTensors;
-  // Chunks of 16 while the batch below mixes samples from three chunks, in shuffled order.
-  const cache = precomputeTeacherSketch(teacher, ds, { probes: 5, epsilon: 1e-2, seed: 123, batchSize: 16 });
-  assert.equal(tf.memory().numTensors, count, "precomputation leaks tensors");
-  teacher.weights.forEach((w, k) => assert.deepEqual(Array.from(w.read().dataSync()), before[k], `teacher weight ${k} not restored`));
-  assert.equal(cache.rows.length, 40 * 5 * 10);
-  const indices = Int32Array.from([37, 3, 18, 0, 22, 9, 31, 14, 5]);
-  const { x, y } = gatherBatch(ds, indices);
-  const subject = ntkSubject(teacher);
-  const sketch = { probes: 5, epsilon: 1e-2, seed: 123 };
-  for (const [kind, reference] of [["matrix", sketchNtk(subject, x, sketch)], ["trace", traceNtk(subject, x, sketch)]] as const) {
-    const cached = cachedTeacherKernel(cache, indices, kind);
-    assert.deepEqual(cached.shape, reference.shape);
-    const err = relativeError(cached.dataSync() as Float32Array, reference.dataSync() as Float32Array);
-    assert.ok(err < 1e-5, `${kind}: relative error ${err}`);
-    tf.dispose([cached, reference]);
-  }
-  // Another seed gives other probes: the comparison above can fail.
-  const other = sketchNtk(subject, x, { ...sketch, seed: 124 });
-  const cached = cachedTeacherKernel(cache, indices, "matrix");
-  assert.ok(relativeError(cached.dataSync() as Float32Array, other.dataSync() as Float32Array) > 1e-2);
-  tf.dispose([x, y, other, cached]);
-  teacher.dispose();
-});
+for (const distribution of ["rademacher", "normal"] as const) {
+  const title = `the cached teacher kernel equals the per-batch sketch with the same probes (matrix and trace; ${distribution})`;
+  test(title, () => {
+    const teacher = tinyTeacher(41);
+    const ds = smallMnist(40);
+    const before = teacher.weights.map((w) => Array.from(w.read().dataSync()));
+    const count = tf.memory().numTensors;
+    // Chunks of 16 while the batch below mixes samples from three chunks, in shuffled order.
+    const cache = precomputeTeacherSketch(teacher, ds, {
+      probes: 5, epsilon: 1e-2, seed: 123, batchSize: 16, distribution,
+    });
+    assert.equal(cache.distribution, distribution);
+    assert.equal(tf.memory().numTensors, count, "precomputation leaks tensors");
+    teacher.weights.forEach((w, k) => assert.deepEqual(Array.from(w.read().dataSync()), before[k], `teacher weight ${k} not restored`));
+    assert.equal(cache.rows.length, 40 * 5 * 10);
+    const indices = Int32Array.from([37, 3, 18, 0, 22, 9, 31, 14, 5]);
+    const { x, y } = gatherBatch(ds, indices);
+    const subject = ntkSubject(teacher);
+    const sketch = { probes: 5, epsilon: 1e-2, seed: 123, distribution };
+    for (const [kind, reference] of [["matrix", sketchNtk(subject, x, sketch)], ["trace", traceNtk(subject, x, sketch)]] as const) {
+      const cached = cachedTeacherKernel(cache, indices, kind);
+      assert.deepEqual(cached.shape, reference.shape);
+      const err = relativeError(cached.dataSync() as Float32Array, reference.dataSync() as Float32Array);
+      assert.ok(err < 1e-5, `${kind}: relative error ${err}`);
+      tf.dispose([cached, reference]);
+    }
+    // Another seed, or the other distribution, gives other probes: the comparison above can fail.
+    const cached = cachedTeacherKernel(cache, indices, "matrix");
+    const otherDistribution = distribution === "normal" ? "rademacher" as const : "normal" as const;
+    for (const changed of [{ seed: 124 }, { distribution: otherDistribution }]) {
+      const other = sketchNtk(subject, x, { ...sketch, ...changed });
+      const err = relativeError(cached.dataSync() as Float32Array, other.dataSync() as Float32Array);
+      assert.ok(err > 1e-2, `${JSON.stringify(changed)}: ${err}`);
+      other.dispose();
+    }
+    tf.dispose([x, y, cached]);
+    teacher.dispose();
+  });
+}
 
 test("teacher cache rejects bad options and indices outside the dataset", () => {
   const teacher = tinyTeacher(42);
