@@ -16,7 +16,7 @@
  */
 import type { Tensor } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
-import { exactNtk, kernelLossAndGrads, sketchNtk, traceNtk, type KernelKind, type KernelLossAndGrads, type NtkSubject } from "./ntk";
+import { exactNtk, kernelLossAndGrads, probeDistribution, sketchNtk, traceNtk, type KernelKind, type KernelLossAndGrads, type NtkSubject, type ProbeDistribution } from "./ntk";
 
 /** How each kernel is scaled before the two are compared. */
 export type NtkNormalisation = "none" | "trace" | "frobenius";
@@ -53,6 +53,12 @@ export interface NtkMatchOptions {
    * samples of one fixed dataset). The "exact" teacher estimator always uses "none".
    */
   teacherCache?: "dataset" | "none";
+  /**
+   * Distribution of every probe's entries, student's and teacher's (default "rademacher"; see
+   * distill/ntk.ts: both give E[ΔΔᵀ] = I, Rademacher with the smaller variance and at a fraction
+   * of the cost).
+   */
+  probeDistribution?: ProbeDistribution;
 }
 
 /** Resolved options with every default filled in. */
@@ -93,6 +99,7 @@ export function resolveNtkMatchOptions(opts: NtkMatchOptions = {}): ResolvedNtkM
     epsilon,
     teacherEpsilon: opts.teacherEpsilon ?? epsilon,
     teacherCache,
+    probeDistribution: probeDistribution(opts.probeDistribution, "NTKD options"),
   };
 }
 
@@ -123,7 +130,7 @@ export function kernelMismatch(teacherKernel: Tensor, studentKernel: Tensor, mod
 /** The teacher's kernel on `x` (no gradient), matching the student's kind. */
 export function teacherKernel(teacher: NtkSubject, x: Tensor, opts: ResolvedNtkMatchOptions, seed: number): Tensor {
   const kind: KernelKind = opts.estimator === "sketch" ? "matrix" : "trace";
-  const sketch = { probes: opts.teacherProbes, epsilon: opts.teacherEpsilon, seed };
+  const sketch = { probes: opts.teacherProbes, epsilon: opts.teacherEpsilon, seed, distribution: opts.probeDistribution };
   switch (opts.teacherEstimator) {
     case "exact":
       return exactNtk(teacher, x, kind);
@@ -154,7 +161,7 @@ export function ntkdLossAndGrads(
     student,
     x,
     kind,
-    { probes: opts.probes, epsilon: opts.epsilon, seed },
+    { probes: opts.probes, epsilon: opts.epsilon, seed, distribution: opts.probeDistribution },
     (k) => kernelMismatch(teacherKernelValue, k, opts.normalisation),
     extraLoss,
   );
@@ -162,7 +169,7 @@ export function ntkdLossAndGrads(
 
 /** The NTKD loss value alone (no gradient), e.g. for monitoring or finite-difference checks. */
 export function ntkdLoss(student: NtkSubject, x: Tensor, teacherKernelValue: Tensor, opts: ResolvedNtkMatchOptions, seed: number): Tensor {
-  const sketch = { probes: opts.probes, epsilon: opts.epsilon, seed };
+  const sketch = { probes: opts.probes, epsilon: opts.epsilon, seed, distribution: opts.probeDistribution };
   const k = opts.estimator === "sketch" ? sketchNtk(student, x, sketch) : traceNtk(student, x, sketch);
   try {
     return kernelMismatch(teacherKernelValue, k, opts.normalisation);

@@ -28,7 +28,7 @@ export interface DistillationPreset {
   /** Early-stopping patience on validation accuracy (epochs). */
   patience: number;
   kd: { temperature: number; alpha: number };
-  ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number };
+  ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number; probeDistribution: "rademacher" | "normal" };
 }
 
 const common = {
@@ -43,7 +43,9 @@ const common = {
   // The teacher's sketch rows are cached once per data set, so 8 teacher probes cost nothing per step.
   // betaScale is stated, not inherited: 1 is the library default (DEFAULT_BETA_SCALE, equal
   // gradient norms of the task and NTK terms); a preset that tunes it says so below.
-  ntkd: { probes: 4, teacherProbes: 8, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2 },
+  // Rademacher probes: the sketch's smaller-variance, cheaper probes (distill/ntk.ts). The results
+  // in results/full (commit 412bdfa and before) used normal probes; the key records which.
+  ntkd: { probes: 4, teacherProbes: 8, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2, probeDistribution: "rademacher" as const },
 };
 
 /** The preset of a data set and mode. */

@@ -105,13 +105,13 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
           size: 32, trainCount: 256, testCount: 48, teacherDepth: 2, teacherBaseFilters: 8, teacherEpochs: 5, studentEpochs: 4,
           batchSize: 8, teacherLearningRate: 3e-3, studentLearningRate: 3e-3, seeds: [0], groups: [4, 8, 16], decoderWidths: [32, 16],
           bottleneckConvs: 2, decoderConvs: 1, diceWeight: 1,
-          kd: { temperature: 2, alpha: 0.25 }, ntkd: { probes: 2, betaScale: 0.03, betaBalance: "loss" },
+          kd: { temperature: 2, alpha: 0.25 }, ntkd: { probes: 2, betaScale: 0.03, betaBalance: "loss", probeDistribution: "rademacher" },
         }
       : {
           size: 32, trainCount: 384, testCount: 128, teacherDepth: 3, teacherBaseFilters: 16, teacherEpochs: 16, studentEpochs: 5,
           batchSize: 8, teacherLearningRate: 2e-3, studentLearningRate: 3e-3, seeds: [0, 1, 2], groups: [8, 16, 32], decoderWidths: [64, 32],
           bottleneckConvs: 2, decoderConvs: 1, diceWeight: 1,
-          kd: { temperature: 2, alpha: 0.25 }, ntkd: { probes: 2, betaScale: 0.03, betaBalance: "loss" },
+          kd: { temperature: 2, alpha: 0.25 }, ntkd: { probes: 2, betaScale: 0.03, betaBalance: "loss", probeDistribution: "rademacher" },
         };
   const validationCount = mode === "full" ? 64 : 32;
   const p = { validationCount, ...base, ...overrides };

@@ -269,7 +269,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
       student.subject,
       ctx.x,
       kind,
-      { probes: match.probes, epsilon: match.epsilon, seed: studentSeed },
+      { probes: match.probes, epsilon: match.epsilon, seed: studentSeed, distribution: match.probeDistribution },
       (k) => {
         const mismatch = kernelMismatch(kT, k, match.normalisation);
         ntkLoss = mismatch.dataSync()[0];
@@ -295,7 +295,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
     prepare({ train, seed }) {
       if (match.teacherCache === "none") return;
       if (cache !== null && cache.train === train && cache.seed === seed) return;
-      const sketch = precomputeTeacherSketch(teacherSubject, train, { probes: match.teacherProbes, epsilon: match.teacherEpsilon, seed: deriveSeed(seed, 0x7eac, 0xcac4e) });
+      const sketch = precomputeTeacherSketch(teacherSubject, train, { probes: match.teacherProbes, epsilon: match.teacherEpsilon, seed: deriveSeed(seed, 0x7eac, 0xcac4e), distribution: match.probeDistribution });
       cache = { train, seed, sketch };
     },
     compute(model, weights, ctx) {
