@@ -6,6 +6,8 @@ import { ntkdCases } from "./ntkd";
 import { workerCases } from "./workers";
 import { npmStartCases } from "./npm-start";
 import { modelCases } from "./models";
+import { convnetCases } from "./convnet";
 import { estimationCases } from "./estimation";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases, ...npmStartCases, ...modelCases, ...estimationCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...workerCases, ...npmStartCases, ...modelCases, ...convnetCases,
+  ...estimationCases];
