@@ -1,6 +1,9 @@
 /**
  * npm run bench [-- --only <substring>] [-- --skip <substring>] [-- --no-profile]: runs the registered cases, prints a
- * table with ratios to each group's reference row (PyTorch), profiles per kernel one wasm
+ * table with ratios to each group's reference row (PyTorch); in groups compared at equal threads
+ * (bench/cases/thread-rows.ts), each row's ratio is against the PyTorch row with as many threads
+ * (its case's compareTo), a second column is against PyTorch's default, and a line names our
+ * best row against PyTorch's default. It profiles per kernel one wasm
  * LeNet-5 training step and one Compressed Meta ONN NTKD step (R = 4, teacher cache; beside
  * its plain step), each with our kernel overrides and with tfjs's own, and writes
  * bench/results.json.
@@ -12,18 +15,10 @@ import { profileKernels, KernelTime } from "../src/runtime/profile";
 import { useWasmKernelOverrides, WASM_OVERRIDDEN_KERNELS } from "../src/runtime/wasm-kernels";
 import { ALL_CASES } from "./cases/index";
 import { BenchCase, BenchResult, BenchSkip } from "./cases/types";
+import { checkCases, groupSummaries, tableRows, threadGroups } from "./ratios";
 import { lenetStepForProfile } from "./lenet-epoch";
 import { compressedMetaStepForProfile, type ProfiledStep } from "./ntkd-step";
 import { repoRoot } from "./repo-root";
-
-interface Row {
-  name: string;
-  group: string;
-  seconds: number | null;
-  ratio: number | null;
-  notes: string;
-}
-
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
@@ -92,6 +87,7 @@ function printProfile(profile: StepProfile): void {
 }
 
 async function main(): Promise<void> {
+  checkCases(ALL_CASES);
   const args = process.argv.slice(2);
   const onlyAt = args.indexOf("--only");
   const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
@@ -119,26 +115,30 @@ async function main(): Promise<void> {
       }
     }
   }
-  const rows: Row[] = cases.map((c) => {
-    const r = best.get(c);
-    const repeats = Math.max(1, c.repeats ?? 1);
-    if (r === undefined) return { name: c.name, group: c.group, seconds: null, ratio: null, notes: `skipped: ${skipped.get(c)}` };
-    const notes = [repeats > 1 ? `best of ${repeats}` : "", r.notes ?? ""].filter((n) => n !== "").join("; ");
-    return { name: c.name, group: c.group, seconds: r.seconds, ratio: null, notes };
-  });
-  for (const row of rows) {
-    const ref = cases.find((c) => c.group === row.group && c.reference);
-    const refRow = ref && rows.find((r) => r.name === ref.name);
-    if (row.seconds !== null && refRow?.seconds) row.ratio = row.seconds / refRow.seconds;
-  }
+  const rows = tableRows(cases, best, skipped);
+  const summaries = groupSummaries(cases, rows);
+  const split = threadGroups(cases);
   let info: RuntimeInfo;
   await initBackend({ backend: "wasm" });
   info = runtimeInfo();
+  const fmtRatio = (x: number | null) => (x === null ? "-" : `${x.toFixed(2)}x`);
+  const fmtSeconds = (x: number | null) => (x === null ? "-" : x.toFixed(3));
   for (const group of [...new Set(rows.map((r) => r.group))]) {
-    console.log(`\n${group}  (ratio = time / PyTorch time, same run)`);
-    printTable(["case", "seconds", "ratio", "notes"], rows.filter((r) => r.group === group).map((r) => [
-      r.name, r.seconds === null ? "-" : r.seconds.toFixed(3), r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`, r.notes,
+    const inGroup = rows.filter((r) => r.group === group);
+    if (!split.has(group)) {
+      console.log(`\n${group}  (ratio = time / PyTorch time, same run)`);
+      printTable(["case", "seconds", "ratio", "notes"], inGroup.map((r) => [r.name, fmtSeconds(r.seconds), fmtRatio(r.ratio), r.notes]));
+      continue;
+    }
+    console.log(`\n${group}  (ratios = time / PyTorch time, same run; PyTorch at equal threads, and at its default)`);
+    printTable(["case", "threads", "seconds", "vs pytorch, same threads", "vs pytorch default", "notes"], inGroup.map((r) => [
+      r.name, r.threads === null ? "-" : String(r.threads), fmtSeconds(r.seconds), fmtRatio(r.ratio), fmtRatio(r.vsReference), r.notes,
     ]));
+    const s = summaries.find((g) => g.group === group)!;
+    if (s.best !== null) {
+      const refThreads = s.referenceThreads === null ? "" : ` (${s.referenceThreads} thread${s.referenceThreads === 1 ? "" : "s"})`;
+      console.log(`best ours: ${s.best.name}, ${s.best.seconds.toFixed(3)} s, ${fmtRatio(s.best.vsReference)} PyTorch's default${refThreads}`);
+    }
   }
   let profile: StepProfile | null = null;
   let ntkdStepProfile: { ntkd: StepProfile; plain: StepProfile } | null = null;
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     printProfile(ntkd);
   }
   const out = path.join(repoRoot(), "bench", "results.json");
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runtime: info, rows, profile, ntkdStepProfile }, null, 2) + "\n");
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), runtime: info, rows, groups: summaries, profile, ntkdStepProfile }, null, 2) + "\n");
   console.log(`\nwrote ${out}`);
 }
 

@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { tf } from "../src/runtime/tf";
 import { createThreadedWasmBackend, registerWasmBackendAs, wasmBackendThreads } from "../src/runtime/wasm-threads";
+import { buildUserConvnet } from "./user-convnet";
 
 const BATCH = 128, SIZE = 28, CHANNELS = 32, KERNEL = 3;
 
@@ -67,18 +68,12 @@ function shareOffMain(t: { main: number; others: number }): string {
 }
 
 /**
- * One epoch of `model.fit` on a user's small convnet (two 'same' conv layers with max pooling and a
- * dense softmax, Adam, batch 128) over 512 random 28x28 images; built on the active backend.
+ * One epoch of `model.fit` on a user's small convnet (bench/user-convnet.ts: two 'same' conv layers
+ * with max pooling and a dense softmax, Adam, batch 128) over 512 random 28x28 images; built on
+ * the active backend.
  */
 async function smallConvnetEpoch(): Promise<StepTime> {
-  const model = tf.sequential({ layers: [
-    tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: "same", activation: "relu" }),
-    tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.conv2d({ filters: 32, kernelSize: 3, padding: "same", activation: "relu" }),
-    tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.flatten(),
-    tf.layers.dense({ units: 10, activation: "softmax" }),
-  ] });
+  const model = buildUserConvnet();
   model.compile({ optimizer: tf.train.adam(1e-3), loss: "categoricalCrossentropy" });
   const xs = tf.randomUniform([512, 28, 28, 1], 0, 1, "float32", 4);
   const ys = tf.oneHot(tf.randomUniform([512], 0, 10, "int32", 5) as tf.Tensor1D, 10);

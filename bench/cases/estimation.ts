@@ -10,7 +10,9 @@
  * The kernel is closed-form, so bench/torch/estimation.py runs the same computation in
  * torch.float64 as the reference row, on the same images and kernel bank (written to a
  * temporary folder), and the two matrices' sums and traces are compared: a difference beyond
- * rounding throws.
+ * rounding throws. Compared at equal threads (bench/cases/thread-rows.ts): ntkd-lab's float64 JS
+ * has no threaded build, so it has its 1-thread row only, against PyTorch at 1 thread; PyTorch
+ * also runs at 2 threads and at its default (the reference), against which ours is the best row.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,8 +21,9 @@ import { infiniteWidthNtk, type NtkImages } from "../../src/estimate/infinite-wi
 import { randomOpticalKernels, type ReferenceNetwork } from "../../src/estimate/reference-network";
 import type { Matrix64 } from "../../src/estimate/linalg";
 import { loadMnistTrain } from "../mnist";
-import { runTorchScript } from "../torch-run";
-import type { BenchCase } from "./types";
+import { runTorchScript, torchNote } from "../torch-run";
+import { threadRows, torchThreadArgs, type TorchThreads } from "./thread-rows";
+import type { BenchCase, BenchResult } from "./types";
 
 const POINTS = 1000;
 const KERNEL_SIZE = 7;
@@ -71,63 +74,59 @@ function timeNtkd(variant: Variant): { seconds: number; sum: number; trace: numb
   return { seconds, ...summary(k) };
 }
 
-/** Last ntkd-lab result per variant, for the PyTorch row's agreement check. */
+/** Last ntkd-lab result per variant, for the PyTorch rows' agreement check. */
 const ntkdResult = new Map<Variant, { sum: number; trace: number }>();
 
-function ntkdCase(variant: Variant, group: string): BenchCase {
-  return {
-    name: `estimation ${VARIANT_LABEL[variant]} ntkd-lab (float64 JS)`,
-    group,
-    repeats: REPEATS,
-    async run() {
-      const r = timeNtkd(variant);
-      ntkdResult.set(variant, r);
-      return { seconds: r.seconds, notes: `${POINTS}x${POINTS} NTK, sum ${r.sum.toPrecision(10)}` };
-    },
-  };
+function ntkdRun(variant: Variant): BenchResult {
+  const r = timeNtkd(variant);
+  ntkdResult.set(variant, r);
+  return { seconds: r.seconds, threads: 1, notes: `${POINTS}x${POINTS} NTK, sum ${r.sum.toPrecision(10)}` };
 }
 
-function torchCase(variant: Variant, group: string): BenchCase {
-  return {
-    name: `estimation ${VARIANT_LABEL[variant]} pytorch cpu (torch.float64)`,
-    group,
-    repeats: REPEATS,
-    reference: true,
-    async run() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-bench-ntk-"));
-      try {
-        const x = images();
-        const pixels = Float32Array.from(x.images.subarray(0, x.count * x.height * x.width));
-        fs.writeFileSync(path.join(dir, "images.f32"), Buffer.from(pixels.buffer));
-        const net = network(variant);
-        const meta: Record<string, unknown> = { count: x.count, height: x.height, width: x.width, channels: 1, kernelSize: KERNEL_SIZE, hiddenLayers: 1 };
-        if (net.kernels !== "infinite") {
-          fs.writeFileSync(path.join(dir, "bank.f64"), Buffer.from(Float64Array.from(net.kernels.values).buffer));
-          meta.bankKernels = net.kernels.count;
-        }
-        fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify(meta));
-        const out = runTorchScript("estimation.py", [variant, dir]);
-        const sum = out.sum as number, trace = out.trace as number;
-        const ours = ntkdResult.get(variant) ?? timeNtkd(variant);
-        const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
-        const diff = Math.max(rel(sum, ours.sum), rel(trace, ours.trace));
-        if (!(diff <= TOLERANCE)) {
-          throw new Error(`bench/torch/estimation.py ${variant}: sum ${sum} / trace ${trace} vs ntkd-lab ${ours.sum} / ${ours.trace} (relative difference ${diff}); the computations differ`);
-        }
-        return { seconds: out.seconds, notes: `torch ${out.torch_version}, ${out.threads} thread(s); sum and trace match ntkd-lab to ${diff.toExponential(1)}` };
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
+function torchRun(variant: Variant, threads: TorchThreads): BenchResult {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-bench-ntk-"));
+  try {
+    const x = images();
+    const pixels = Float32Array.from(x.images.subarray(0, x.count * x.height * x.width));
+    fs.writeFileSync(path.join(dir, "images.f32"), Buffer.from(pixels.buffer));
+    const net = network(variant);
+    const meta: Record<string, unknown> = { count: x.count, height: x.height, width: x.width, channels: 1, kernelSize: KERNEL_SIZE, hiddenLayers: 1 };
+    if (net.kernels !== "infinite") {
+      fs.writeFileSync(path.join(dir, "bank.f64"), Buffer.from(Float64Array.from(net.kernels.values).buffer));
+      meta.bankKernels = net.kernels.count;
+    }
+    fs.writeFileSync(path.join(dir, "meta.json"), JSON.stringify(meta));
+    const out = runTorchScript("estimation.py", [variant, dir, ...torchThreadArgs(threads)]);
+    const sum = out.sum as number, trace = out.trace as number;
+    const ours = ntkdResult.get(variant) ?? timeNtkd(variant);
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+    const diff = Math.max(rel(sum, ours.sum), rel(trace, ours.trace));
+    if (!(diff <= TOLERANCE)) {
+      throw new Error(`bench/torch/estimation.py ${variant}: sum ${sum} / trace ${trace} vs ntkd-lab ${ours.sum} / ${ours.trace} (relative difference ${diff}); the computations differ`);
+    }
+    return {
+      seconds: out.seconds,
+      threads: out.threads,
+      notes: `${torchNote(out)}; sum and trace match ntkd-lab to ${diff.toExponential(1)}`,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-const INFINITE = `estimation NTK, infinite kernels (${POINTS} MNIST, 7x7, 1 hidden layer)`;
-const BANK = `estimation NTK, ${BANK_KERNELS} fixed random kernels (${POINTS} MNIST, 7x7, 1 hidden layer)`;
+function variantRows(variant: Variant, group: string): BenchCase[] {
+  return threadRows({
+    label: `estimation ${VARIANT_LABEL[variant]}`,
+    group,
+    repeats: REPEATS,
+    oursThreads: [1],
+    oursEngine: () => "float64 JS",
+    ours: async () => ntkdRun(variant),
+    torch: async (threads) => torchRun(variant, threads),
+  });
+}
 
-export const estimationCases: BenchCase[] = [
-  ntkdCase("infinite", INFINITE),
-  torchCase("infinite", INFINITE),
-  ntkdCase("bank", BANK),
-  torchCase("bank", BANK),
-];
+const INFINITE = `estimation NTK, infinite kernels (${POINTS} MNIST, 7x7, 1 hidden layer, float64)`;
+const BANK = `estimation NTK, ${BANK_KERNELS} fixed random kernels (${POINTS} MNIST, 7x7, 1 hidden layer, float64)`;
+
+export const estimationCases: BenchCase[] = [...variantRows("infinite", INFINITE), ...variantRows("bank", BANK)];

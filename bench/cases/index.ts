@@ -7,6 +7,8 @@ import { ntkdFirstLayerCases } from "./ntkd-first-layer";
 import { workerCases } from "./workers";
 import { npmStartCases } from "./npm-start";
 import { modelCases } from "./models";
+import { convnetCases } from "./convnet";
 import { estimationCases } from "./estimation";
 
-export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...ntkdFirstLayerCases, ...workerCases, ...npmStartCases, ...modelCases, ...estimationCases];
+export const ALL_CASES: BenchCase[] = [...lenetCases, ...frontendCases, ...ntkdCases, ...ntkdFirstLayerCases, ...workerCases, ...npmStartCases,
+  ...modelCases, ...convnetCases, ...estimationCases];

@@ -1,9 +1,13 @@
 /**
- * One training epoch (2,048 samples, batch 128, Adam lr 1e-3) per model of the pipeline, on
- * tfjs wasm and on PyTorch (the group's reference) in the same run:
+ * One training epoch (2,048 samples, batch 128, Adam lr 1e-3) per model of the pipeline, ours
+ * and PyTorch's at equal threads in the same run (bench/cases/thread-rows.ts: ours at 1 and 2
+ * threads, PyTorch at 1, at 2 and at its default, the group's reference):
  * - the Compressed Meta ONN student (PsfConvFrontend, plain cross-entropy), real MNIST;
- * - the AlexNet-style teacher (buildAlexNetSmall, full widths), 32x32x3: CIFAR-10 when
+ * - the Polychromatic Meta ONN student (16 RGB PSFs, monochrome sensor), 32x32x3: CIFAR-10 when
  *   src/data/cifar10.ts finds it, else MNIST padded to 32x32 and repeated on 3 channels;
+ * - the AlexNet-style CIFAR-10 teacher as the CIFAR-10 work builds it outside full mode
+ *   (buildTeacherFor: widthMultiplier QUICK_ALEXNET_WIDTH), and at full widths (full mode), on
+ *   the same 32x32x3 data;
  * - the segmentation U-Net teacher (depth 3, 16 base filters, as the full segmentation preset),
  *   on the generated car set at 32x32 with the segmentation trainer's task loss (mean BCE).
  * The tfjs side writes the exact arrays it trains on to a temporary folder that
@@ -11,19 +15,20 @@
  * checks that its model has as many parameters as the tfjs one (a mismatch is a bug: it throws).
  */
 import type { LayersModel, Scalar, Tensor } from "@tensorflow/tfjs";
-import { initBackend } from "../../src/runtime/backend";
-import { useWasmKernelOverrides } from "../../src/runtime/wasm-kernels";
 import { tf } from "../../src/runtime/tf";
-import { buildCompressedMetaOnn, defaultPsfFrontend } from "../../src/models/students";
+import { buildCompressedMetaOnn, buildPolychromaticMetaOnn, defaultPsfFrontend } from "../../src/models/students";
 import { buildAlexNetSmall } from "../../src/models/teachers/alexnet";
+import { QUICK_ALEXNET_WIDTH } from "../../src/experiments/architectures";
 import { buildUNet } from "../../src/models/segmentation/unet";
 import { cifar10Available, loadCifar10 } from "../../src/data/cifar10";
 import { generateSegmentationSet } from "../../src/data/generated-segmentation";
 import { segmentationTaskLoss } from "../../src/distill/segmentation-losses";
 import { loadMnistTrain, mnistEpochData } from "../mnist";
 import { EpochData, oneHotRows, removeEpochData, timeModelEpoch, writeEpochData } from "../model-epoch";
-import { runTorchScript } from "../torch-run";
-import type { BenchCase } from "./types";
+import { useOurWasm } from "../ours-backend";
+import { runTorchScript, torchNote } from "../torch-run";
+import { threadRows, torchThreadArgs, type TorchThreads } from "./thread-rows";
+import type { BenchCase, BenchResult } from "./types";
 
 const SAMPLES = 2048;
 const BATCH = 128;
@@ -31,8 +36,9 @@ const BATCH = 128;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 /**
  * The AlexNet epoch is ~2 TFLOP (over two minutes on wasm here): time this many of its 16
- * batches and scale (env BENCH_ALEXNET_BATCHES; "all" times the whole epoch). Per-batch time
- * is steady after the warm-up step, so the scaled number is an epoch time, at a fraction of the cost.
+ * batches and scale (env BENCH_ALEXNET_BATCHES; "all" times the whole epoch), on both sides,
+ * at both widths. Per-batch time is steady after the warm-up step, so the scaled number is an
+ * epoch time, at a fraction of the cost.
  */
 const ALEXNET_BATCHES = ((): number | undefined => {
   const raw = process.env.BENCH_ALEXNET_BATCHES ?? "4";
@@ -44,27 +50,29 @@ const ALEXNET_BATCHES = ((): number | undefined => {
 
 /** A benchmarked model: how to build it, its data and its training loss. */
 interface ModelSpec {
-  /** Name passed to bench/torch/models.py. */
-  torchKey: "compressed-meta" | "alexnet" | "unet";
-  /** Row-name prefix. */
+  /** Model name passed to bench/torch/models.py. */
+  torchKey: "compressed-meta" | "polychromatic" | "alexnet" | "unet";
+  /** Further arguments of bench/torch/models.py (e.g. alexnet's --width). */
+  torchArgs?: string[];
+  /** Row-name prefix (unique). */
   label: string;
   group: string;
   build(): LayersModel;
   /** The epoch's data, and a note saying what it is. */
   data(): { data: EpochData; note: string };
   loss(targets: Tensor, outputs: Tensor): Scalar;
-  /** Batches to time on wasm (default all). */
+  /** Batches to time, on both sides (default all). */
   timedBatches?: number;
   repeats: number;
 }
 
 const crossEntropy = (targets: Tensor, outputs: Tensor) => tf.losses.softmaxCrossEntropy(targets, outputs) as Scalar;
 
-/** Per-spec memo: the data is deterministic, and loading or generating it is not what is timed. */
-const dataCache = new Map<string, { data: EpochData; note: string }>();
+/** Per-source memo: the data is deterministic, and loading or generating it is not what is timed. */
+const dataCache = new Map<ModelSpec["data"], { data: EpochData; note: string }>();
 function cachedData(spec: ModelSpec): { data: EpochData; note: string } {
-  let d = dataCache.get(spec.torchKey);
-  if (d === undefined) dataCache.set(spec.torchKey, (d = spec.data()));
+  let d = dataCache.get(spec.data);
+  if (d === undefined) dataCache.set(spec.data, (d = spec.data()));
   return d;
 }
 
@@ -114,9 +122,29 @@ const SPECS: ModelSpec[] = [
     repeats: REPEATS,
   },
   {
+    torchKey: "polychromatic",
+    label: "polychromatic meta ONN",
+    group: "polychromatic meta ONN epoch (2048 images 32x32x3, batch 128, Adam)",
+    build: () => buildPolychromaticMetaOnn({ seed: 1 }).model,
+    data: colourData,
+    loss: crossEntropy,
+    repeats: REPEATS,
+  },
+  {
+    torchKey: "alexnet",
+    torchArgs: ["--width", String(QUICK_ALEXNET_WIDTH)],
+    label: `alexnet-small x${QUICK_ALEXNET_WIDTH}`,
+    group: `alexnet-small x${QUICK_ALEXNET_WIDTH} teacher epoch (the CIFAR-10 teacher outside full mode; 2048 images 32x32x3, batch 128, Adam)`,
+    build: () => buildAlexNetSmall({ inputShape: [32, 32, 3], numClasses: 10, seed: 1, widthMultiplier: QUICK_ALEXNET_WIDTH }),
+    data: colourData,
+    loss: crossEntropy,
+    timedBatches: ALEXNET_BATCHES,
+    repeats: 1,
+  },
+  {
     torchKey: "alexnet",
     label: "alexnet-small",
-    group: "alexnet-small teacher epoch (2048 images 32x32x3, batch 128, Adam)",
+    group: "alexnet-small teacher epoch (full widths, as full mode; 2048 images 32x32x3, batch 128, Adam)",
     build: () => buildAlexNetSmall({ inputShape: [32, 32, 3], numClasses: 10, seed: 1 }),
     data: colourData,
     loss: crossEntropy,
@@ -131,7 +159,7 @@ const SPECS: ModelSpec[] = [
     data: carData,
     // The segmentation trainer's task loss (diceWeight 0 there: mean per-pixel BCE on logits).
     loss: (targets, outputs) => segmentationTaskLoss(outputs, targets) as Scalar,
-    // ~40 s per wasm epoch on this machine: one run, as the AlexNet rows.
+    // ~30 s per wasm epoch on this machine: one run, as the AlexNet rows.
     repeats: 1,
   },
 ];
@@ -146,47 +174,45 @@ function tfjsParams(spec: ModelSpec): number {
   }
 }
 
-function wasmCase(spec: ModelSpec): BenchCase {
+const scaledNote = (timed: number, batches: number) => (timed < batches ? `scaled from ${timed} of ${batches} batches; ` : "");
+
+async function oursRun(spec: ModelSpec, threads: 1 | 2): Promise<BenchResult> {
+  const actual = await useOurWasm(threads);
+  const { data, note } = cachedData(spec);
+  const r = await timeModelEpoch({ build: spec.build, data, loss: spec.loss, batch: BATCH, timedBatches: spec.timedBatches });
   return {
-    name: `${spec.label} wasm`,
-    group: spec.group,
-    repeats: spec.repeats,
-    async run() {
-      await initBackend({ backend: "wasm" });
-      useWasmKernelOverrides(true);
-      const { data, note } = cachedData(spec);
-      const r = await timeModelEpoch({ build: spec.build, data, loss: spec.loss, batch: BATCH, timedBatches: spec.timedBatches });
-      const scaled = r.timedBatches < r.batches ? `scaled from ${r.timedBatches} of ${r.batches} batches; ` : "";
-      return { seconds: r.seconds, notes: `${scaled}${r.params.toLocaleString("en")} params; ${note}; final loss ${r.finalLoss.toFixed(3)}` };
-    },
+    seconds: r.seconds,
+    threads: actual,
+    notes: `${scaledNote(r.timedBatches, r.batches)}${r.params.toLocaleString("en")} params; ${note}; final loss ${r.finalLoss.toFixed(3)}`,
   };
 }
 
-function torchCase(spec: ModelSpec): BenchCase {
-  return {
-    name: `${spec.label} pytorch cpu`,
-    group: spec.group,
-    repeats: spec.repeats,
-    reference: true,
-    async run() {
-      await initBackend({ backend: "wasm" });
-      const expected = tfjsParams(spec);
-      const dir = writeEpochData(cachedData(spec).data);
-      try {
-        const out = runTorchScript("models.py", [spec.torchKey, dir, String(BATCH)]);
-        const params = out.params as number;
-        if (params !== expected) {
-          throw new Error(`bench/torch/models.py ${spec.torchKey}: ${params} parameters, the tfjs model has ${expected}; the architectures differ`);
-        }
-        return {
-          seconds: out.seconds,
-          notes: `torch ${out.torch_version}, ${out.threads} thread(s); ${params.toLocaleString("en")} params (= tfjs); final loss ${(out.final_loss as number).toFixed(3)}`,
-        };
-      } finally {
-        removeEpochData(dir);
-      }
-    },
-  };
+async function torchRun(spec: ModelSpec, threads: TorchThreads): Promise<BenchResult> {
+  await useOurWasm(1);
+  const expected = tfjsParams(spec);
+  const dir = writeEpochData(cachedData(spec).data);
+  try {
+    const timed = spec.timedBatches === undefined ? [] : ["--timed-batches", String(spec.timedBatches)];
+    const out = runTorchScript("models.py", [spec.torchKey, dir, "--batch", String(BATCH), ...(spec.torchArgs ?? []), ...timed, ...torchThreadArgs(threads)]);
+    const params = out.params as number;
+    if (params !== expected) {
+      throw new Error(`bench/torch/models.py ${[spec.torchKey, ...(spec.torchArgs ?? [])].join(" ")}: ${params} parameters, the tfjs model has ${expected}; the architectures differ`);
+    }
+    return {
+      seconds: out.seconds,
+      threads: out.threads,
+      notes: `${scaledNote(out.timed_batches as number, out.batches as number)}${torchNote(out)}; ` +
+        `${params.toLocaleString("en")} params (= tfjs); final loss ${(out.final_loss as number).toFixed(3)}`,
+    };
+  } finally {
+    removeEpochData(dir);
+  }
 }
 
-export const modelCases: BenchCase[] = SPECS.flatMap((spec) => [wasmCase(spec), torchCase(spec)]);
+export const modelCases: BenchCase[] = SPECS.flatMap((spec) => threadRows({
+  label: spec.label,
+  group: spec.group,
+  repeats: spec.repeats,
+  ours: (threads) => oursRun(spec, threads),
+  torch: (threads) => torchRun(spec, threads),
+}));

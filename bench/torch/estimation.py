@@ -17,17 +17,22 @@ ntkd-lab used them. One warm-up call at full size, then the timed one (including
 float64 conversion, as ntkd-lab's timing does). Prints one JSON line with the matrix's sum and trace,
 which the caller compares with ntkd-lab's.
 
-usage: python3 bench/torch/estimation.py infinite|bank DATA_DIR
+--threads N sets torch.set_num_threads(N) and OpenBLAS's own pool first (runtime_info.set_threads);
+without it PyTorch keeps its defaults (the JSON line reports both thread counts either way).
+
+usage: python3 bench/torch/estimation.py infinite|bank DATA_DIR [--threads N]
 """
+import argparse
 import json
 import math
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from runtime_info import report, set_threads
 
 WEIGHT_VARIANCE = 2.0
 BIAS_VARIANCE = 0.0
@@ -92,9 +97,16 @@ def ntk(variant, images, meta, bank):
 
 
 def main():
-    variant, folder = sys.argv[1], sys.argv[2]
-    if variant not in ("infinite", "bank"):
-        raise SystemExit(f"variant must be infinite or bank, got {variant!r}")
+    ap = argparse.ArgumentParser(description="the estimation NTK matrix in torch.float64, timed")
+    ap.add_argument("variant", choices=["infinite", "bank"])
+    ap.add_argument("data_dir")
+    ap.add_argument("--threads", type=int, help="torch and OpenBLAS threads (default: their own)")
+    args = ap.parse_args()
+    if args.threads is not None:
+        if args.threads < 1:
+            ap.error(f"--threads must be a positive integer, got {args.threads}")
+        set_threads(args.threads)  # before the first op sizes the pool
+    variant, folder = args.variant, args.data_dir
     with open(os.path.join(folder, "meta.json")) as f:
         meta = json.load(f)
     images = torch.from_numpy(np.fromfile(os.path.join(folder, "images.f32"), dtype="<f4"))
@@ -109,8 +121,7 @@ def main():
         "seconds": seconds,
         "sum": theta.sum().item(),
         "trace": theta.diagonal().sum().item(),
-        "torch_version": torch.__version__,
-        "threads": torch.get_num_threads(),
+        **report(),
     }))
 
 

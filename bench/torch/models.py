@@ -3,8 +3,11 @@
 The same architectures, layer for layer, as the tfjs builders (widths, kernel sizes, padding,
 activations, pooling), trained on the exact arrays the tfjs side wrote (DATA_DIR: inputs.f32,
 targets.f32, meta.json), with the same batch, optimizer (Adam, lr 1e-3, eps 1e-7 as tfjs) and
-loss. One warm-up step, then one timed epoch. Prints one JSON line with the parameter count,
-which the caller checks against the tfjs model's.
+loss. One warm-up step, then one timed epoch (or its first --timed-batches batches, scaled to
+the epoch, as the tfjs side times them). --threads N sets torch.set_num_threads(N) and
+OpenBLAS's own pool (runtime_info.set_threads) before anything is built; without it PyTorch
+keeps its defaults. Prints one JSON line with the parameter count, which the caller checks
+against the tfjs model's, and the thread counts and BLAS it ran with (runtime_info.report).
 
   lenet            src/models/teachers/lenet.ts buildLeNet5: conv 5x5 6 "same" ReLU, max pool 2,
                    conv 5x5 16 "valid" ReLU, max pool 2, dense 120 ReLU, 84 ReLU, 10. Cross-entropy.
@@ -12,24 +15,39 @@ which the caller checks against the tfjs model's.
                    8 softplus PSFs 7x7, each normalised to unit sum, flipped into conv2d's
                    orientation, "same" conv without bias; 4x4 average pooling (sensor binning),
                    dense 128 ReLU, dense 10. Cross-entropy.
-  alexnet          src/models/teachers/alexnet.ts buildAlexNetSmall (width 1): 3x3 "same" conv
-                   ReLU 64, pool 2, 192, pool 2, 384, 256, 256, pool 2, dense 1024 ReLU,
-                   512 ReLU, 10. Cross-entropy.
+  polychromatic    src/models/students.ts buildPolychromaticMetaOnn with its default frontend: 16
+                   softplus PSFs 7x7 per colour, each colour's PSF normalised to unit sum, a
+                   monochrome sensor summing the three colours (colorMode "sum": one conv2d over
+                   the RGB channels), no bias; 2x2 average pooling, flatten, per-image readout
+                   standardisation (ReadoutStandardisation), dense 384 ReLU, 192 ReLU, 10.
+                   Cross-entropy.
+  alexnet          src/models/teachers/alexnet.ts buildAlexNetSmall: 3x3 "same" conv ReLU 64,
+                   pool 2, 192, pool 2, 384, 256, 256, pool 2, dense 1024 ReLU, 512 ReLU, 10,
+                   every width times --width (as widthMultiplier: max(4, round(n * width));
+                   0.25 is the CIFAR-10 teacher outside full mode). Cross-entropy.
+  convnet          a user's small convnet (bench/user-convnet.ts): conv 3x3 16 "same" ReLU, max
+                   pool 2, conv 3x3 32 "same" ReLU, max pool 2, dense 10 (softmax inside the
+                   cross-entropy, as tfjs's softmax + categoricalCrossentropy). The batches are
+                   drawn in a fresh random order, as tfjs's model.fit shuffles by default.
   unet             src/models/segmentation/unet.ts buildUNet (depth 3, 16 base filters, no
                    batch norm, transposed-conv up-sampling, [upsampled, skip] concatenation),
                    1x1 conv to one logit map. Mean per-pixel BCE on logits (segmentationTaskLoss).
 
-usage: python3 bench/torch/models.py MODEL DATA_DIR [BATCH=128]
+usage: python3 bench/torch/models.py MODEL DATA_DIR [--batch 128] [--threads N] [--width 1]
+                                    [--timed-batches N]
 """
+import argparse
 import json
+import math
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from runtime_info import report, set_threads
 
 
 class PsfConv(nn.Module):
@@ -67,18 +85,51 @@ def compressed_meta():
     )
 
 
-def alexnet_small():
+class ReadoutStandardisation(nn.Module):
+    """Each image's n features to zero mean, unit norm: (x - mean) / sqrt(n (variance + 1e-6))."""
+
+    def forward(self, x):
+        mean = x.mean(dim=1, keepdim=True)
+        variance = x.var(dim=1, unbiased=False, keepdim=True)
+        return (x - mean) / torch.sqrt((variance + 1e-6) * x.shape[1])
+
+
+def polychromatic():
+    return nn.Sequential(
+        PsfConv(16, 7, 3),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        ReadoutStandardisation(),
+        nn.Linear(16 * 16 * 16, 384), nn.ReLU(),
+        nn.Linear(384, 192), nn.ReLU(),
+        nn.Linear(192, 10),
+    )
+
+
+def alexnet_small(width=1.0):
+    def w(n):
+        return max(4, math.floor(n * width + 0.5))  # JavaScript's Math.round, as the tfjs builder
+
     def conv(cin, cout):
         return [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
 
     return nn.Sequential(
-        *conv(3, 64), nn.MaxPool2d(2),
-        *conv(64, 192), nn.MaxPool2d(2),
-        *conv(192, 384), *conv(384, 256), *conv(256, 256), nn.MaxPool2d(2),
+        *conv(3, w(64)), nn.MaxPool2d(2),
+        *conv(w(64), w(192)), nn.MaxPool2d(2),
+        *conv(w(192), w(384)), *conv(w(384), w(256)), *conv(w(256), w(256)), nn.MaxPool2d(2),
         nn.Flatten(),
-        nn.Linear(256 * 4 * 4, 1024), nn.ReLU(),
-        nn.Linear(1024, 512), nn.ReLU(),
-        nn.Linear(512, 10),
+        nn.Linear(w(256) * 4 * 4, w(1024)), nn.ReLU(),
+        nn.Linear(w(1024), w(512)), nn.ReLU(),
+        nn.Linear(w(512), 10),
+    )
+
+
+def user_convnet():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 10),
     )
 
 
@@ -125,17 +176,40 @@ def load(folder):
     return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(y)
 
 
+def parse_args():
+    ap = argparse.ArgumentParser(description="one timed training epoch of a bench model")
+    ap.add_argument("model", choices=["lenet", "compressed-meta", "polychromatic", "alexnet", "unet", "convnet"])
+    ap.add_argument("data_dir")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--threads", type=int, help="torch and OpenBLAS threads (default: their own)")
+    ap.add_argument("--width", type=float, default=1.0, help="alexnet's width multiplier")
+    ap.add_argument("--timed-batches", type=int, help="time this many batches and scale to the epoch")
+    args = ap.parse_args()
+    if args.threads is not None and args.threads < 1:
+        ap.error(f"--threads must be a positive integer, got {args.threads}")
+    if args.timed_batches is not None and args.timed_batches < 1:
+        ap.error(f"--timed-batches must be a positive integer, got {args.timed_batches}")
+    if args.width != 1.0 and args.model != "alexnet":
+        ap.error("--width applies to alexnet only")
+    return args
+
+
 def main():
-    which, folder = sys.argv[1], sys.argv[2]
-    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 128
+    args = parse_args()
+    # Before anything runs an op: the intra-op pool is sized on first use.
+    if args.threads is not None:
+        set_threads(args.threads)
+    which, batch = args.model, args.batch
     torch.manual_seed(0)
-    x, y = load(folder)
+    x, y = load(args.data_dir)
     if which == "unet":
         model = UNet()
         y = y.permute(0, 3, 1, 2).contiguous()  # masks NHWC [n, H, W, 1] -> NCHW
         loss_fn = nn.BCEWithLogitsLoss()
     else:
-        model = {"lenet": lenet5, "compressed-meta": compressed_meta, "alexnet": alexnet_small}[which]()
+        builders = {"lenet": lenet5, "compressed-meta": compressed_meta, "polychromatic": polychromatic,
+                    "alexnet": lambda: alexnet_small(args.width), "convnet": user_convnet}
+        model = builders[which]()
         y = y.argmax(dim=1)  # one-hot rows -> class indices (same cross-entropy)
         loss_fn = nn.CrossEntropyLoss()
     params = sum(p.numel() for p in model.parameters())
@@ -149,19 +223,28 @@ def main():
         return loss
 
     n = x.shape[0]
+    starts = list(range(0, n, batch))
+    timed = min(args.timed_batches or len(starts), len(starts))
     step(x[:batch], y[:batch])  # warm-up: allocator and kernel selection
     t0 = time.perf_counter()
-    for start in range(0, n, batch):
-        loss = step(x[start : start + batch], y[start : start + batch])
+    if which == "convnet":
+        order = torch.randperm(n)
+        for start in starts[:timed]:
+            idx = order[start : start + batch]
+            loss = step(x[idx], y[idx])
+    else:
+        for start in starts[:timed]:
+            loss = step(x[start : start + batch], y[start : start + batch])
     final = loss.item()
-    seconds = time.perf_counter() - t0
+    seconds = (time.perf_counter() - t0) * len(starts) / timed
     print(json.dumps({
         "seconds": seconds,
         "final_loss": final,
         "params": params,
         "model": which,
-        "torch_version": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "timed_batches": timed,
+        "batches": len(starts),
+        **report(),
     }))
 
 
