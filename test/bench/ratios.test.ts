@@ -7,9 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkCases, groupSummaries, tableRows } from "./ratios";
-import { threadRows, torchRowName } from "./cases/thread-rows";
-import type { BenchCase, BenchResult } from "./cases/types";
+import { checkCases, groupSummaries, tableRows } from "../../bench/ratios";
+import { threadRows, torchRowName } from "../../bench/cases/thread-rows";
+import type { BenchCase, BenchResult } from "../../bench/cases/types";
 
 const never = async (): Promise<BenchResult> => { throw new Error("not run in this test"); };
 
