@@ -13,7 +13,6 @@
  */
 import { tf, tfjsNodeError } from "./tfjs-packages";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
-import { registerOptimizerKernels } from "./optimizer-kernels";
 import { makeWasmInitSynchronous } from "./wasm-sync-init";
 
 /** Applies NTKD_BACKEND when it names a backend that starts synchronously; others wait for initBackend. */
@@ -24,7 +23,6 @@ function selectBackendFromEnvironment(): void {
 }
 
 registerWasmTrainingKernels();
-registerOptimizerKernels();
 makeWasmInitSynchronous();
 selectBackendFromEnvironment();
 

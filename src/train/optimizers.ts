@@ -5,12 +5,9 @@
  * Here every piece of state (step count, moment slots) is explicit and serialisable, and the
  * bias corrections are computed in float64 from the step count.
  * Updates go through `LayerVariable.write`, so layer constraints (e.g. non-negativity) apply.
- * On wasm and cpu each weight's update is one kernel (src/runtime/optimizer-kernels), which
- * gives the same bits as the tf ops written out below; other backends run the ops.
  */
 import type { LayerVariable, Tensor, Variable } from "@tensorflow/tfjs";
 import { tf } from "../runtime/tf";
-import { ADAM_UPDATE_KERNEL, SGD_UPDATE_KERNEL, hasOptimizerKernels } from "../runtime/optimizer-kernels";
 
 /** Optimizer settings. */
 export interface OptimizerOptions {
@@ -94,25 +91,9 @@ export class Optimizer {
     const t = this.stepCount;
     const bc1 = 1 - Math.pow(beta1, t);
     const bc2 = 1 - Math.pow(beta2, t);
-    const fused = hasOptimizerKernels();
     tf.tidy(() => {
       this.weights.forEach((w, k) => {
         const theta = w.read();
-        if (fused) {
-          if (this.kind === "adam") {
-            const [next, m, v] = tf.engine().runKernel(ADAM_UPDATE_KERNEL, { theta, g: grads[k], m: this.slots[k], v: this.slots[n + k] },
-              { beta1, beta2, epsilon, lr, bc1, bc2, weightDecay }) as unknown as Tensor[];
-            this.slots[k].assign(m);
-            this.slots[n + k].assign(v);
-            w.write(next);
-          } else {
-            const [next, buf] = tf.engine().runKernel(SGD_UPDATE_KERNEL, { theta, g: grads[k], buf: this.slots[k] },
-              { momentum, lr, weightDecay }) as unknown as Tensor[];
-            this.slots[k].assign(buf);
-            w.write(next);
-          }
-          return;
-        }
         const g = weightDecay > 0 ? tf.add(grads[k], tf.mul(theta, weightDecay)) : grads[k];
         if (this.kind === "adam") {
           const m = this.slots[k];
