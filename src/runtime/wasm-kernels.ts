@@ -625,7 +625,9 @@ function imageReduction(kernel: "Sum" | "Mean"): KernelFunc {
     const withBatch = axes.join() === "0,1,2";
     if (!withBatch && axes.join() !== "1,2") return delegate();
     const [batch, h, w, c] = x.shape;
-    if (batch * h * w * c === 0 || h * w > 65536) return delegate();
+    // Below ~16 k values wasm's own kernel wins (its one call against four): 0.02 ms against
+    // 0.05 ms for a [7, 7, 1, 8] PSF normalisation, 0.08 against 0.04 ms at [16, 8, 8, 32].
+    if (batch * h * w * c < 16384 || h * w > 65536) return delegate();
     const ops = new Ops(args.backend as WasmBackendLike);
     const means = ops.run("AvgPool", { x }, { filterSize: [h, w], strides: [h, w], pad: "valid", dimRoundingMode: undefined } as unknown as NamedAttrMap);
     const perImage = ops.then(means, (m) => ops.reshape(m, [batch, c]));
