@@ -4,13 +4,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
-import * as tf from "@tensorflow/tfjs";
+import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun, type RunStore } from "../../src/notebook/run-store";
 import { obtainStudent, obtainTeacher, resolvePreset, runDistillationStudy, type StudyProgress } from "../../src/experiments/distillation";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import { trainStudentsInWorkers, type StudentJob, type WorkerResult } from "../../src/experiments/workers";
 import type { DistillationPreset } from "../../src/experiments/presets";
+import { alive, childrenOf, hasProc, waitFor } from "../processes";
 
 const tiny: Partial<DistillationPreset> = {
   sizes: { trainCount: 256, validationCount: 200, testCount: 200 },
@@ -19,42 +20,6 @@ const tiny: Partial<DistillationPreset> = {
   studentEpochs: 1,
   batchSize: 64,
 };
-const hasProc = fs.existsSync("/proc/self/stat");
-
-/** Alive and not a zombie, read from /proc. */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** The live processes whose parent is `pid`, read from /proc. */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid && alive(Number(name))) found.push(Number(name));
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * Two run folders with the same trained teacher: "a" for students trained in this process (the

@@ -5,52 +5,10 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import { runNotebook } from "../../src/notebook/runner";
 import { code, writeFixture } from "./fixtures";
+import { alive, descendants, hasProc, waitFor } from "../processes";
 
 const MAIN = path.join(__dirname, "..", "..", "src", "cli", "main.js");
 const WORKERS = path.join(__dirname, "..", "..", "src", "runtime", "process-tree.js");
-const hasProc = fs.existsSync("/proc/self/stat");
-
-/** Alive and not a zombie, read from /proc (a killed orphan may wait unreaped under a container's init). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Every process below `root`, read from /proc's parent links. */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const name of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
-      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  let frontier = [root];
-  while (frontier.length > 0) {
-    const next = [...parentOf].filter(([, ppid]) => frontier.includes(ppid)).map(([pid]) => pid);
-    found.push(...next);
-    frontier = next;
-  }
-  return found;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A cell that starts a long-lived child (a plain sleeper, or one guarded like a study worker),
