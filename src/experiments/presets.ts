@@ -7,6 +7,7 @@
  */
 import type { NotebookMode } from "../notebook/params";
 import type { ClassificationDatasetName, SplitSizes } from "./datasets";
+import type { ProbeDistribution } from "../distill/ntk";
 
 export type StudentMethod = "none" | "kd" | "ntkd";
 export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
@@ -28,7 +29,7 @@ export interface DistillationPreset {
   /** Early-stopping patience on validation accuracy (epochs). */
   patience: number;
   kd: { temperature: number; alpha: number };
-  ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number; probeDistribution: "rademacher" | "normal" };
+  ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number; probeDistribution: ProbeDistribution };
 }
 
 const common = {
@@ -43,8 +44,8 @@ const common = {
   // The teacher's sketch rows are cached once per data set, so 8 teacher probes cost nothing per step.
   // betaScale is stated, not inherited: 1 is the library default (DEFAULT_BETA_SCALE, equal
   // gradient norms of the task and NTK terms); a preset that tunes it says so below.
-  // Rademacher probes: the sketch's smaller-variance, cheaper probes (distill/ntk.ts). The results
-  // in results/full (commit 412bdfa and before) used normal probes; the key records which.
+  // Rademacher probes: the sketch's smaller-variance, cheaper probes (distill/ntk.ts). The NTKD
+  // students of results/full used normal probes; the configuration key records which.
   ntkd: { probes: 4, teacherProbes: 8, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2, probeDistribution: "rademacher" as const },
 };
 

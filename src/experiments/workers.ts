@@ -1,6 +1,7 @@
 /**
- * Both cores: the wasm backend is single-threaded in Node, so a study's students are trained in
- * parallel worker processes. Each worker trains its (method, seed) students and saves them into
+ * Both cores: a study's students are trained in parallel worker processes of one wasm thread
+ * each (on these small steps two processes beat one process on two threads: bench "study
+ * students"). Each worker trains its (method, seed) students and saves them into
  * the shared run store; the parent then loads every student as if it had trained it itself (the
  * run store's config keys make a saved model count only when its settings match).
  *

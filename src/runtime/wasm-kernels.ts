@@ -631,8 +631,7 @@ function imageReduction(kernel: "Sum" | "Mean"): KernelFunc {
     const ops = new Ops(args.backend as WasmBackendLike);
     const means = ops.run("AvgPool", { x }, { filterSize: [h, w], strides: [h, w], pad: "valid", dimRoundingMode: undefined } as unknown as NamedAttrMap);
     const perImage = ops.then(means, (m) => ops.reshape(m, [batch, c]));
-    const reduced = withBatch ? ops.then(perImage, (p) => originalKernel(kernel)({ inputs: { x: p }, attrs: { axis: [0], keepDims: false },
-      backend: args.backend } as unknown as Parameters<KernelFunc>[0]) as TensorInfo) : perImage;
+    const reduced = withBatch ? ops.then(perImage, (p) => ops.run(kernel, { x: p }, { axis: [0], keepDims: false })) : perImage;
     // Sum: the pooled means times the pixels per image; Mean: they already are the mean.
     const scaled = kernel === "Sum" ? ops.then(reduced, (r) => ops.scale(r, h * w)) : reduced;
     const shape = attrs.keepDims ? (withBatch ? [1, 1, 1, c] : [batch, 1, 1, c]) : (withBatch ? [c] : [batch, c]);
