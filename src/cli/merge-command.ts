@@ -21,6 +21,16 @@ function trainingRecords(runs: string, plan: StudyPlan): Map<string, number> {
   return counts;
 }
 
+/** Whether `file` is the summary.json of a reproduction (it lists the stage notebooks). */
+function isReproduction(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  try {
+    return Array.isArray((JSON.parse(fs.readFileSync(file, "utf8")) as { notebooks?: unknown }).notebooks);
+  } catch {
+    return false;
+  }
+}
+
 export const mergeCommand: Command = {
   name: "merge",
   summary: "gather a plan's job run stores into one run store, then write summary.json and report.md",
@@ -36,7 +46,10 @@ export const mergeCommand: Command = {
                  report.md are those of reproduce; fails if it trained any distillation model
   --study-only   after merging, summarise only the distillation study in-process (default for a plan
                  with --preset, --methods or --datasets of its own): summary.json holds per data set
-                 what notebook 03 records (teacher, students' mean/std/runs), trained models: 0`,
+                 what notebook 03 records (teacher, students' mean/std/runs), trained models: 0.
+                 Into the folder of a reproduction (its summary.json lists notebooks), the study
+                 joins it as one more stage (runs/study-<datasets>/<mode>/): its data sets are
+                 added to summary.json and report.md, and nothing the notebooks recorded changes`,
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -71,9 +84,30 @@ export const mergeCommand: Command = {
     }
     const { initBackend } = require("../runtime/backend") as typeof import("../runtime/backend");
     const { backend } = await initBackend();
+    const started = Date.now();
     const { summary, report } = await study.summarizeStudy(plan, runs);
     const summaryPath = path.join(out, "summary.json");
     const reportPath = path.join(out, "report.md");
+    if (isReproduction(summaryPath)) {
+      // Into a reproduction's folder: the study becomes one more stage of it, and what the
+      // notebooks recorded stays as it is.
+      const stage = study.studyStageName(plan);
+      const { addStageToReproduction } = require("../notebook/reproduce") as typeof import("../notebook/reproduce");
+      const { openRun } = require("../notebook/run-store") as typeof import("../notebook/run-store");
+      const { gitCommit } = require("../notebook/git") as typeof import("../notebook/git");
+      const run = openRun(stage, plan.mode, { root: runs });
+      writeFileAtomic(path.join(run.dir, "plan.json"), fs.readFileSync(values.plan));
+      run.writeResults({ stage: "study", backend, datasets: study.studyStageResults(plan, summary) });
+      run.writeReport(report.replace(/^# .*\n\n/, `Merged from the ${plan.jobs.length} jobs of [plan.json](plan.json) (\`ntkd-lab merge --study-only\`).\n\n`));
+      const added = addStageToReproduction(out, {
+        notebook: stage, ok: true, seconds: (Date.now() - started) / 1000,
+        executed: path.relative(out, path.join(run.dir, "plan.json")).split(path.sep).join("/"),
+        runs: [path.relative(out, run.dir).split(path.sep).join("/")], stages: ["study"],
+        commit: gitCommit(), startedAt: new Date(started).toISOString(),
+      });
+      process.stderr.write(`${summary.models.loaded} models loaded, ${summary.models.trained} trained; added to the reproduction as ${stage}\nreport: ${added.reportPath}\nsummary: ${added.summaryPath}\n`);
+      return 0;
+    }
     writeFileAtomic(summaryPath, strictJson({ ...summary, backend }, "summary.json") + "\n");
     writeFileAtomic(reportPath, report);
     process.stderr.write(`${summary.models.loaded} models loaded, ${summary.models.trained} trained\nreport: ${reportPath}\nsummary: ${summaryPath}\n`);

@@ -19,6 +19,8 @@ import { buildStudentFor, buildTeacherFor } from "./architectures";
 import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { trainStudentsInWorkers } from "./workers";
+import { FRONTEND_KINDS, type FrontendKind } from "../models/frontends/factory";
+import { InputError } from "../notebook/errors";
 
 /** What a study reports while it trains. */
 export interface StudyProgress {
@@ -107,9 +109,14 @@ export function studentKey(dataset: string, p: DistillationPreset, method: Stude
   return JSON.stringify({ dataset, what: "student", method, seed, kernels, preset: presetOfMethod(p, method) });
 }
 
-/** The preset without the seed list and without the settings of the other methods. */
+/**
+ * The preset without the seed list and without the settings of the other methods; the default
+ * frontend ("psf") is left out, so that its students keep the keys they had before frontends
+ * could be chosen.
+ */
 function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<DistillationPreset> {
   const relevant: Partial<DistillationPreset> = { ...p, seeds: [] };
+  if ((relevant.frontend ?? "psf") === "psf") delete relevant.frontend;
   if (method !== "kd") delete relevant.kd;
   if (method !== "ntkd") delete relevant.ntkd;
   return relevant;
@@ -184,12 +191,12 @@ export async function obtainStudent(
   seed: number,
   requestedKernels?: number,
 ): Promise<{ student: OpticalStudent; run: StudentRun }> {
-  const student = buildStudentFor(splits.train, seed, { kernels: requestedKernels });
+  const student = buildStudentFor(splits.train, seed, { kernels: requestedKernels, frontend: preset.frontend });
   // The architecture's own kernel count asked for by number is the default student: one model and
   // one file, so a width sweep that includes it loads the study's student instead of retraining it.
   const kernels = requestedKernels === undefined || requestedKernels !== defaultKernelCount(splits.train) ? requestedKernels : undefined;
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
-  const tag = kernels === undefined ? `${method}-seed${seed}` : `${method}-k${kernels}-seed${seed}`;
+  const tag = studentTag(method, seed, kernels, preset.frontend);
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
   const identity = { phase: method, seed };
   const stored = tryLoad(file, student.model, key, identity);
@@ -226,9 +233,22 @@ export async function obtainStudent(
   return { student, run: { seed, accuracy: ev.accuracy, confusion: ev.confusion, history, loaded, provenance: provenance as ModelProvenance } };
 }
 
-/** Resolves a study's preset: the mode's defaults with the caller's overrides. */
+/**
+ * A student's file name stem in the run store: `none-seed0`, `ntkd-k4-seed1`, `kd-metasurface-seed2`
+ * (the default "psf" frontend and kernel count are not named).
+ */
+export function studentTag(method: StudentMethod, seed: number, kernels?: number, frontend?: FrontendKind): string {
+  const parts = [method, ...(frontend !== undefined && frontend !== "psf" ? [frontend] : []), ...(kernels !== undefined ? [`k${kernels}`] : []), `seed${seed}`];
+  return parts.join("-");
+}
+
+/** Resolves a study's preset: the mode's defaults with the caller's overrides (checked). */
 export function resolvePreset(dataset: ClassificationDatasetName, mode: NotebookMode, overrides: Partial<DistillationPreset> = {}): DistillationPreset {
-  return { ...distillationPreset(dataset, mode), ...overrides };
+  const preset = { ...distillationPreset(dataset, mode), ...overrides };
+  if (preset.frontend !== undefined && !FRONTEND_KINDS.includes(preset.frontend)) {
+    throw new InputError(`preset.frontend: expected one of ${FRONTEND_KINDS.join(", ")}, got ${JSON.stringify(preset.frontend)}`);
+  }
+  return preset;
 }
 
 /** The kernel count of the data set's default student (built once per shape, then remembered). */
@@ -322,5 +342,6 @@ export function studySummary(r: DistillationStudyResult): Record<string, unknown
     students,
     studentParameters: r.studentParameters,
     seeds: r.preset.seeds,
+    frontend: r.preset.frontend ?? "psf",
   };
 }

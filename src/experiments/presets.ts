@@ -8,6 +8,7 @@
 import type { NotebookMode } from "../notebook/params";
 import type { ClassificationDatasetName, SplitSizes } from "./datasets";
 import type { ProbeDistribution } from "../distill/ntk";
+import type { FrontendKind } from "../models/frontends/factory";
 
 export type StudentMethod = "none" | "kd" | "ntkd";
 export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
@@ -30,6 +31,13 @@ export interface DistillationPreset {
   patience: number;
   kd: { temperature: number; alpha: number };
   ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number; probeDistribution: ProbeDistribution };
+  /**
+   * The students' optical layer (default "psf": learned non-negative PSFs). "metasurface" learns
+   * pillar heights and computes its PSFs by wave optics, "fourier" learns a 4f system's Fourier
+   * masks with intensity detection, "ideal" is an unconstrained digital convolution (the upper
+   * bound). Each brings its own physical defaults (`models/frontends/`); the teacher is the same.
+   */
+  frontend?: FrontendKind;
 }
 
 const common = {

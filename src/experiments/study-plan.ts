@@ -16,7 +16,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
 import { STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
-import { obtainStudent, obtainTeacher, resolvePreset, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
+import { obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
 import { comparisonMarkdown, distillationRows } from "./report";
 
 /** The file format tag of a plan, checked when one is read. */
@@ -84,8 +84,8 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function studentFile(method: StudentMethod, seed: number): string {
-  return `student-${method}-seed${seed}.weights`;
+function studentFile(method: StudentMethod, seed: number, p: DistillationPreset): string {
+  return `student-${studentTag(method, seed, undefined, p.frontend)}.weights`;
 }
 
 /** The study as jobs; see the module comment. Data sets are checked (installed, known) here. */
@@ -124,7 +124,7 @@ export function planDistillationStudy(opts: PlanOptions): StudyPlan {
     for (const seed of p.seeds) {
       for (const method of methods) {
         const id = jobs.length;
-        jobs.push({ id, kind: "student", dataset, method, seed, dependsOn: [teacherOf.get(dataset)!], file: studentFile(method, seed), configKey: studentKey(dataset, p, method, seed, undefined), command: command(id) });
+        jobs.push({ id, kind: "student", dataset, method, seed, dependsOn: [teacherOf.get(dataset)!], file: studentFile(method, seed, p), configKey: studentKey(dataset, p, method, seed, undefined), command: command(id) });
       }
     }
   }
@@ -275,6 +275,26 @@ export function mergeStudyJobs(plan: StudyPlan, fromDirs: string[], runsRoot: st
     outcome.copied.push(job.id);
   }
   return outcome;
+}
+
+/**
+ * The stage name a merged study takes in a reproduction: `study-<datasets>`, with the frontend
+ * when the plan chose one other than psf (`study-mnist-metasurface`).
+ */
+export function studyStageName(plan: StudyPlan): string {
+  const frontend = plan.preset.frontend !== undefined && plan.preset.frontend !== "psf" ? [plan.preset.frontend] : [];
+  return ["study", ...plan.datasets, ...frontend].join("-");
+}
+
+/**
+ * A merged study's results as a reproduction records them: per data set what notebook 03 records,
+ * or, for a plan of another frontend, under `<dataset>.frontends.<frontend>` (the hardware table),
+ * beside the psf study of the notebooks.
+ */
+export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): Record<string, Record<string, unknown>> {
+  const frontend = plan.preset.frontend;
+  if (frontend === undefined || frontend === "psf") return summary.datasets;
+  return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: s } }]));
 }
 
 /** summary.json of {@link summarizeStudy}. */

@@ -318,3 +318,60 @@ function renderReport(summary: ReproduceSummary, collected: { notebook: string; 
   }
   return lines.join("\n");
 }
+
+/** Dotted paths that both objects hold, where at least one of them holds a value rather than an object. */
+function sharedLeaves(a: Record<string, unknown>, b: Record<string, unknown>, prefix = ""): string[] {
+  return Object.keys(a).filter((k) => k in b).flatMap((k) => {
+    const at = prefix ? `${prefix}.${k}` : k;
+    return isPlainObject(a[k]) && isPlainObject(b[k]) ? sharedLeaves(a[k] as Record<string, unknown>, b[k] as Record<string, unknown>, at) : [at];
+  });
+}
+
+/**
+ * Adds one stage that ran outside `reproduce` (a merged study: `ntkd-lab merge --study-only`) to
+ * the reproduction in `out`: its record joins summary.json's `notebooks` (replacing a record of
+ * the same name), `datasets` and report.md are rebuilt from every record's results, and an
+ * `--only` reproduction later keeps it like any stage it did not run. The record's data sets may
+ * not already come from another stage: nothing a notebook recorded is overwritten.
+ */
+export function addStageToReproduction(out: string, record: StageRecord): { summary: ReproduceSummary; summaryPath: string; reportPath: string } {
+  const summaryPath = path.join(out, "summary.json");
+  const reportPath = path.join(out, "report.md");
+  let summary: ReproduceSummary;
+  try {
+    summary = JSON.parse(fs.readFileSync(summaryPath, "utf8")) as ReproduceSummary;
+  } catch (err) {
+    throw new InputError(`${summaryPath}: cannot read the reproduction's summary (${(err as Error).message}); expected the summary.json of ntkd-lab reproduce`);
+  }
+  if (!summary || !Array.isArray(summary.notebooks) || !isPlainObject(summary.datasets)) {
+    throw new InputError(`${summaryPath}: not a reproduction's summary (expected "notebooks" and "datasets")`);
+  }
+  const others = summary.notebooks.filter((r) => r.notebook !== record.notebook);
+  const collected: { notebook: string; dir: string; results: StageResults }[] = [];
+  for (const r of [...others, record]) {
+    for (const runRel of r.runs ?? []) {
+      const dir = path.join(out, runRel);
+      const results = readStageResults(dir);
+      if (results) collected.push({ notebook: r.notebook, dir, results });
+    }
+  }
+  const mine = collected.filter((c) => c.notebook === record.notebook);
+  if (mine.length === 0) throw new InputError(`${record.notebook}: none of its run folders ${record.runs.join(", ")} under ${out} holds a results.json`);
+  for (const c of collected) {
+    if (c.notebook === record.notebook || !isPlainObject(c.results.datasets)) continue;
+    for (const m of mine) {
+      const clash = sharedLeaves(m.results.datasets as Record<string, unknown>, c.results.datasets as Record<string, unknown>);
+      if (clash.length > 0) {
+        throw new InputError(`${summaryPath}: ${clash.slice(0, 3).join(", ")} already come${clash.length === 1 ? "s" : ""} from ${c.notebook} (${rel(out, c.dir)}); merge into another --out, or rerun that stage`);
+      }
+    }
+  }
+  const byNotebook = <T extends { notebook: string }>(a: T, b: T) => (a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0);
+  collected.sort(byNotebook);
+  const datasets: Record<string, Record<string, unknown>> = {};
+  for (const { results } of collected) if (isPlainObject(results.datasets)) deepMerge(datasets, results.datasets as Record<string, unknown>);
+  const updated: ReproduceSummary = { ...summary, datasets, notebooks: [...others, record].sort(byNotebook) };
+  writeFileAtomic(summaryPath, strictJson(updated, "summary.json") + "\n");
+  writeFileAtomic(reportPath, renderReport(updated, collected, out));
+  return { summary: updated, summaryPath, reportPath };
+}

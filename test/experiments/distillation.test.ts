@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
-import { obtainStudent, resolvePreset, runDistillationStudy, studentKey, studySummary, type PoolProgress } from "../../src/experiments/distillation";
+import { obtainStudent, resolvePreset, runDistillationStudy, studentKey, studentTag, studySummary, type PoolProgress } from "../../src/experiments/distillation";
+import { MetasurfaceFrontend } from "../../src/models/frontends/metasurface-frontend";
+import { PsfConvFrontend } from "../../src/models/frontends/psf-conv";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import * as tf from "@tensorflow/tfjs";
 import { summarizeRuns } from "../../src/experiments/stats";
@@ -107,4 +109,49 @@ test("asking for the architecture's own kernel count by number loads the study's
   assert.equal(fewer.run.loaded, false);
   assert.equal(fewer.student.frontend.kernelCount, 4);
   fewer.student.dispose();
+});
+
+test("the frontend is part of a student's key and file name, except the default psf, whose keys stay as they were", () => {
+  const base = resolvePreset("mnist", "full");
+  // The key of the default student, written out by hand: "frontend" appears nowhere in it.
+  const expected = JSON.stringify({
+    dataset: "mnist", what: "student", method: "none", seed: 0,
+    preset: { batchSize: 128, teacherLearningRate: 0.002, studentLearningRate: 0.01, studentCosine: true, teacherCosine: true, sizes: { validationCount: 10000 }, seeds: [], teacherEpochs: 15, studentEpochs: 15, patience: 5 },
+  });
+  assert.equal(studentKey("mnist", base, "none", 0, undefined), expected);
+  assert.equal(studentKey("mnist", { ...base, frontend: "psf" }, "none", 0, undefined), expected);
+  const keys = new Set(["psf", "metasurface", "fourier", "ideal"].map((f) => studentKey("mnist", { ...base, frontend: f as DistillationPreset["frontend"] }, "none", 0, undefined)));
+  assert.equal(keys.size, 4);
+  assert.equal(studentTag("kd", 2), "kd-seed2");
+  assert.equal(studentTag("kd", 2, undefined, "psf"), "kd-seed2");
+  assert.equal(studentTag("kd", 2, 4, "metasurface"), "kd-metasurface-k4-seed2");
+  assert.throws(() => resolvePreset("mnist", "full", { frontend: "lens" as never }), /preset\.frontend: expected one of ideal, psf, metasurface, fourier, got "lens"/);
+});
+
+test("a study with the metasurface frontend trains students whose optics are pillar heights, beside the psf students", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-frontend-"));
+  const run = openRun("distill-mnist", "a", { root });
+  const small = { ...tiny, seeds: [0] };
+  const psf = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: small, methods: ["none"], run });
+  const meta = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: { ...small, frontend: "metasurface" }, methods: ["none"], run });
+  assert.equal(meta.teacher.loaded, true, "the teacher does not depend on the students' frontend");
+  assert.equal(meta.students.none!.details[0].loaded, false);
+  assert.ok(fs.existsSync(run.checkpointPath("student-none-metasurface-seed0.weights")));
+  assert.ok(fs.existsSync(run.checkpointPath("student-none-seed0.weights")));
+  assert.equal((studySummary(meta) as { frontend: string }).frontend, "metasurface");
+  assert.equal((studySummary(psf) as { frontend: string }).frontend, "psf");
+  // Loading each back builds the right optical layer and gives the recorded accuracy.
+  const splits = loadClassificationSplits("mnist", resolvePreset("mnist", "smoke", small).sizes);
+  const teacher = tf.sequential();
+  const again = await obtainStudent({ dataset: "mnist", run }, splits, resolvePreset("mnist", "smoke", { ...small, frontend: "metasurface" }), teacher, "none", 0);
+  assert.equal(again.run.loaded, true);
+  assert.ok(again.student.frontend instanceof MetasurfaceFrontend);
+  assert.equal(again.run.accuracy, meta.students.none!.runs[0]);
+  again.student.dispose();
+  const plain = await obtainStudent({ dataset: "mnist", run }, splits, resolvePreset("mnist", "smoke", small), teacher, "none", 0);
+  assert.ok(plain.student.frontend instanceof PsfConvFrontend);
+  assert.equal(plain.run.accuracy, psf.students.none!.runs[0]);
+  plain.student.dispose();
 });

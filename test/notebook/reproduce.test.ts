@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS, flattenResults } from "../../src/notebook/reproduce";
+import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS, flattenResults, addStageToReproduction } from "../../src/notebook/reproduce";
 import { code, markdown, writeFixture } from "./fixtures";
 
 // Stage fixtures write their run store with plain fs, following the results.json contract.
@@ -126,4 +126,39 @@ test("--only reruns the stages it names and keeps the other stages' records, res
   assert.match(report, /\| mnist\.beta\.accuracy \| 98\.1 \|/);
   // A summary of the other mode is not merged into.
   await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, backend: "cpu", only: ["02"] }), /records a quick reproduction; run --only with --quick/);
+});
+
+test("a stage added from outside (a merged study) joins the reproduction, survives --only, and overwrites nothing a notebook recorded", async () => {
+  const first = writeFixture("01-alpha.ipynb", [writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } })]);
+  const dir = path.dirname(first);
+  const out = path.join(dir, "results");
+  await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" });
+  const addStudy = (name: string, datasets: object) => {
+    const run = path.join(out, "runs", name, "quick");
+    fs.mkdirSync(run, { recursive: true });
+    fs.writeFileSync(path.join(run, "results.json"), JSON.stringify({ stage: "study", datasets }));
+    fs.writeFileSync(path.join(run, "report.md"), `Fragment of ${name}.\n`);
+    return addStageToReproduction(out, { notebook: name, ok: true, seconds: 1, executed: `runs/${name}/quick/plan.json`, runs: [`runs/${name}/quick`], stages: ["study"] });
+  };
+  const added = addStudy("study-fashion-mnist", { "fashion-mnist": { students: { none: { mean: 0.86 } } } });
+  assert.deepEqual(added.summary.datasets, { mnist: { alpha: { accuracy: 91.4 } }, "fashion-mnist": { students: { none: { mean: 0.86 } } } });
+  // Beside a notebook's data set, under a key of its own (the hardware table's frontends).
+  addStudy("study-mnist-fourier", { mnist: { frontends: { fourier: { students: { none: { mean: 0.9 } } } } } });
+  // The same stage again replaces its own record instead of adding a second one.
+  const again = addStudy("study-fashion-mnist", { "fashion-mnist": { students: { none: { mean: 0.87 } } } });
+  assert.deepEqual(again.summary.notebooks.map((n) => n.notebook), ["01-alpha.ipynb", "study-fashion-mnist", "study-mnist-fourier"]);
+  assert.equal((again.summary.datasets["fashion-mnist"] as any).students.none.mean, 0.87);
+  assert.equal((again.summary.datasets.mnist as any).frontends.fourier.students.none.mean, 0.9);
+  const report = fs.readFileSync(again.reportPath, "utf8");
+  assert.match(report, /## study-fashion-mnist/);
+  assert.match(report, /Fragment of study-mnist-fourier\./);
+  // A study of values a notebook already recorded is refused, and summary.json is left as it was.
+  const before = fs.readFileSync(again.summaryPath, "utf8");
+  assert.throws(() => addStudy("study-mnist", { mnist: { alpha: { accuracy: 50 } } }), /mnist\.alpha\.accuracy already comes from 01-alpha\.ipynb \(runs\/alpha\/r1\); merge into another --out/);
+  assert.equal(fs.readFileSync(again.summaryPath, "utf8"), before);
+  // An --only reproduction keeps the added stages like any stage it did not run.
+  const partial = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu", only: ["01"] });
+  assert.equal((partial.summary.datasets["fashion-mnist"] as any).students.none.mean, 0.87);
+  assert.equal((partial.summary.datasets.mnist as any).frontends.fourier.students.none.mean, 0.9);
+  assert.throws(() => addStageToReproduction(path.join(dir, "nowhere"), { notebook: "x", ok: true, seconds: 0, executed: "", runs: [], stages: [] }), /summary\.json: cannot read the reproduction's summary/);
 });
