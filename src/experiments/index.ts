@@ -12,6 +12,7 @@ export * from "./presets";
 export * from "./architectures";
 export * from "./model-files";
 export * from "./distillation";
+export * from "./frontend-table";
 export * from "./fabrication";
 export * from "./height-error-sweep";
 export * from "./progress";
