@@ -85,13 +85,15 @@ export const mergeCommand: Command = {
     const { initBackend } = require("../runtime/backend") as typeof import("../runtime/backend");
     const { backend } = await initBackend();
     const started = Date.now();
-    const { summary, report } = await study.summarizeStudy(plan, runs);
     const summaryPath = path.join(out, "summary.json");
     const reportPath = path.join(out, "report.md");
-    if (isReproduction(summaryPath)) {
+    const intoReproduction = isReproduction(summaryPath);
+    const stage = study.studyStageName(plan);
+    // Into a reproduction, the study's report is a fragment in its own run folder, linked from there.
+    const { summary, report } = await study.summarizeStudy(plan, runs, intoReproduction ? { linkFrom: path.join(runs, stage, plan.mode) } : {});
+    if (intoReproduction) {
       // Into a reproduction's folder: the study becomes one more stage of it, and what the
       // notebooks recorded stays as it is.
-      const stage = study.studyStageName(plan);
       const { addStageToReproduction } = require("../notebook/reproduce") as typeof import("../notebook/reproduce");
       const { openRun } = require("../notebook/run-store") as typeof import("../notebook/run-store");
       const { gitCommit } = require("../notebook/git") as typeof import("../notebook/git");

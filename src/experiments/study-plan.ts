@@ -309,9 +309,11 @@ export interface StudySummaryFile {
 /**
  * Runs the planned study over a run store that already holds every model (after
  * {@link mergeStudyJobs}): every model is loaded, none trained (checked: an error otherwise), so
- * the accuracies are those of the jobs. Returns the summary and the report's Markdown.
+ * the accuracies are those of the jobs. Returns the summary and the report's Markdown, whose
+ * links are relative to `opts.linkFrom` (default the folder holding `runsRoot`, where merge
+ * writes report.md).
  */
-export async function summarizeStudy(plan: StudyPlan, runsRoot: string): Promise<{ summary: StudySummaryFile; report: string; results: DistillationStudyResult[] }> {
+export async function summarizeStudy(plan: StudyPlan, runsRoot: string, opts: { linkFrom?: string } = {}): Promise<{ summary: StudySummaryFile; report: string; results: DistillationStudyResult[] }> {
   for (const job of plan.jobs) {
     const problem = entryProblem(runsRoot, plan, job);
     if (problem !== null) throw new InputError(`merge: job ${job.id} (${describeJob(job)}) is not in ${runsRoot}: ${problem}`);
@@ -333,7 +335,7 @@ export async function summarizeStudy(plan: StudyPlan, runsRoot: string): Promise
     results.push(r);
     datasets[dataset] = studySummary(r);
     // report.md sits beside runs/: each row links its models' logs from there.
-    sections.push(comparisonMarkdown(distillationRows(r, { linkFrom: path.dirname(runsRoot) }), `${dataset}: teacher and students (paper Table 3)`), "");
+    sections.push(comparisonMarkdown(distillationRows(r, { linkFrom: opts.linkFrom ?? path.dirname(runsRoot) }), `${dataset}: teacher and students (paper Table 3)`), "");
   }
   if (trained > 0) throw new Error(`merge: ${trained} model(s) were trained while summarising, though every job's model was in ${runsRoot} (a bug)`);
   return { summary: { mode: plan.mode, datasets, models: { loaded, trained } }, report: sections.join("\n").trimEnd() + "\n", results };
