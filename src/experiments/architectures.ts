@@ -4,7 +4,7 @@ import { buildLeNet5 } from "../models/teachers/lenet";
 import { buildAlexNetSmall } from "../models/teachers/alexnet";
 import { buildCompressedMetaOnn, buildPolychromaticMetaOnn, defaultPsfFrontend } from "../models/students";
 import { createFrontend, FRONTEND_KINDS, type FrontendKind } from "../models/frontends/factory";
-import type { FrontendLayer } from "../models/optical-student";
+import type { OpticalFrontendLayer } from "../models/frontends/common";
 import type { OpticalStudent } from "../models/optical-student";
 import type { ImageDataset } from "../data/types";
 import type { NotebookMode } from "../notebook/params";
@@ -52,7 +52,7 @@ function paperKernels(ds: ImageDataset): { kernels: number; kernelSize: number }
  * to a 4 µm-pitch sensor), `FourierFrontend` (4f, f = 10 mm, 532 nm, 8 µm SLM pitch) or
  * `IdealConvFrontend` (a signed digital conv).
  */
-export function studentFrontendFor(ds: ImageDataset, seed: number, shape: StudentShape = {}): FrontendLayer {
+export function studentFrontendFor(ds: ImageDataset, seed: number, shape: StudentShape = {}): OpticalFrontendLayer {
   const kind = shape.frontend ?? "psf";
   if (!FRONTEND_KINDS.includes(kind)) throw new Error(`frontend: expected one of ${FRONTEND_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
   const paper = paperKernels(ds);

@@ -5,6 +5,7 @@
  */
 import type { EstimateAgreement, EstimateRow, EstimatedTrainedPoint, MetasurfaceLayout, RandomKernelRow } from "./estimation";
 import { paperRandomKernelAccuracy } from "./paper";
+import type { FrontendKind } from "../models/frontends/factory";
 
 /** One row of the layout table (millimetres). */
 export interface LayoutTableRow {
@@ -110,6 +111,8 @@ export interface EstimationResultsInput {
   /** The infinite-kernel estimates against training points. */
   trainPointsSweep: readonly EstimateRow[];
   testPoints: number;
+  /** The optical layer of the trained students the estimate is checked against (default "psf"). */
+  frontend?: FrontendKind;
 }
 
 /** The estimation stage's MNIST entry for results.json (fractions; layouts in metres). */
@@ -118,6 +121,7 @@ export function estimationResults(r: EstimationResultsInput): Record<string, Rec
   return {
     mnist: {
       estimation: {
+        frontend: r.frontend ?? "psf",
         points: r.points,
         agreement: r.agreement,
         randomKernels: r.randomKernels,

@@ -14,7 +14,7 @@ import { FabricatedDevice } from "../fabrication/device";
 import type { FabricationErrors } from "../fabrication/errors";
 import { captureDataset, compensate, restoreBackend, snapshotBackend, type CompensationMethod } from "../fabrication/compensation";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
-import { obtainStudent, obtainTeacher, resolvePreset, type StudyProgress } from "./distillation";
+import { obtainStudent, obtainTeacher, resolvePreset, studentTag, type StudyProgress } from "./distillation";
 import type { DistillationPreset, StudentMethod } from "./presets";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { configHash, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
@@ -167,7 +167,8 @@ export async function measureFabrication(
 function compensationFiles(ctx: FabricationContext, keep: KeepCompensationModels, method: "e2e" | "ntkd", errors: FabricationErrors, settings: CompensationSettings, seed: number) {
   const configKey = JSON.stringify({ dataset: ctx.dataset, what: "compensation", method, seed, errors, settings, student: keep.student.configKey });
   const identity = { phase: `compensation-${method}`, seed };
-  const file = ctx.distillRun.checkpointPath(`compensation-${method}-${ctx.studentMethod}-seed${seed}.weights`);
+  // Named after the student (its method, frontend and seed), so each frontend keeps its own fine-tunes.
+  const file = ctx.distillRun.checkpointPath(`compensation-${method}-${studentTag(ctx.studentMethod, seed, undefined, ctx.preset.frontend)}.weights`);
   return { file, configKey, identity, log: new TrainingLog(trainingLogPath(file), { ...identity, configHash: configHash(configKey) }) };
 }
 

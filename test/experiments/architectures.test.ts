@@ -1,7 +1,12 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { initBackend } from "../../src/runtime/backend";
-import { buildTeacherFor, QUICK_ALEXNET_WIDTH } from "../../src/experiments/architectures";
+import { buildStudentFor, buildTeacherFor, studentFrontendFor, QUICK_ALEXNET_WIDTH } from "../../src/experiments/architectures";
+import { buildCompressedMetaOnn, buildPolychromaticMetaOnn } from "../../src/models/students";
+import { PsfConvFrontend } from "../../src/models/frontends/psf-conv";
+import { MetasurfaceFrontend } from "../../src/models/frontends/metasurface-frontend";
+import { FourierFrontend } from "../../src/models/frontends/fourier";
+import { IdealConvFrontend } from "../../src/models/frontends/ideal";
 import { CIFAR10_CLASS_NAMES } from "../../src/data/cifar10";
 import type { ImageDataset } from "../../src/data/types";
 
@@ -33,4 +38,25 @@ test("the CIFAR-10 teacher is full width in full mode only; the MNIST teacher do
   const mnistQuick = buildTeacherFor(shaped(28, 1), 1, "quick");
   assert.equal(mnistQuick.countParams(), mnistFull.countParams());
   for (const m of [full, quick, mnistFull, mnistQuick]) m.dispose();
+});
+
+test("a study's student on each frontend: the default psf student is the paper's own, weight for weight; the others bring their physics", () => {
+  const grey = { ...shaped(28, 1), classNames: ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"] };
+  const sameWeights = (a: { model: { getWeights(): { dataSync(): Float32Array | Int32Array | Uint8Array }[] } }, b: typeof a) => {
+    const wa = a.model.getWeights().map((w) => Array.from(w.dataSync()));
+    const wb = b.model.getWeights().map((w) => Array.from(w.dataSync()));
+    assert.deepEqual(wa, wb);
+  };
+  sameWeights(buildStudentFor(grey, 3), buildCompressedMetaOnn({ inputShape: [28, 28, 1], numClasses: 10, seed: 3 }));
+  sameWeights(buildStudentFor(grey, 3, { frontend: "psf" }), buildCompressedMetaOnn({ inputShape: [28, 28, 1], numClasses: 10, seed: 3 }));
+  sameWeights(buildStudentFor(shaped(32, 3), 2), buildPolychromaticMetaOnn({ inputShape: [32, 32, 3], numClasses: 10, seed: 2 }));
+  const rgbPsf = studentFrontendFor(shaped(32, 3), 0) as PsfConvFrontend;
+  assert.equal(rgbPsf.colorMode, "sum", "the Polychromatic Meta ONN's monochrome sensor");
+  assert.ok(studentFrontendFor(grey, 0, { frontend: "metasurface" }) instanceof MetasurfaceFrontend);
+  assert.ok(studentFrontendFor(grey, 0, { frontend: "fourier" }) instanceof FourierFrontend);
+  assert.ok(studentFrontendFor(grey, 0, { frontend: "ideal" }) instanceof IdealConvFrontend);
+  const meta = studentFrontendFor(grey, 0, { frontend: "metasurface", kernels: 4 });
+  assert.equal((meta as MetasurfaceFrontend).kernelCount, 4);
+  assert.equal(meta.kernelSize, 7);
+  assert.throws(() => studentFrontendFor(grey, 0, { frontend: "lens" as never }), /frontend: expected one of ideal, psf, metasurface, fourier, got "lens"/);
 });
