@@ -172,6 +172,19 @@ export class FabricatedDevice {
   }
 
   /**
+   * The light on the sensor, before gain, misalignment, noise and binning: [n, H', W',
+   * sensorChannels] for images [n, H, W, in]. An incoherent device convolves with its PSFs; a
+   * coherent one (`FabricatedFourierDevice`) overrides this.
+   */
+  protected opticalImage(x: Tensor): Tensor {
+    return tf.tidy(() => {
+      const kernel = psfToConv2dKernel(this.psf);
+      const filter = this.colorMode === "depthwise" ? blockDiagonalFilter(kernel) : kernel;
+      return tf.conv2d(x as Tensor4D, filter, 1, this.padding);
+    });
+  }
+
+  /**
    * Sensor images [n, H'/s, W'/s, sensorChannels] for images [n, H, W, in] (stride 1, the
    * frontend's padding, binning s). `noiseSeed` fixes the noise realisation of this call.
    */
@@ -184,9 +197,7 @@ export class FabricatedDevice {
       throw new Error(`FabricatedDevice.sense: image ${x.shape[1]}x${x.shape[2]} is not divisible by the binning ${this.binning}`);
     }
     return tf.tidy(() => {
-      const kernel = psfToConv2dKernel(this.psf);
-      const filter = this.colorMode === "depthwise" ? blockDiagonalFilter(kernel) : kernel;
-      let y: Tensor = tf.conv2d(x as Tensor4D, filter, 1, this.padding);
+      let y = this.opticalImage(x);
       const warp = this.warpFor(y.shape[1] as number, y.shape[2] as number);
       if (warp) y = applyWarp(y, warp);
       if (this.errors.gain !== 1) y = tf.mul(y, this.errors.gain);

@@ -14,3 +14,4 @@ export * from "./compensation";
 export * from "./calibrate";
 export * from "./psf-import";
 export * from "./metasurface-errors";
+export * from "./fourier-errors";
