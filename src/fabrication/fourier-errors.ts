@@ -140,7 +140,6 @@ export class FabricatedFourierDevice extends FabricatedDevice {
   /** Image size the device senses. */
   readonly imageShape: [number, number];
   private readonly masks: ComplexTensor;
-  private readonly designedMasks: ComplexTensor;
 
   constructor(frontend: FourierFrontend, maskErrors: FourierMaskErrors = {}, sensorErrors: FabricationErrors = {}, opts: FabricateFourierOptions = {}) {
     if ((sensorErrors.kernelErrorStd ?? 0) !== 0) {
@@ -172,8 +171,8 @@ export class FabricatedFourierDevice extends FabricatedDevice {
     this.gridSize = q;
     this.imageShape = [height, width];
     this.masks = { re: tf.keep(ifftshift2d(masks.re)), im: tf.keep(ifftshift2d(masks.im)) };
-    this.designedMasks = designedMasks;
     cdispose(masks);
+    cdispose(designedMasks);
   }
 
   /** The as-built masks [n, Q, Q], centred spectrum (new tensors: dispose them). */
@@ -204,7 +203,6 @@ export class FabricatedFourierDevice extends FabricatedDevice {
 
   override dispose(): void {
     cdispose(this.masks);
-    cdispose(this.designedMasks);
     super.dispose();
   }
 }

@@ -155,6 +155,34 @@ function previousSummary(file: string, mode: NotebookMode, backend: string): Rep
   return summary;
 }
 
+/** Stage records (and anything else naming a notebook) in notebook order. */
+function byNotebook<T extends { notebook: string }>(a: T, b: T): number {
+  return a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0;
+}
+
+/** A stage's results.json as read back for summary.json and report.md. */
+interface CollectedResults {
+  notebook: string;
+  dir: string;
+  results: StageResults;
+}
+
+/** The results.json of every run folder the records name (folders without one are skipped). */
+function recordedResults(out: string, records: readonly StageRecord[]): CollectedResults[] {
+  return records.flatMap((r) => (r.runs ?? []).flatMap((runRel) => {
+    const dir = path.join(out, runRel);
+    const results = readStageResults(dir);
+    return results ? [{ notebook: r.notebook, dir, results }] : [];
+  }));
+}
+
+/** Every stage's `datasets`, deep-merged in the order given. */
+function mergedDatasets(collected: readonly CollectedResults[]): Record<string, Record<string, unknown>> {
+  const datasets: Record<string, Record<string, unknown>> = {};
+  for (const { results } of collected) if (isPlainObject(results.datasets)) deepMerge(datasets, results.datasets as Record<string, unknown>);
+  return datasets;
+}
+
 function readStageResults(dir: string): StageResults | undefined {
   const file = path.join(dir, "results.json");
   if (!fs.existsSync(file)) return undefined;
@@ -198,7 +226,7 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
   const writtenSince = (t: number) =>
     new Map(listRunResults(runsDir).filter((r) => fs.statSync(path.join(r.dir, "results.json")).mtimeMs >= t).map((r) => [r.dir, r.results] as const));
   const records: StageRecord[] = [];
-  const collected: { notebook: string; dir: string; results: StageResults }[] = [];
+  const collected: CollectedResults[] = [];
   for (const [index, file] of notebooks.entries()) {
     const name = path.basename(file);
     opts.onEvent?.({ type: "notebook-start", notebook: name, index, count: notebooks.length });
@@ -233,22 +261,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
   // With --only, the stages that did not run keep their record and results from the last time.
   const ran = new Set(records.map((r) => r.notebook));
   const kept = (previous?.notebooks ?? []).filter((r) => !ran.has(r.notebook));
-  for (const r of kept) {
-    for (const runRel of r.runs ?? []) {
-      const dir = path.join(out, runRel);
-      const results = readStageResults(dir);
-      if (results) collected.push({ notebook: r.notebook, dir, results });
-    }
-  }
-  const byNotebook = <T extends { notebook: string }>(a: T, b: T) => (a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0);
+  collected.push(...recordedResults(out, kept));
   const allRecords = [...kept, ...records].sort(byNotebook);
   collected.sort(byNotebook);
-
-  const datasets: Record<string, Record<string, unknown>> = {};
-  for (const { results } of collected) {
-    if (!isPlainObject(results.datasets)) continue;
-    deepMerge(datasets, results.datasets as Record<string, unknown>);
-  }
+  const datasets = mergedDatasets(collected);
   const summary: ReproduceSummary = {
     commit,
     backend: backend || detectBackend(collected),
@@ -275,7 +291,7 @@ function detectBackend(collected: { results: StageResults }[]): string {
   return named ?? "auto";
 }
 
-function renderReport(summary: ReproduceSummary, collected: { notebook: string; dir: string; results: StageResults }[], out: string): string {
+function renderReport(summary: ReproduceSummary, collected: CollectedResults[], out: string): string {
   const lines: string[] = [];
   lines.push(`# ntkd-lab reproduction (${summary.mode})`, "");
   lines.push(`Commit \`${summary.commit}\`, backend ${summary.backend}, started ${summary.startedAt}, ${formatNumber(summary.seconds, 3)} s.`, "");
@@ -347,14 +363,7 @@ export function addStageToReproduction(out: string, record: StageRecord): { summ
     throw new InputError(`${summaryPath}: not a reproduction's summary (expected "notebooks" and "datasets")`);
   }
   const others = summary.notebooks.filter((r) => r.notebook !== record.notebook);
-  const collected: { notebook: string; dir: string; results: StageResults }[] = [];
-  for (const r of [...others, record]) {
-    for (const runRel of r.runs ?? []) {
-      const dir = path.join(out, runRel);
-      const results = readStageResults(dir);
-      if (results) collected.push({ notebook: r.notebook, dir, results });
-    }
-  }
+  const collected = recordedResults(out, [...others, record]);
   const mine = collected.filter((c) => c.notebook === record.notebook);
   if (mine.length === 0) throw new InputError(`${record.notebook}: none of its run folders ${record.runs.join(", ")} under ${out} holds a results.json`);
   for (const c of collected) {
@@ -366,11 +375,8 @@ export function addStageToReproduction(out: string, record: StageRecord): { summ
       }
     }
   }
-  const byNotebook = <T extends { notebook: string }>(a: T, b: T) => (a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0);
   collected.sort(byNotebook);
-  const datasets: Record<string, Record<string, unknown>> = {};
-  for (const { results } of collected) if (isPlainObject(results.datasets)) deepMerge(datasets, results.datasets as Record<string, unknown>);
-  const updated: ReproduceSummary = { ...summary, datasets, notebooks: [...others, record].sort(byNotebook) };
+  const updated: ReproduceSummary = { ...summary, datasets: mergedDatasets(collected), notebooks: [...others, record].sort(byNotebook) };
   writeFileAtomic(summaryPath, strictJson(updated, "summary.json") + "\n");
   writeFileAtomic(reportPath, renderReport(updated, collected, out));
   return { summary: updated, summaryPath, reportPath };
