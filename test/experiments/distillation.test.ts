@@ -12,14 +12,9 @@ import { loadClassificationSplits } from "../../src/experiments/datasets";
 import * as tf from "@tensorflow/tfjs";
 import { summarizeRuns } from "../../src/experiments/stats";
 import type { DistillationPreset } from "../../src/experiments/presets";
+import { TINY_STUDY } from "./tiny-preset";
 
-const tiny: Partial<DistillationPreset> = {
-  sizes: { trainCount: 256, validationCount: 200, testCount: 200 },
-  seeds: [0, 1],
-  teacherEpochs: 1,
-  studentEpochs: 1,
-  batchSize: 64,
-};
+const tiny: Partial<DistillationPreset> = { ...TINY_STUDY, seeds: [0, 1] };
 
 test("summarizeRuns gives the mean and the sample standard deviation, and rejects NaN", () => {
   const s = summarizeRuns([0.9, 0.92, 0.94]);

@@ -7,23 +7,15 @@ import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
 import { runDistillationStudy } from "../../src/experiments/distillation";
 import { frontendTableMarkdown, frontendTableRows, frontendTableSummary, runFrontendTable } from "../../src/experiments/frontend-table";
-import type { DistillationPreset } from "../../src/experiments/presets";
-
-const tiny: Partial<DistillationPreset> = {
-  sizes: { trainCount: 256, validationCount: 200, testCount: 200 },
-  seeds: [0],
-  teacherEpochs: 1,
-  studentEpochs: 1,
-  batchSize: 64,
-};
+import { TINY_STUDY } from "./tiny-preset";
 
 test("the hardware table reuses the psf study's students and trains one study per other frontend", async () => {
   process.env.NTKD_BACKEND = "wasm";
   await initBackend({ backend: "wasm" });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-frontend-table-"));
   const run = openRun("models-mnist", "smoke", { root });
-  const main = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: tiny, methods: ["none"], run });
-  const table = await runFrontendTable({ dataset: "mnist", mode: "smoke", run, frontends: ["psf", "ideal"], methods: ["none"], preset: tiny, splits: main.splits });
+  const main = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: TINY_STUDY, methods: ["none"], run });
+  const table = await runFrontendTable({ dataset: "mnist", mode: "smoke", run, frontends: ["psf", "ideal"], methods: ["none"], preset: TINY_STUDY, splits: main.splits });
   assert.deepEqual(table.studies.map((s) => s.frontend), ["psf", "ideal"]);
   const [psf, ideal] = table.studies.map((s) => s.study);
   assert.equal(psf!.students.none!.details[0].loaded, true, "psf is the main study: loaded, not trained again");
@@ -42,7 +34,7 @@ test("the hardware table reuses the psf study's students and trains one study pe
   assert.match(md, new RegExp(`\\| ideal \\| ${ideal!.studentParameters} \\| 1 \\| ${rows[1]!["No transfer"]} \\|`));
   assert.doesNotMatch(md, /KD/);
   // A rerun loads every frontend's students, and the loaded ideal student is a digital conv.
-  const again = await runFrontendTable({ dataset: "mnist", mode: "smoke", run, frontends: ["ideal"], methods: ["none"], preset: tiny, splits: main.splits });
+  const again = await runFrontendTable({ dataset: "mnist", mode: "smoke", run, frontends: ["ideal"], methods: ["none"], preset: TINY_STUDY, splits: main.splits });
   assert.equal(again.studies[0]!.study.students.none!.details[0].loaded, true);
   assert.equal(again.studies[0]!.study.students.none!.runs[0], ideal!.students.none!.runs[0]);
   await assert.rejects(runFrontendTable({ dataset: "mnist", mode: "smoke", run, frontends: [] }), /frontends is empty/);

@@ -10,16 +10,8 @@ import { openRun, type RunStore } from "../../src/notebook/run-store";
 import { obtainStudent, obtainTeacher, resolvePreset, runDistillationStudy, type StudyProgress } from "../../src/experiments/distillation";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import { trainStudentsInWorkers, type StudentJob, type WorkerResult } from "../../src/experiments/workers";
-import type { DistillationPreset } from "../../src/experiments/presets";
+import { TINY_STUDY } from "./tiny-preset";
 import { alive, childrenOf, hasProc, waitFor } from "../processes";
-
-const tiny: Partial<DistillationPreset> = {
-  sizes: { trainCount: 256, validationCount: 200, testCount: 200 },
-  seeds: [0],
-  teacherEpochs: 1,
-  studentEpochs: 1,
-  batchSize: 64,
-};
 
 /**
  * Two run folders with the same trained teacher: "a" for students trained in this process (the
@@ -30,7 +22,7 @@ const setup = (async () => {
   await initBackend({ backend: "wasm", threads: 1 });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-workers-"));
   const a = openRun("workers", "a", { root });
-  await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: tiny, methods: [], run: a });
+  await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: TINY_STUDY, methods: [], run: a });
   const b = openRun("workers", "b", { root });
   fs.cpSync(path.join(a.dir, "checkpoints", "teacher.weights"), path.join(b.dir, "checkpoints", "teacher.weights"));
   return { root, a, b };
@@ -39,7 +31,7 @@ const setup = (async () => {
 after(async () => fs.rmSync((await setup).root, { recursive: true, force: true }));
 
 function pool(run: RunStore, jobs: StudentJob[], extra: { onProgress?: (job: StudentJob, p: StudyProgress) => void; onJobDone?: (r: WorkerResult) => void } = {}) {
-  return trainStudentsInWorkers({ dataset: "mnist", mode: "smoke", preset: tiny, run, jobs, workers: 1, ...extra });
+  return trainStudentsInWorkers({ dataset: "mnist", mode: "smoke", preset: TINY_STUDY, run, jobs, workers: 1, ...extra });
 }
 
 test("one worker trains three jobs in one process, each student the same as one trained in this process, and is gone after", { skip: !hasProc && "needs /proc" }, async () => {
@@ -64,7 +56,7 @@ test("one worker trains three jobs in one process, each student the same as one 
   }
 
   // The truth: the same students trained here, one after another, in run folder "a".
-  const preset = resolvePreset("mnist", "smoke", tiny);
+  const preset = resolvePreset("mnist", "smoke", TINY_STUDY);
   const splits = loadClassificationSplits("mnist", preset.sizes);
   const teacher = await obtainTeacher({ dataset: "mnist", mode: "smoke", run: a }, splits, preset);
   assert.ok(teacher.loaded);
@@ -128,7 +120,7 @@ test("a worker whose parent is killed mid-job stops within 2 s", { skip: !hasPro
     `const run = openRun("workers", "b", { root: ${JSON.stringify(path.dirname(path.dirname(b.dir)))} });\n` +
     `const jobs = [6, 7, 8, 9].map((seed) => ({ method: "none", seed }));\n` +
     `let said = false;\n` +
-    `trainStudentsInWorkers({ dataset: "mnist", mode: "smoke", preset: ${JSON.stringify(tiny)}, run, jobs, workers: 1,\n` +
+    `trainStudentsInWorkers({ dataset: "mnist", mode: "smoke", preset: ${JSON.stringify(TINY_STUDY)}, run, jobs, workers: 1,\n` +
     `  onProgress: () => { if (!said) { said = true; console.log("training"); } } });\n`;
   const parent = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"], env: process.env });
   let out = "";
