@@ -279,21 +279,23 @@ export function mergeStudyJobs(plan: StudyPlan, fromDirs: string[], runsRoot: st
 
 /**
  * The stage name a merged study takes in a reproduction: `study-<datasets>`, with the frontend
- * when the plan chose one other than psf (`study-mnist-metasurface`).
+ * when the plan names one (`study-mnist-metasurface`, `study-mnist-psf`).
  */
 export function studyStageName(plan: StudyPlan): string {
-  const frontend = plan.preset.frontend !== undefined && plan.preset.frontend !== "psf" ? [plan.preset.frontend] : [];
+  const frontend = plan.preset.frontend !== undefined ? [plan.preset.frontend] : [];
   return ["study", ...plan.datasets, ...frontend].join("-");
 }
 
 /**
  * A merged study's results as a reproduction records them: per data set what notebook 03 records,
- * or, for a plan of another frontend, under `<dataset>.frontends.<frontend>` (the hardware table),
- * beside the psf study of the notebooks.
+ * or, for a plan that names its frontend, under `<dataset>.frontends.<frontend>` (a row of the
+ * hardware table), beside the study of the notebooks. A plan naming psf trains the notebooks'
+ * own students (psf is left out of their keys), but records them as the table's psf row, so
+ * that every row of the table comes from one teacher and one protocol.
  */
 export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): Record<string, Record<string, unknown>> {
   const frontend = plan.preset.frontend;
-  if (frontend === undefined || frontend === "psf") return summary.datasets;
+  if (frontend === undefined) return summary.datasets;
   return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: s } }]));
 }
 

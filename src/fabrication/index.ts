@@ -15,3 +15,4 @@ export * from "./calibrate";
 export * from "./psf-import";
 export * from "./metasurface-errors";
 export * from "./fourier-errors";
+export * from "./frontend-device";

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { writeCheckpoint } from "../../src/train/checkpoint";
 import { resolvePreset, studentKey, teacherKey } from "../../src/experiments/distillation";
-import { jobDir, mergeStudyJobs, modelPath, planDistillationStudy, runStudyJob, slurmScripts, type StudyJob, type StudyPlan } from "../../src/experiments/study-plan";
+import { jobDir, mergeStudyJobs, modelPath, planDistillationStudy, runStudyJob, slurmScripts, studyStageName, studyStageResults, type StudyJob, type StudyPlan } from "../../src/experiments/study-plan";
 
 const MAIN = path.join(__dirname, "..", "..", "src", "cli", "main.js");
 const PRESET = { seeds: [3, 7], teacherEpochs: 1 };
@@ -45,6 +45,19 @@ test("plan: one teacher job, then one student per seed and method, each keyed as
   assert.equal(plan.jobs[4]!.file, "student-ntkd-seed7.weights");
   assert.equal(plan.jobs[2]!.command, `ntkd-lab job 2 --plan ${path.join(dir, "plan.json")} --jobs ${path.join(dir, "jobs")}`);
   assert.equal(plan.resolved.mnist!.teacherEpochs, 1);
+});
+
+test("stage: a plan naming its frontend, psf included, becomes that row of the hardware table; one that names none, the notebooks' study", () => {
+  const dir = tmp();
+  const summary = { mode: "quick" as const, datasets: { mnist: { students: { none: { mean: 0.9 } } } }, models: { loaded: 5, trained: 0 } };
+  const plain = tinyPlan(dir);
+  assert.equal(studyStageName(plain), "study-mnist");
+  assert.deepEqual(studyStageResults(plain, summary), summary.datasets);
+  for (const frontend of ["psf", "fourier"] as const) {
+    const named = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none"], preset: { ...PRESET, frontend }, planPath: path.join(dir, `${frontend}.json`), jobsDir: path.join(dir, `jobs-${frontend}`), launcher: "ntkd-lab" });
+    assert.equal(studyStageName(named), `study-mnist-${frontend}`);
+    assert.deepEqual(studyStageResults(named, summary), { mnist: { frontends: { [frontend]: summary.datasets.mnist } } });
+  }
 });
 
 test("slurm scripts: the students' array waits (afterok) on the teachers' array; task N runs job N", () => {
