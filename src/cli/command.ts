@@ -11,6 +11,7 @@ export interface Command {
 
 import { InputError } from "../notebook/errors";
 import { NOTEBOOK_MODES, type NotebookMode } from "../notebook/params";
+import { parseParamValue } from "../notebook/runner";
 
 /** A user error in the command line: printed as one line without a stack trace, exit code 2. */
 export class UsageError extends InputError {
@@ -25,4 +26,15 @@ export function modeFromFlags(command: string, values: { smoke?: boolean; quick?
   const chosen = NOTEBOOK_MODES.filter((m) => values[m]);
   if (chosen.length > 1) throw new UsageError(`${command}: give one of --smoke, --quick or --full, got ${chosen.map((m) => `--${m}`).join(" and ")}`);
   return chosen[0] ?? "quick";
+}
+
+/** The `--param name=value` flags of a command (values JSON when they parse); a malformed one names `command`. */
+export function paramsFromFlags(command: string, flags: string[] | undefined): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const p of flags ?? []) {
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new UsageError(`${command}: --param expects name=value, got "${p}"`);
+    params[p.slice(0, eq)] = parseParamValue(p.slice(eq + 1));
+  }
+  return params;
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { reproduce } from "../notebook/reproduce";
 import { statusLine } from "../notebook/progress";
-import { MODE_FLAGS, modeFromFlags, UsageError, type Command } from "./command";
+import { MODE_FLAGS, modeFromFlags, paramsFromFlags, UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 
 export const reproduceCommand: Command = {
@@ -18,15 +18,22 @@ export const reproduceCommand: Command = {
   --notebooks dir    where the stage notebooks are (default the package's notebooks/)
   --only list        run only the stages whose number prefixes are listed, e.g. --only 02,03,04;
                      the other stages' entries in summary.json, report.md and notebooks/ are kept
+  --param name=value with --only of one stage: run it with that parameter (repeatable), recorded
+                     as a variant beside the stage, e.g. --only 04 --param frontend=fourier is
+                     "04-fabrication.ipynb [frontend=fourier]" in notebooks/04-fabrication.frontend-fourier.ipynb
 The running cell's progress bar (model, epoch, batch, ETA) shows as one status line on stderr,
 rewritten in place on a terminal, printed at most every 10 s otherwise.
 The backend is chosen once (env NTKD_BACKEND, else the fastest available) and given to every notebook.`,
   async run(argv) {
     const { values } = parseArgs({
       args: argv,
-      options: { ...MODE_FLAGS, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" } },
+      options: { ...MODE_FLAGS, out: { type: "string" }, timeout: { type: "string" }, notebooks: { type: "string" }, only: { type: "string" }, param: { type: "string", multiple: true } },
     });
     const mode = modeFromFlags("reproduce", values);
+    const params = paramsFromFlags("reproduce", values.param);
+    if (Object.keys(params).length > 0 && values.only === undefined) {
+      throw new UsageError("reproduce: --param sets one stage's parameters; select that stage with --only, e.g. --only 04 --param frontend=fourier");
+    }
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`reproduce: --timeout must be a positive number, got "${values.timeout}"`);
     // Loaded here, not at the top: tfjs takes a second to load and other commands do not need it.
@@ -58,6 +65,7 @@ The backend is chosen once (env NTKD_BACKEND, else the fastest available) and gi
       timeoutS,
       backend,
       notebooksDir: values.notebooks,
+      params,
       only: values.only === undefined ? undefined : values.only.split(",").map((s) => s.trim()).filter((s) => s.length > 0),
       onEvent: (e) => {
         if (e.type === "notebook-start") process.stderr.write(`\n== [${e.index + 1}/${e.count}] ${e.notebook} (${mode}, ${backend})\n`);

@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import * as path from "node:path";
-import { runNotebook, parseParamValue } from "../notebook/runner";
+import { runNotebook } from "../notebook/runner";
 import { statusLine } from "../notebook/progress";
-import { UsageError, type Command } from "./command";
+import { paramsFromFlags, UsageError, type Command } from "./command";
 import { checkBackendEnv } from "./backend-env";
 
 export const runCommand: Command = {
@@ -26,12 +26,7 @@ Exit code 0 when every cell succeeded, 1 when a cell failed, timed out or the ke
       options: { param: { type: "string", multiple: true }, out: { type: "string" }, timeout: { type: "string" }, quiet: { type: "boolean" } },
     });
     if (positionals.length !== 1) throw new UsageError("run: expected exactly one notebook path");
-    const params: Record<string, unknown> = {};
-    for (const p of values.param ?? []) {
-      const eq = p.indexOf("=");
-      if (eq <= 0) throw new UsageError(`run: --param expects name=value, got "${p}"`);
-      params[p.slice(0, eq)] = parseParamValue(p.slice(eq + 1));
-    }
+    const params = paramsFromFlags("run", values.param);
     const timeoutS = values.timeout === undefined ? undefined : Number(values.timeout);
     if (timeoutS !== undefined && !(timeoutS > 0)) throw new UsageError(`run: --timeout must be a positive number of seconds, got "${values.timeout}"`);
     checkBackendEnv();

@@ -7,11 +7,14 @@
 import type { LayersModel } from "@tensorflow/tfjs";
 import type { RunStore } from "../notebook/run-store";
 import { byMode, type NotebookMode } from "../notebook/params";
+import { InputError } from "../notebook/errors";
 import type { OpticalStudent } from "../models/optical-student";
 import { evaluate } from "../train/metrics";
 import { sampleFraction } from "../data/splits";
-import { FabricatedDevice } from "../fabrication/device";
+import type { FabricatedDevice } from "../fabrication/device";
 import type { FabricationErrors } from "../fabrication/errors";
+import { fabricateFrontend, offsetDeviceSeeds, type DeviceErrors } from "../fabrication/frontend-device";
+import type { FrontendKind } from "../models/frontends/factory";
 import { captureDataset, compensate, restoreBackend, snapshotBackend, type CompensationMethod } from "../fabrication/compensation";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
 import { obtainStudent, obtainTeacher, resolvePreset, studentTag, type StudyProgress } from "./distillation";
@@ -26,6 +29,36 @@ export const DEFAULT_FABRICATION_ERRORS: FabricationErrors = {
   misalignment: { shiftRowsPx: 1, shiftColsPx: 0.5, rotationDeg: 1 },
   noiseStd: 0.01,
 };
+
+/** The sensor errors every physical frontend's default device has (those of the psf device). */
+const DEFAULT_SENSOR_ERRORS: FabricationErrors = { gain: 0.8, misalignment: { shiftRowsPx: 1, shiftColsPx: 0.5, rotationDeg: 1 }, noiseStd: 0.01 };
+
+/**
+ * The default device of each physical frontend: the same sensor errors, and the optics' errors
+ * where they are made (`fabricateFrontend`).
+ * - psf: the PSF error δ = 0.3 of {@link DEFAULT_FABRICATION_ERRORS}.
+ * - metasurface: a height error of σ = 20 nm, correlated over ℓ = 4 µm (two simulation cells),
+ *   about what electron-beam lithography and etching leave on pillars of ~1 µm; no δ.
+ * - fourier: Fourier masks with a 5 % amplitude error and a 0.1 rad phase error per sample (an
+ *   SLM's calibration residual, a few of its 8-bit phase levels), offset by half a sample along
+ *   both axes (a few µm of alignment in the Fourier plane).
+ * The paper gives none of these; the metasurface and 4f values are physical guesses, not tuned
+ * to a target drop (the psf δ was tuned to the paper's 8 points).
+ */
+export function defaultFabricationErrors(frontend: FrontendKind = "psf"): DeviceErrors {
+  switch (frontend) {
+    case "psf":
+      return DEFAULT_FABRICATION_ERRORS;
+    case "metasurface":
+      return { ...DEFAULT_SENSOR_ERRORS, metasurface: { heightErrorM: 20e-9, correlationLengthM: 4e-6 } };
+    case "fourier":
+      return { ...DEFAULT_SENSOR_ERRORS, fourier: { amplitudeErrorStd: 0.05, phaseErrorStdRad: 0.1, maskOffsetSamples: [0.5, 0.5] } };
+    case "ideal":
+      throw new Error(`defaultFabricationErrors: frontend "ideal" is a digital convolution; only optics are fabricated (psf, metasurface, fourier)`);
+    default:
+      throw new Error(`defaultFabricationErrors: unknown frontend ${JSON.stringify(frontend)}; expected psf, metasurface or fourier`);
+  }
+}
 
 /** Settings of the compensation fine-tuning. */
 export interface CompensationSettings {
@@ -68,6 +101,9 @@ export async function prepareFabrication(opts: {
   onProgress?: (p: StudyProgress) => void;
 }): Promise<FabricationContext> {
   const preset = resolvePreset(opts.dataset, opts.mode, opts.preset);
+  if (preset.frontend === "ideal") {
+    throw new InputError(`prepareFabrication: frontend "ideal" is a digital convolution, which is not fabricated; expected psf, metasurface or fourier`);
+  }
   const splits = loadClassificationSplits(opts.dataset, preset.sizes);
   const teacher = await obtainTeacher({ dataset: opts.dataset, mode: opts.mode, run: opts.distillRun, onProgress: opts.onProgress }, splits, preset);
   return {
@@ -101,13 +137,13 @@ export interface KeepCompensationModels {
 
 /**
  * Measures one student under one device: simulated, uncompensated and each compensation. The
- * device is `FabricatedDevice.fromFrontend` with `errors`, or what `makeDevice` builds (e.g.
- * `fabricateMetasurface`, for metasurface-level errors); it is disposed here.
+ * device is `fabricateFrontend` of the student's frontend with `errors` (seeds moved by 7·seed,
+ * so each seed's device is its own), or what `makeDevice` builds; it is disposed here.
  */
 export async function measureFabrication(
   ctx: FabricationContext,
   student: OpticalStudent,
-  errors: FabricationErrors,
+  errors: DeviceErrors,
   settings: CompensationSettings,
   methods: CompensationMethod[],
   seed: number,
@@ -115,7 +151,8 @@ export async function measureFabrication(
   keep?: KeepCompensationModels,
   progressLabel?: string,
 ): Promise<FabricationSeedResult> {
-  const device = makeDevice ? makeDevice() : FabricatedDevice.fromFrontend(student.frontend, { ...errors, seed: (errors.seed ?? 0) + 7 * seed });
+  const { height, width } = ctx.splits.test;
+  const device = makeDevice ? makeDevice() : fabricateFrontend(student.frontend, offsetDeviceSeeds(errors, 7 * seed), { height, width });
   try {
     const test = captureDataset(ctx.splits.test, device, { noiseSeed: 13 + seed });
     // Only the fine-tuning share is ever captured (as in the lab: 10 % of the images are shown and
@@ -164,7 +201,7 @@ export async function measureFabrication(
 }
 
 /** Files and key of one kept compensation fine-tune; its log is started (and replaced) here. */
-function compensationFiles(ctx: FabricationContext, keep: KeepCompensationModels, method: "e2e" | "ntkd", errors: FabricationErrors, settings: CompensationSettings, seed: number) {
+function compensationFiles(ctx: FabricationContext, keep: KeepCompensationModels, method: "e2e" | "ntkd", errors: DeviceErrors, settings: CompensationSettings, seed: number) {
   const configKey = JSON.stringify({ dataset: ctx.dataset, what: "compensation", method, seed, errors, settings, student: keep.student.configKey });
   const identity = { phase: `compensation-${method}`, seed };
   // Named after the student (its method, frontend and seed), so each frontend keeps its own fine-tunes.
@@ -174,7 +211,8 @@ function compensationFiles(ctx: FabricationContext, keep: KeepCompensationModels
 
 /** Options of {@link runFabricationStudy}. */
 export interface FabricationStudyOptions {
-  errors?: FabricationErrors;
+  /** The device's errors (default: {@link defaultFabricationErrors} of the students' frontend). */
+  errors?: DeviceErrors;
   settings?: Partial<CompensationSettings>;
   mode: NotebookMode;
   /** Seeds (default: the distillation preset's). */
@@ -185,7 +223,7 @@ export interface FabricationStudyOptions {
 
 /** Table 4: per method, mean ± std over seeds, plus the per-seed results. */
 export interface FabricationStudyResult {
-  errors: FabricationErrors;
+  errors: DeviceErrors;
   settings: CompensationSettings;
   simulated: SeedSummary;
   none: SeedSummary;
@@ -196,7 +234,7 @@ export interface FabricationStudyResult {
 
 /** Fabricates each seed's student and compensates it (paper Table 4). */
 export async function runFabricationStudy(ctx: FabricationContext, opts: FabricationStudyOptions): Promise<FabricationStudyResult> {
-  const errors = opts.errors ?? DEFAULT_FABRICATION_ERRORS;
+  const errors = opts.errors ?? defaultFabricationErrors(ctx.preset.frontend);
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
   const details: FabricationSeedResult[] = [];
   for (const seed of opts.seeds ?? ctx.preset.seeds) {
@@ -256,7 +294,7 @@ export function widthSweepStudentPreset(mode: NotebookMode): Partial<Distillatio
 export async function sweepFabrication(
   ctx: FabricationContext,
   values: number[],
-  errorsAt: (value: number) => FabricationErrors,
+  errorsAt: (value: number) => DeviceErrors,
   opts: SweepOptions,
 ): Promise<SweepPoint[]> {
   const settings = { ...compensationSettings(opts.mode), ...opts.settings };
@@ -350,4 +388,48 @@ export function fabricationSummary(r: FabricationStudyResult): Record<string, un
     ...Object.fromEntries(Object.entries(d.compensation ?? {}).map(([m, p]) => [m, modelAuditEntry(p as ModelProvenance)])),
   }));
   return { simulated: s(r.simulated), none: s(r.none), e2e: s(r.e2e), ntkd: s(r.ntkd), errors: r.errors, fraction: r.settings.fraction, models };
+}
+
+/**
+ * The run store of a fabrication study: `fabrication` for the psf students of the paper, and
+ * `fabrication-<frontend>` for another frontend's, so each frontend keeps its own record.
+ */
+export function fabricationRunName(frontend: FrontendKind = "psf"): string {
+  return frontend === "psf" ? "fabrication" : `fabrication-${frontend}`;
+}
+
+/**
+ * Where a data set's fabrication record goes in results.json (and so summary.json): beside its
+ * psf study as `fabrication`, or for another frontend in its row of the hardware table,
+ * `frontends.<frontend>.fabrication`.
+ */
+export function fabricationResults(frontend: FrontendKind, record: Record<string, unknown>): Record<string, unknown> {
+  return frontend === "psf" ? { fabrication: record } : { frontends: { [frontend]: { fabrication: record } } };
+}
+
+/** The sweep of a frontend's own optics error: its record key, axis label and device errors per value. */
+export interface OpticsErrorSweep {
+  key: string;
+  label: string;
+  errors: (value: number) => DeviceErrors;
+}
+
+/**
+ * The optics error a robustness sweep varies for each physical frontend: the PSF error δ (relative
+ * to each PSF's peak) for psf, the height error σ in nm (correlated over `correlationLengthM`,
+ * default 4 µm) for a metasurface, and the Fourier masks' phase error σ in rad for a 4f system.
+ */
+export function opticsErrorSweep(frontend: FrontendKind, opts: { correlationLengthM?: number } = {}): OpticsErrorSweep {
+  switch (frontend) {
+    case "psf":
+      return { key: "kernelError", label: "kernel error δ (σ relative to PSF peak)", errors: (v) => ({ kernelErrorStd: v }) };
+    case "metasurface": {
+      const correlationLengthM = opts.correlationLengthM ?? 4e-6;
+      return { key: "heightError", label: "height error σ (nm)", errors: (v) => ({ metasurface: { heightErrorM: v * 1e-9, correlationLengthM } }) };
+    }
+    case "fourier":
+      return { key: "maskPhaseError", label: "Fourier-mask phase error σ (rad)", errors: (v) => ({ fourier: { phaseErrorStdRad: v } }) };
+    default:
+      throw new Error(`opticsErrorSweep: frontend ${JSON.stringify(frontend)} has no optics to fabricate; expected psf, metasurface or fourier`);
+  }
 }

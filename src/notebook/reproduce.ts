@@ -30,6 +30,12 @@ export interface ReproduceOptions {
    * and their executed notebooks, are kept from the previous reproduction in `out`.
    */
   only?: string[];
+  /**
+   * Parameters for the one stage `only` selects (`--param frontend=fourier`): a variant of that
+   * stage, recorded beside it as `<notebook> [name=value ...]` with its own executed notebook,
+   * so a variant never replaces the stage as the notebook's defaults run it.
+   */
+  params?: Record<string, unknown>;
   /** Progress callback (notebook start and end, cell events). */
   onEvent?: (event: ReproduceEvent) => void;
   /**
@@ -155,6 +161,22 @@ function previousSummary(file: string, mode: NotebookMode, backend: string): Rep
   return summary;
 }
 
+/**
+ * The record name and executed file of a stage run with `params`: `04-fabrication.ipynb
+ * [frontend=fourier]` and `04-fabrication.frontend-fourier.ipynb`; the stage's own without.
+ */
+export function stageVariant(file: string, params: Record<string, unknown> = {}): { notebook: string; executed: string } {
+  const name = path.basename(file);
+  const entries = Object.entries(params).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (entries.length === 0) return { notebook: name, executed: name };
+  const literal = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+  const slug = entries.map(([k, v]) => `${k}-${literal(v)}`.replace(/[^A-Za-z0-9.-]+/g, "_")).join(".");
+  return {
+    notebook: `${name} [${entries.map(([k, v]) => `${k}=${literal(v)}`).join(" ")}]`,
+    executed: name.replace(/\.ipynb$/, `.${slug}.ipynb`),
+  };
+}
+
 /** Stage records (and anything else naming a notebook) in notebook order. */
 function byNotebook<T extends { notebook: string }>(a: T, b: T): number {
   return a.notebook < b.notebook ? -1 : a.notebook > b.notebook ? 1 : 0;
@@ -204,13 +226,18 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
   if (opts.timeoutS !== undefined && !(opts.timeoutS > 0)) throw new InputError(`reproduce: timeoutS must be a positive number of seconds, got ${opts.timeoutS}`);
   const notebooksDir = opts.notebooksDir ?? path.join(packageRoot(), "notebooks");
   const notebooks = selectStages(stageNotebooks(notebooksDir), opts.only, notebooksDir);
+  const params = opts.params ?? {};
+  if (Object.keys(params).length > 0 && notebooks.length !== 1) {
+    throw new InputError(`reproduce: --param sets one stage's parameters; select exactly one stage with --only (it selects ${notebooks.length})`);
+  }
   for (const file of notebooks) readNotebook(file);
   const out = path.resolve(opts.out ?? path.join("results", opts.mode));
   checkWritableDir(out, "--out (the reproduction's output folder)");
   const summaryPath = path.join(out, "summary.json");
   const reportPath = path.join(out, "report.md");
   const backend = opts.backend ?? process.env.NTKD_BACKEND ?? "";
-  const previous = opts.only ? previousSummary(summaryPath, opts.mode, backend) : undefined;
+  // Checked now, so a mismatched --only fails before any notebook runs; read again at the end.
+  if (opts.only) previousSummary(summaryPath, opts.mode, backend);
 
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
@@ -228,12 +255,13 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
   const records: StageRecord[] = [];
   const collected: CollectedResults[] = [];
   for (const [index, file] of notebooks.entries()) {
-    const name = path.basename(file);
+    const { notebook: name, executed } = stageVariant(file, params);
     opts.onEvent?.({ type: "notebook-start", notebook: name, index, count: notebooks.length });
     const before = new Map(listRunResults(runsDir).map((r) => [r.dir, fs.statSync(path.join(r.dir, "results.json")).mtimeMs] as const));
     const t0 = Date.now();
     const result = await runNotebook(file, {
-      out: path.join(executedDir, name),
+      params,
+      out: path.join(executedDir, executed),
       timeoutS: opts.timeoutS ?? defaultCellTimeoutS(opts.mode),
       env,
       onEvent: (e) => opts.onEvent?.({ notebook: name, ...e }),
@@ -258,7 +286,10 @@ export async function reproduce(opts: ReproduceOptions): Promise<{ ok: boolean; 
     opts.onEvent?.({ type: "notebook-end", notebook: name, ok: result.ok, seconds: result.seconds, peakRssMiB: result.peakRssMiB, failure: result.failure });
   }
 
-  // With --only, the stages that did not run keep their record and results from the last time.
+  // With --only, the stages that did not run keep their record and results from the last time,
+  // as summary.json holds them now: another --only reproduction into `out` may have finished
+  // while these notebooks ran, and its record stays.
+  const previous = opts.only ? previousSummary(summaryPath, opts.mode, backend) : undefined;
   const ran = new Set(records.map((r) => r.notebook));
   const kept = (previous?.notebooks ?? []).filter((r) => !ran.has(r.notebook));
   collected.push(...recordedResults(out, kept));

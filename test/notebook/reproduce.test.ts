@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS, flattenResults, addStageToReproduction } from "../../src/notebook/reproduce";
+import { reproduce, deepMerge, stageNotebooks, defaultCellTimeoutS, flattenResults, addStageToReproduction, stageVariant } from "../../src/notebook/reproduce";
 import { code, markdown, writeFixture } from "./fixtures";
 
 // Stage fixtures write their run store with plain fs, following the results.json contract.
@@ -126,6 +126,65 @@ test("--only reruns the stages it names and keeps the other stages' records, res
   assert.match(report, /\| mnist\.beta\.accuracy \| 98\.1 \|/);
   // A summary of the other mode is not merged into.
   await assert.rejects(reproduce({ mode: "full", out, notebooksDir: dir, backend: "cpu", only: ["02"] }), /records a quick reproduction; run --only with --quick/);
+});
+
+test("--param runs a variant of one stage, recorded beside the stage as its defaults ran it", async () => {
+  const first = writeFixture("01-alpha.ipynb", [writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } })]);
+  const dir = path.dirname(first);
+  // A stage whose run folder and record depend on its parameter, as notebook 04's frontend does.
+  fs.copyFileSync(writeFixture("02-beta.ipynb", [
+    code('let frontend = "psf";', ["parameters"]),
+    code(`const fs = require("fs"); const path = require("path");
+const dir = path.join(process.env.NTKD_RUNS_DIR, "beta-" + frontend, "r1");
+fs.mkdirSync(dir, { recursive: true });
+const results = { stage: "beta", datasets: { mnist: { frontends: { [frontend]: { accuracy: frontend.length } } } } };
+fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify(results));`),
+  ]), path.join(dir, "02-beta.ipynb"));
+  const out = path.join(dir, "results");
+  assert.equal((await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" })).ok, true);
+  await assert.rejects(reproduce({ mode: "quick", out, notebooksDir: dir, params: { frontend: "fourier" } }), /--param sets one stage's parameters; select exactly one stage with --only \(it selects 2\)/);
+  await assert.rejects(reproduce({ mode: "quick", out, notebooksDir: dir, only: ["02"], params: { lens: 1 } }), /02-beta\.ipynb: unknown parameter "lens"/);
+  const variant = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu", only: ["02"], params: { frontend: "fourier" } });
+  assert.equal(variant.ok, true);
+  const summary = JSON.parse(fs.readFileSync(variant.summaryPath, "utf8"));
+  assert.deepEqual(summary.notebooks.map((n: { notebook: string; executed: string; runs: string[] }) => [n.notebook, n.executed, n.runs]), [
+    ["01-alpha.ipynb", "notebooks/01-alpha.ipynb", ["runs/alpha/r1"]],
+    ["02-beta.ipynb", "notebooks/02-beta.ipynb", ["runs/beta-psf/r1"]],
+    ["02-beta.ipynb [frontend=fourier]", "notebooks/02-beta.frontend-fourier.ipynb", ["runs/beta-fourier/r1"]],
+  ]);
+  assert.deepEqual(summary.datasets, { mnist: { alpha: { accuracy: 91.4 }, frontends: { psf: { accuracy: 3 }, fourier: { accuracy: 7 } } } });
+  for (const f of ["02-beta.ipynb", "02-beta.frontend-fourier.ipynb"]) assert.ok(fs.existsSync(path.join(out, "notebooks", f)), f);
+  // Rerunning the stage with its defaults keeps the variant.
+  const again = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu", only: ["02"] });
+  assert.equal(again.summary.notebooks.length, 3);
+  assert.deepEqual(stageVariant("/x/04-fab.ipynb", { seeds: [0, 1], frontend: "fourier" }), {
+    notebook: "04-fab.ipynb [frontend=fourier seeds=[0,1]]", executed: "04-fab.frontend-fourier.seeds-_0_1_.ipynb",
+  });
+});
+
+test("an --only reproduction that finishes while another runs keeps the other's record", async () => {
+  const first = writeFixture("01-alpha.ipynb", [writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 91.4 } } } })]);
+  const dir = path.dirname(first);
+  const out = path.join(dir, "results");
+  assert.equal((await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu" })).ok, true);
+  // While 01 reruns, a concurrent `reproduce --only 04 --param ...` finishes and records its variant.
+  fs.copyFileSync(writeFixture("01-alpha.ipynb", [
+    writeStage("alpha", { stage: "alpha", datasets: { mnist: { alpha: { accuracy: 92.0 } } } }),
+    code(`const fs = require("fs"); const path = require("path");
+const dir = path.join(process.env.NTKD_RUNS_DIR, "gamma", "r1");
+fs.mkdirSync(dir, { recursive: true });
+fs.writeFileSync(path.join(dir, "results.json"), JSON.stringify({ stage: "gamma", datasets: { mnist: { gamma: { accuracy: 77 } } } }));
+const file = path.join(process.env.NTKD_RUNS_DIR, "..", "summary.json");
+const summary = JSON.parse(fs.readFileSync(file, "utf8"));
+summary.notebooks.push({ notebook: "04-gamma.ipynb [frontend=fourier]", ok: true, seconds: 1,
+  executed: "notebooks/04-gamma.frontend-fourier.ipynb", runs: ["runs/gamma/r1"], stages: ["gamma"] });
+fs.writeFileSync(file, JSON.stringify(summary));`),
+  ]), first);
+  const rerun = await reproduce({ mode: "quick", out, notebooksDir: dir, backend: "cpu", only: ["01"] });
+  assert.equal(rerun.ok, true);
+  const summary = JSON.parse(fs.readFileSync(rerun.summaryPath, "utf8"));
+  assert.deepEqual(summary.notebooks.map((n: { notebook: string }) => n.notebook), ["01-alpha.ipynb", "04-gamma.ipynb [frontend=fourier]"]);
+  assert.deepEqual(summary.datasets, { mnist: { alpha: { accuracy: 92.0 }, gamma: { accuracy: 77 } } });
 });
 
 test("a stage added from outside (a merged study) joins the reproduction, survives --only, and overwrites nothing a notebook recorded", async () => {

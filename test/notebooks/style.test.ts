@@ -137,3 +137,47 @@ test("no code cell ends in a value tslab prints, other than the parameters cell'
   }
   assert.deepEqual(problems, []);
 });
+
+/** The names a cell declares or imports at its top level. */
+function topLevelNames(sf: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const addBinding = (b: ts.BindingName): void => {
+    if (ts.isIdentifier(b)) names.add(b.text);
+    else b.elements.forEach((e) => { if (!ts.isOmittedExpression(e)) addBinding(e.name); });
+  };
+  for (const st of sf.statements) {
+    if (ts.isVariableStatement(st)) st.declarationList.declarations.forEach((d) => addBinding(d.name));
+    else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) names.add(st.name.text);
+    else if (ts.isImportDeclaration(st) && st.importClause) {
+      if (st.importClause.name) names.add(st.importClause.name.text);
+      const b = st.importClause.namedBindings;
+      if (b && ts.isNamedImports(b)) b.elements.forEach((e) => names.add(e.name.text));
+      else if (b) names.add(b.name.text);
+    }
+  }
+  return names;
+}
+
+// tslab turns a cell's top-level names into properties of the session, and rewrites references to
+// them in later cells, but not a shorthand property: `{ seeds }` in a later cell throws
+// "ReferenceError: seeds is not defined" (checked against tslab 1.0.22), so it must be `seeds: seeds`.
+test("no cell uses a shorthand property for a name an earlier cell declared", () => {
+  const problems: string[] = [];
+  for (const f of notebooks) {
+    const earlier = new Set<string>();
+    for (const cell of codeCells(f)) {
+      const sf = ts.createSourceFile("cell.ts", cell.source, ts.ScriptTarget.ES2022, true);
+      const own = topLevelNames(sf);
+      const visit = (node: ts.Node): void => {
+        if (ts.isShorthandPropertyAssignment(node) && earlier.has(node.name.text) && !own.has(node.name.text)) {
+          problems.push(`${f} cell ${cell.id}: \`{ ${node.name.text} }\` names an earlier cell's ${node.name.text}; ` +
+            `write \`${node.name.text}: ${node.name.text}\``);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(sf);
+      own.forEach((n) => earlier.add(n));
+    }
+  }
+  assert.deepEqual(problems, []);
+});
