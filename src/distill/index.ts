@@ -4,3 +4,4 @@ export * from "./ntk";
 export * from "./ntkd";
 export * from "./teacher-cache";
 export * from "./kernel-alignment";
+export * from "./relational";

@@ -14,7 +14,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import type { EpochRecord } from "../train/loop";
 import { evaluate, type Evaluation } from "../train/metrics";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
-import { distillationPreset, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
+import { DEFAULT_STUDENT_METHODS, distillationPreset, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
 import { buildStudentFor, buildTeacherFor } from "./architectures";
 import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
@@ -119,6 +119,10 @@ function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<D
   if ((relevant.frontend ?? "psf") === "psf") delete relevant.frontend;
   if (method !== "kd") delete relevant.kd;
   if (method !== "ntkd") delete relevant.ntkd;
+  if (method !== "sp") delete relevant.sp;
+  else relevant.sp = { ...SP_DEFAULTS, ...p.sp };
+  if (method !== "rkd") delete relevant.rkd;
+  else relevant.rkd = { ...RKD_DEFAULTS, ...p.rkd };
   return relevant;
 }
 
@@ -222,6 +226,8 @@ export async function obtainStudent(
       resume: true,
       kd: preset.kd,
       ntkd: preset.ntkd,
+      sp: { ...SP_DEFAULTS, ...preset.sp },
+      rkd: { ...RKD_DEFAULTS, ...preset.rkd },
       onBatchEnd: (p) => opts.onProgress?.({ phase: method, seed, epoch: p.epoch, epochs: preset.studentEpochs, batch: p.batch, batches: p.batches, loss: p.loss }),
       onEpochEnd: log.append,
     });
@@ -269,12 +275,12 @@ function defaultKernelCount(ds: ClassificationSplits["train"]): number {
  * A training step's cost relative to a plain step (bench: compressed-meta step, R = 2): the order
  * in which parallel workers take the methods of a seed.
  */
-const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3 };
+const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3, sp: 1.4, rkd: 1.5 };
 
 /** Trains the teacher and every student of the study; see the module comment. */
 export async function runDistillationStudy(opts: DistillationStudyOptions): Promise<DistillationStudyResult> {
   const preset = resolvePreset(opts.dataset, opts.mode, opts.preset);
-  const methods = opts.methods ?? [...STUDENT_METHODS];
+  const methods = opts.methods ?? [...DEFAULT_STUDENT_METHODS];
   const splits = opts.splits ?? loadClassificationSplits(opts.dataset, preset.sizes);
   const teacher = await obtainTeacher(opts, splits, preset);
   if ((opts.workers ?? 1) > 1) {

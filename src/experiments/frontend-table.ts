@@ -7,7 +7,7 @@
 import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import type { FrontendKind } from "../models/frontends/factory";
-import type { DistillationPreset, StudentMethod } from "./presets";
+import { STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import type { ClassificationDatasetName, ClassificationSplits } from "./datasets";
 import { runDistillationStudy, studySummary, type DistillationStudyResult, type PoolProgress, type StudyProgress } from "./distillation";
 import { METHOD_LABELS } from "./report";
@@ -73,7 +73,7 @@ export type FrontendTableRow = { frontend: string; parameters: number; seeds: nu
 export function frontendTableRows(r: FrontendTableResult): FrontendTableRow[] {
   return r.studies.map(({ frontend, study }) => {
     const row: FrontendTableRow = { frontend, parameters: study.studentParameters, seeds: study.preset.seeds.length };
-    for (const method of ["none", "kd", "ntkd"] as const) {
+    for (const method of STUDENT_METHODS) {
       const s = study.students[method];
       if (s) row[METHOD_LABELS[method]] = formatPercent(s, 2);
     }
@@ -84,7 +84,7 @@ export function frontendTableRows(r: FrontendTableResult): FrontendTableRow[] {
 /** The table as Markdown for report.md. */
 export function frontendTableMarkdown(r: FrontendTableResult, title: string): string {
   const rows = frontendTableRows(r);
-  const methods = (["none", "kd", "ntkd"] as const).map((m) => METHOD_LABELS[m]).filter((label) => rows.some((row) => label in row));
+  const methods = STUDENT_METHODS.map((m) => METHOD_LABELS[m]).filter((label) => rows.some((row) => label in row));
   return [
     `**${title}** (test accuracy %, mean ± std over seeds)`,
     "",

@@ -10,8 +10,16 @@ import type { ClassificationDatasetName, SplitSizes } from "./datasets";
 import type { ProbeDistribution } from "../distill/ntk";
 import type { FrontendKind } from "../models/frontends/factory";
 
-export type StudentMethod = "none" | "kd" | "ntkd";
-export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
+/**
+ * How a study's student learns: no transfer, KD, NTKD, or one of the feature-relational
+ * baselines NTKD should be compared with, similarity-preserving KD ("sp") and relational KD
+ * ("rkd"); see `trainStudent`.
+ */
+export type StudentMethod = "none" | "kd" | "ntkd" | "sp" | "rkd";
+/** Every method a study can train. */
+export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd", "sp", "rkd"];
+/** The paper's three, which a study trains unless told otherwise (Table 3). */
+export const DEFAULT_STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
 
 /** Sizes and settings of a distillation study. */
 export interface DistillationPreset {
@@ -31,6 +39,13 @@ export interface DistillationPreset {
   patience: number;
   kd: { temperature: number; alpha: number };
   ntkd: { probes: number; teacherProbes: number; normalisation: "none" | "trace" | "frobenius"; betaScale: number; epsilon: number; probeDistribution: ProbeDistribution };
+  /**
+   * Similarity-preserving KD (method "sp"): the weight γ of its term. Absent: {@link SP_DEFAULTS}.
+   * Optional, so that the presets of the three paper methods, and their students' keys, stay as they were.
+   */
+  sp?: { weight: number };
+  /** Relational KD (method "rkd"): the weight γ of its term, λ_D and λ_A. Absent: {@link RKD_DEFAULTS}. */
+  rkd?: { weight: number; distanceWeight: number; angleWeight: number };
   /**
    * The students' optical layer (default "psf": learned non-negative PSFs). "metasurface" learns
    * pillar heights and computes its PSFs by wave optics, "fourier" learns a 4f system's Fourier
@@ -56,6 +71,14 @@ const common = {
   // students of results/full used normal probes; the configuration key records which.
   ntkd: { probes: 4, teacherProbes: 8, normalisation: "trace" as const, betaScale: 1, epsilon: 1e-2, probeDistribution: "rademacher" as const },
 };
+
+/**
+ * SP's weight as Tung & Mori give it (γ = 3000, batches of 128, their CIFAR-10 setting), not
+ * tuned here: the term is divided by b², so γ keeps its meaning at the presets' batch of 128.
+ */
+export const SP_DEFAULTS = { weight: 3000 };
+/** RKD's weights as Park et al. give them (λ_D = 25, λ_A = 50 beside cross-entropy), not tuned here. */
+export const RKD_DEFAULTS = { weight: 1, distanceWeight: 25, angleWeight: 50 };
 
 /** The preset of a data set and mode. */
 export function distillationPreset(dataset: ClassificationDatasetName, mode: NotebookMode): DistillationPreset {

@@ -12,10 +12,12 @@ import { PAPER, paperCell, paperPicojoulesPerMac } from "./paper";
 import { hybridMacs, modelMacs, opticalMacs } from "../export/macs";
 import { MAC_ENERGY_45NM, SENSOR_READOUT_CHOI_2020, energyPerImage, formatEnergy, formatMacs, picojoulesPerMac } from "../export/energy";
 import { formatPercent } from "./stats";
-import type { StudentMethod } from "./presets";
+import { STUDENT_METHODS, type StudentMethod } from "./presets";
 import { describeReportedWeights, relativeLink, type ModelProvenance } from "./model-files";
 
-export const METHOD_LABELS: Record<StudentMethod, string> = { none: "No transfer", kd: "KD", ntkd: "NTKD" };
+export const METHOD_LABELS: Record<StudentMethod, string> = {
+  none: "No transfer", kd: "KD", ntkd: "NTKD", sp: "Similarity-preserving KD", rkd: "Relational KD",
+};
 
 /** One model behind a reported number: its links, relative to the report's folder. */
 export interface RowModelLink {
@@ -84,8 +86,9 @@ export function distillationRows(r: DistillationStudyResult, opts: RowOptions = 
     seeds: 1,
     ...auditFields([r.teacher.provenance], opts),
   }];
-  for (const method of ["none", "kd", "ntkd"] as const) {
+  for (const method of STUDENT_METHODS) {
     const s = r.students[method];
+    // The paper has no SP or RKD row: its cell reads n/a.
     if (s) rows.push({ method: METHOD_LABELS[method], ours: formatPercent(s, 2), paper: paperCell(paper?.[method]), seeds: s.runs.length, ...auditFields(s.details.map((d) => d.provenance), opts) });
   }
   return rows;

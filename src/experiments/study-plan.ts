@@ -15,7 +15,7 @@ import { byMode, type NotebookMode } from "../notebook/params";
 import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
-import { STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
+import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import { obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
 import { comparisonMarkdown, distillationRows } from "./report";
 
@@ -67,7 +67,7 @@ export interface PlanOptions {
   mode: NotebookMode;
   /** Data sets (default the notebooks': MNIST, Fashion-MNIST in quick mode, CIFAR-10 when installed). */
   datasets?: string[];
-  /** Student methods (default all three). */
+  /** Student methods (default the paper's three, DEFAULT_STUDENT_METHODS). */
   methods?: StudentMethod[];
   /** Overrides of the mode's preset (sizes, epochs, seeds ...), the same for every data set. */
   preset?: Partial<DistillationPreset>;
@@ -102,7 +102,7 @@ export function planDistillationStudy(opts: PlanOptions): StudyPlan {
   }
   if (!explicit && cifar10Available() && !datasets.includes("cifar10")) datasets.push("cifar10");
   if (datasets.length === 0) throw new InputError(`plan: none of the data sets ${requested.join(", ")} is installed; expected some of ${CLASSIFICATION_DATASETS.join(", ")}`);
-  const methods = opts.methods ?? [...STUDENT_METHODS];
+  const methods = opts.methods ?? [...DEFAULT_STUDENT_METHODS];
   for (const m of methods) if (!STUDENT_METHODS.includes(m)) throw new InputError(`plan: --methods: unknown method "${m}"; expected some of ${STUDENT_METHODS.join(", ")}`);
   if (methods.length === 0 || new Set(methods).size !== methods.length) throw new InputError(`plan: --methods must name each method once, got ${methods.join(",") || "none"}`);
   const preset = opts.preset ?? {};
@@ -283,7 +283,15 @@ export function mergeStudyJobs(plan: StudyPlan, fromDirs: string[], runsRoot: st
  */
 export function studyStageName(plan: StudyPlan): string {
   const frontend = plan.preset.frontend !== undefined ? [plan.preset.frontend] : [];
-  return ["study", ...plan.datasets, ...frontend].join("-");
+  return ["study", ...plan.datasets, ...frontend, ...(isBaselinePlan(plan) ? plan.methods : [])].join("-");
+}
+
+/**
+ * A plan of methods other than the paper's three (e.g. `--methods sp,rkd`): transfer baselines
+ * beside a study, which the reproduction records apart from it (see {@link studyStageResults}).
+ */
+function isBaselinePlan(plan: StudyPlan): boolean {
+  return plan.methods.some((m) => !DEFAULT_STUDENT_METHODS.includes(m));
 }
 
 /**
@@ -291,12 +299,16 @@ export function studyStageName(plan: StudyPlan): string {
  * or, for a plan that names its frontend, under `<dataset>.frontends.<frontend>` (a row of the
  * hardware table), beside the study of the notebooks. A plan naming psf trains the notebooks'
  * own students (psf is left out of their keys), but records them as the table's psf row, so
- * that every row of the table comes from one teacher and one protocol.
+ * that every row of the table comes from one teacher and one protocol. A plan of other methods
+ * than the paper's three (transfer baselines such as SP and RKD) is recorded under `baselines`
+ * there (`datasets.mnist.baselines`), with its own seeds, beside the study it is compared with.
  */
 export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): Record<string, Record<string, unknown>> {
   const frontend = plan.preset.frontend;
-  if (frontend === undefined) return summary.datasets;
-  return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: s } }]));
+  // Baselines keep their own teacher, seeds and students under `baselines`, so a study's record stays as it was.
+  const place = (s: Record<string, unknown>) => (isBaselinePlan(plan) ? { baselines: s } : s);
+  if (frontend === undefined) return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, place(s)]));
+  return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: place(s) } }]));
 }
 
 /** summary.json of {@link summarizeStudy}. */

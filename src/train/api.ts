@@ -1,12 +1,15 @@
 /**
  * One function per method, for notebooks and the CLI: {@link trainTeacher} and
- * {@link trainStudent} (no transfer, KD or NTKD). Both wrap {@link trainLoop}.
+ * {@link trainStudent} (no transfer, KD, NTKD, or the relational baselines SP and RKD). Both
+ * wrap {@link trainLoop}.
  */
 import type { LayersModel, LayerVariable } from "@tensorflow/tfjs";
 import { OpticalStudent, type StudentPart } from "../models/optical-student";
 import type { NtkMatchOptions } from "../distill/ntkd";
 import { trainLoop, type TrainLoopOptions, type TrainResult } from "./loop";
-import { kdObjective, ntkdObjective, taskObjective } from "./objectives";
+import { kdObjective, ntkdObjective, relationalObjective, taskObjective } from "./objectives";
+import type { RelationalKdLossOptions } from "../distill/relational";
+import { featureForward } from "./features";
 
 /** Loop settings shared by every method (everything but the model and the objective). */
 export type CommonTrainOptions = Omit<TrainLoopOptions, "model" | "objective" | "trainable">;
@@ -22,13 +25,22 @@ export function trainTeacher(opts: TrainTeacherOptions): Promise<TrainResult> {
   return trainLoop({ ...opts, objective: taskObjective() });
 }
 
+/** How a student learns from the teacher (or, "none", without one). */
+export type TransferMethod = "none" | "kd" | "ntkd" | "sp" | "rkd";
+
+/** Every {@link TransferMethod}. */
+export const TRANSFER_METHODS: readonly TransferMethod[] = ["none", "kd", "ntkd", "sp", "rkd"];
+
 /** Options of {@link trainStudent}. */
 export interface TrainStudentOptions extends CommonTrainOptions {
   /** The student: an {@link OpticalStudent} or any logits-out LayersModel. */
   student: OpticalStudent | LayersModel;
-  /** "none" (cross-entropy only), "kd" or "ntkd". */
-  method: "none" | "kd" | "ntkd";
-  /** The trained teacher; required for "kd" and "ntkd". */
+  /**
+   * "none" (cross-entropy only), "kd", "ntkd", or a baseline that matches the batch's relations
+   * between last hidden features: "sp" (similarity-preserving KD) or "rkd" (relational KD).
+   */
+  method: TransferMethod;
+  /** The trained teacher; required for every method but "none". */
   teacher?: LayersModel;
   /**
    * Which part of an OpticalStudent to train (default "all"). "backend" freezes the optics, as
@@ -41,12 +53,16 @@ export interface TrainStudentOptions extends CommonTrainOptions {
    * NTKD settings (method "ntkd"); see `ntkdObjective` and `NtkMatchOptions` for defaults. The
    * teacher's sketch is precomputed once for `train` by default (`teacherCache: "dataset"`).
    */
+  /** Similarity-preserving KD settings (method "sp"): the weight γ of its term (default 3000). */
+  sp?: { weight?: number };
+  /** Relational KD settings (method "rkd"): the term's weight γ (default 1), λ_D (25) and λ_A (50). */
+  rkd?: RelationalKdLossOptions & { weight?: number };
   ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number; betaBalance?: "gradient" | "loss" };
 }
 
-/** Trains an optical student with no transfer, KD, or NTKD. */
+/** Trains an optical student with no transfer, KD, NTKD, SP or RKD. */
 export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResult> {
-  const { student, method, teacher, part, kd, ntkd, ...common } = opts;
+  const { student, method, teacher, part, kd, ntkd, sp, rkd, ...common } = opts;
   const model = student instanceof OpticalStudent ? student.model : student;
   let trainable: LayerVariable[];
   if (student instanceof OpticalStudent) {
@@ -55,7 +71,7 @@ export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResu
     if (part !== undefined && part !== "all") throw new Error(`trainStudent: part "${part}" needs an OpticalStudent; a plain LayersModel trains as a whole`);
     trainable = model.trainableWeights;
   }
-  if ((method === "kd" || method === "ntkd") && !teacher) throw new Error(`trainStudent: method "${method}" needs a trained teacher`);
+  if (method !== "none" && TRANSFER_METHODS.includes(method) && !teacher) throw new Error(`trainStudent: method "${method}" needs a trained teacher`);
   let objective;
   switch (method) {
     case "none":
@@ -67,8 +83,12 @@ export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResu
     case "ntkd":
       objective = ntkdObjective({ teacher: teacher as LayersModel, ...ntkd });
       break;
+    case "sp":
+    case "rkd":
+      objective = relationalObjective({ method, teacher: teacher as LayersModel, student: featureForward(student, "trainStudent"), ...(method === "sp" ? sp : rkd) });
+      break;
     default:
-      throw new Error(`trainStudent: method must be "none", "kd" or "ntkd", got ${String(method)}`);
+      throw new Error(`trainStudent: method must be one of ${TRANSFER_METHODS.map((m) => `"${m}"`).join(", ")}, got ${String(method)}`);
   }
   return trainLoop({ ...common, model, trainable, objective });
 }

@@ -9,3 +9,4 @@ export * from "./objectives";
 export * from "./optimizers";
 export * from "./segmentation";
 export * from "./segmentation-metrics";
+export * from "./features";

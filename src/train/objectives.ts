@@ -15,6 +15,8 @@ import { flattenedSubject, kernelLossAndGrads, type KernelKind, type NtkSubject 
 import { kernelMismatch, ntkdLossAndGrads, resolveNtkMatchOptions, teacherKernel, type NtkMatchOptions, type ResolvedNtkMatchOptions } from "../distill/ntkd";
 import { cachedTeacherKernel, precomputeTeacherSketch, type TeacherSketchCache } from "../distill/teacher-cache";
 import { classificationTask, type TrainingTask } from "./task";
+import { relationalKdLoss, similarityPreservingLoss, type RelationalKdLossOptions } from "../distill/relational";
+import { featureForward, type FeatureForward } from "./features";
 
 /** What the loop passes an objective for one batch. */
 export interface BatchContext {
@@ -314,5 +316,66 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
       ratioSum = Number(state.ratioSum ?? 0);
       ratioCount = Number(state.ratioCount ?? 0);
     },
+  };
+}
+
+/** The feature-relational transfer baselines of {@link relationalObjective}. */
+export type RelationalMethod = "sp" | "rkd";
+
+/** Options of {@link relationalObjective}. */
+export interface RelationalObjectiveOptions extends RelationalKdLossOptions {
+  /** "sp": similarity-preserving KD (Tung & Mori 2019); "rkd": relational KD, distance and angle (Park et al. 2019). */
+  method: RelationalMethod;
+  /** The trained teacher: its last hidden features (the input of its last layer), in inference mode. */
+  teacher: LayersModel | FeatureForward;
+  /** The student's feature forward (`featureForward(student)`); the loop's model is not used for it. */
+  student: FeatureForward;
+  /**
+   * Weight γ of the relational term beside the task loss (weight 1). Default: 3000 for "sp"
+   * (Tung & Mori's CIFAR-10 value, for their b = 128 batches: the term is divided by b²) and 1
+   * for "rkd" (whose λ_D = 25 and λ_A = 50 already weigh its terms).
+   */
+  weight?: number;
+}
+
+/**
+ * Task loss + γ · a relational loss between the batch's student and teacher features
+ * (`distill/relational`): the classification transfer baselines that match how the samples of
+ * a batch relate, as NTKD does with tangent features, rather than the logits, as KD does.
+ */
+export function relationalObjective(opts: RelationalObjectiveOptions): Objective {
+  const { method } = opts;
+  if (method !== "sp" && method !== "rkd") throw new Error(`relationalObjective: method must be "sp" or "rkd", got ${String(method)}`);
+  const weight = opts.weight ?? (method === "sp" ? 3000 : 1);
+  if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(`relationalObjective: weight must be a finite number >= 0, got ${weight}`);
+  const teacher = typeof opts.teacher === "function" ? opts.teacher : featureForward(opts.teacher, "relationalObjective teacher");
+  const task = classificationTask;
+  return {
+    name: method,
+    compute(_model, weights, ctx) {
+      const teacherFeatures = tf.tidy(() => teacher(ctx.x, false).features);
+      const vars = variablesOf(weights);
+      let statistic = 0;
+      let taskLoss = NaN;
+      let relational = NaN;
+      try {
+        const { value, grads } = tf.variableGrads(() => {
+          const { features, outputs } = opts.student(ctx.x, true);
+          statistic = task.batchStatistic(outputs, ctx.y);
+          const taskValue = task.loss(outputs, ctx.y);
+          const relationalValue = method === "sp" ? similarityPreservingLoss(features, teacherFeatures) : relationalKdLoss(features, teacherFeatures, opts).loss;
+          taskLoss = taskValue.dataSync()[0];
+          relational = relationalValue.dataSync()[0];
+          return tf.add(taskValue, tf.mul(relationalValue, weight)) as Scalar;
+        }, vars);
+        const loss = value.dataSync()[0];
+        value.dispose();
+        return { loss, grads: alignGrads(grads, vars), statistic, parts: { task: taskLoss, [method]: relational } };
+      } finally {
+        teacherFeatures.dispose();
+      }
+    },
+    getState: () => ({}),
+    setState: () => undefined,
   };
 }

@@ -36,6 +36,17 @@ test("a student's config key holds its own method's settings only: tuning NTKD k
   assert.notEqual(key(tunedKd, "kd"), key(base, "kd"));
   for (const m of ["none", "kd", "ntkd"] as const) assert.notEqual(key(longer, m), key(base, m), `${m}: epochs are part of every key`);
   assert.notEqual(studentKey("mnist", base, "none", 0, undefined), studentKey("mnist", base, "none", 1, undefined));
+  // The relational baselines: their settings (defaults filled in) enter their own keys only.
+  const tunedSp = { ...base, sp: { weight: 10 } };
+  const tunedRkd = { ...base, rkd: { weight: 2, distanceWeight: 25, angleWeight: 50 } };
+  for (const m of ["none", "kd", "ntkd"] as const) assert.equal(key(tunedRkd, m), key(tunedSp, m), `${m} ignores SP and RKD settings`);
+  assert.equal(key(tunedSp, "none"), key(base, "none"));
+  const anyKey = (p: DistillationPreset, m: "sp" | "rkd") => studentKey("mnist", p, m, 0, undefined);
+  assert.notEqual(anyKey(tunedSp, "sp"), anyKey(base, "sp"));
+  assert.equal(anyKey(tunedSp, "rkd"), anyKey(base, "rkd"));
+  assert.equal(anyKey({ ...base, sp: { weight: 3000 } }, "sp"), anyKey(base, "sp"), "an explicit default is the default");
+  assert.notEqual(anyKey(tunedRkd, "rkd"), anyKey(base, "rkd"));
+  assert.notEqual(anyKey(base, "sp"), anyKey(base, "rkd"));
 });
 
 test("a study in worker processes reproduces the in-process study exactly, and a rerun loads every model", async () => {

@@ -58,6 +58,14 @@ test("stage: a plan naming its frontend, psf included, becomes that row of the h
     assert.equal(studyStageName(named), `study-mnist-${frontend}`);
     assert.deepEqual(studyStageResults(named, summary), { mnist: { frontends: { [frontend]: summary.datasets.mnist } } });
   }
+  // Transfer baselines (methods beyond the paper's three) are recorded beside the study, not over it.
+  const baselines = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["sp", "rkd"], preset: PRESET, planPath: path.join(dir, "sp.json"), jobsDir: path.join(dir, "jobs-sp"), launcher: "ntkd-lab" });
+  assert.equal(studyStageName(baselines), "study-mnist-sp-rkd");
+  assert.deepEqual(studyStageResults(baselines, summary), { mnist: { baselines: summary.datasets.mnist } });
+  assert.deepEqual(baselines.jobs.filter((j) => j.kind === "student").map((j) => j.file), ["student-sp-seed3.weights", "student-rkd-seed3.weights", "student-sp-seed7.weights", "student-rkd-seed7.weights"]);
+  const onFourier = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "rkd"], preset: { ...PRESET, frontend: "fourier" }, planPath: path.join(dir, "rkd.json"), jobsDir: path.join(dir, "jobs-rkd"), launcher: "ntkd-lab" });
+  assert.equal(studyStageName(onFourier), "study-mnist-fourier-none-rkd");
+  assert.deepEqual(studyStageResults(onFourier, summary), { mnist: { frontends: { fourier: { baselines: summary.datasets.mnist } } } });
 });
 
 test("slurm scripts: the students' array waits (afterok) on the teachers' array; task N runs job N", () => {

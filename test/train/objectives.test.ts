@@ -4,7 +4,10 @@ import type { Tensor } from "@tensorflow/tfjs";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { buildCompressedMetaOnn } from "../../src/models/students";
-import { ntkdObjective, taskObjective, type BatchContext } from "../../src/train/objectives";
+import { ntkdObjective, relationalObjective, taskObjective, type BatchContext } from "../../src/train/objectives";
+import { trainStudent } from "../../src/train/api";
+import { featureForward } from "../../src/train/features";
+import { relationalKdLoss, similarityPreservingLoss } from "../../src/distill/relational";
 import { gatherBatch } from "../../src/data/batches";
 import { nonNegativeConv, smallMnist, tinyTeacher } from "./helpers";
 
@@ -39,5 +42,69 @@ test("automatic β balances gradient norms (default) or loss values on the calib
   assert.throws(() => ntkdObjective({ teacher, betaBalance: "both" as never }), /betaBalance must be "gradient" or "loss"/);
   tf.dispose([x, y, ...task.grads, ...unit.grads, ...ntkGrads]);
   s.dispose();
+  teacher.dispose();
+});
+
+test("the relational objectives add γ times SP or RKD of the batch's features to the task loss, with its gradient", () => {
+  const s = buildCompressedMetaOnn({ frontend: nonNegativeConv(4, 5, 7), inputShape: [14, 14, 1], poolSize: 2, hidden: 16, seed: 5 });
+  const teacher = tinyTeacher(3);
+  const indices = Int32Array.from({ length: 8 }, (_, i) => i);
+  const { x, y } = gatherBatch(smallMnist(8), indices);
+  const ctx: BatchContext = { x, y, indices, epoch: 0, batch: 0, step: 0, seed: 4 };
+  const weights = s.trainableWeights("all");
+  const task = taskObjective().compute(s.model, weights, ctx);
+  const studentF = featureForward(s);
+  const teacherF = featureForward(teacher);
+  const expected = tf.tidy(() => {
+    const sf = studentF(x, true).features;
+    const tfeat = teacherF(x, false).features;
+    return { sp: similarityPreservingLoss(sf, tfeat).dataSync()[0]!, rkd: relationalKdLoss(sf, tfeat).loss.dataSync()[0]! };
+  });
+  const before = tf.memory().numTensors;
+  for (const method of ["sp", "rkd"] as const) {
+    const r = relationalObjective({ method, teacher, student: studentF, weight: 7 }).compute(s.model, weights, ctx);
+    assert.ok(Math.abs(r.parts[method]! - expected[method]) < 1e-5 * Math.max(1, expected[method]) && expected[method] > 0, `${method} ${r.parts[method]}`);
+    assert.ok(Math.abs(r.loss - (task.loss + 7 * expected[method])) < 1e-4 * r.loss);
+    // γ = 0 leaves exactly the task gradient; γ > 0 changes it.
+    const zero = relationalObjective({ method, teacher, student: studentF, weight: 0 }).compute(s.model, weights, ctx);
+    const maxDiff = (a: Tensor, b: Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+    assert.ok(zero.grads.every((g, k) => maxDiff(g, task.grads[k]!) < 1e-6));
+    assert.ok(r.grads.some((g, k) => maxDiff(g, task.grads[k]!) > 1e-6));
+    tf.dispose([...r.grads, ...zero.grads]);
+  }
+  assert.equal(tf.memory().numTensors, before, "no tensor is left behind");
+  assert.throws(() => relationalObjective({ method: "fitnet" as never, teacher, student: studentF }), /method must be "sp" or "rkd"/);
+  tf.dispose([x, y, ...task.grads]);
+  s.dispose();
+  teacher.dispose();
+});
+
+test("trainStudent with sp or rkd pulls the student's batch relations toward the teacher's", async () => {
+  const train = smallMnist(64);
+  const teacher = tinyTeacher(11);
+  const x = tf.tensor4d(train.images, [64, 14, 14, 1]);
+  const teacherFeatures = tf.tidy(() => featureForward(teacher)(x, false).features);
+  const relationOf = (method: "sp" | "rkd", student: ReturnType<typeof buildCompressedMetaOnn>) => tf.tidy(() => {
+    const f = featureForward(student)(x, false).features;
+    return (method === "sp" ? similarityPreservingLoss(f, teacherFeatures) : relationalKdLoss(f, teacherFeatures).distance).dataSync()[0]!;
+  });
+  for (const method of ["sp", "rkd"] as const) {
+    const after: Record<string, number> = {};
+    for (const m of ["none", method] as const) {
+      const s = buildCompressedMetaOnn({ frontend: nonNegativeConv(4, 5, 7), inputShape: [14, 14, 1], poolSize: 2, hidden: 16, seed: 5 });
+      const before = tf.memory().numTensors;
+      const result = await trainStudent({
+        student: s, method: m, teacher, train, epochs: 4, batchSize: 16, learningRate: 3e-3, seed: 2,
+        sp: { weight: 300 }, rkd: { weight: 5 },
+      });
+      assert.ok(result.history.every((h) => Number.isFinite(h.trainLoss)));
+      assert.equal(tf.memory().numTensors, before, `${m}: training keeps the tensor count flat`);
+      after[m] = relationOf(method, s);
+      s.dispose();
+    }
+    assert.ok(after[method]! < 0.7 * after.none!, `${method}: relational loss after training ${after[method]} vs ${after.none} with no transfer`);
+  }
+  await assert.rejects(trainStudent({ student: tinyTeacher(1), method: "rkd", train, epochs: 1 }), /method "rkd" needs a trained teacher/);
+  tf.dispose([x, teacherFeatures]);
   teacher.dispose();
 });
