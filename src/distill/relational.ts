@@ -104,6 +104,9 @@ export function tripletAngles(features: Tensor): Tensor {
   });
 }
 
+/** Park et al.'s weights of the two RKD terms beside cross-entropy: λ_D = 25, λ_A = 50. */
+export const RKD_TERM_WEIGHTS = { distanceWeight: 25, angleWeight: 50 } as const;
+
 /** Options of {@link relationalKdLoss}. */
 export interface RelationalKdLossOptions {
   /** Weight λ_D of the distance term (default 25, Park et al.). */
@@ -119,8 +122,8 @@ export interface RelationalKdLossOptions {
  * Returns the total and its two terms (unweighted).
  */
 export function relationalKdLoss(studentFeatures: Tensor, teacherFeatures: Tensor, opts: RelationalKdLossOptions = {}): { loss: Tensor; distance: Tensor; angle: Tensor } {
-  const distanceWeight = opts.distanceWeight ?? 25;
-  const angleWeight = opts.angleWeight ?? 50;
+  const distanceWeight = opts.distanceWeight ?? RKD_TERM_WEIGHTS.distanceWeight;
+  const angleWeight = opts.angleWeight ?? RKD_TERM_WEIGHTS.angleWeight;
   for (const [name, v] of [["distanceWeight", distanceWeight], ["angleWeight", angleWeight]] as const) {
     if (!(v >= 0) || !Number.isFinite(v)) throw new Error(`relationalKdLoss: ${name} must be a finite number >= 0, got ${v}`);
   }

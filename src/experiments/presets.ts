@@ -9,6 +9,8 @@ import type { NotebookMode } from "../notebook/params";
 import type { ClassificationDatasetName, SplitSizes } from "./datasets";
 import type { ProbeDistribution } from "../distill/ntk";
 import type { FrontendKind } from "../models/frontends/factory";
+import { RELATIONAL_DEFAULT_WEIGHTS } from "../train/objectives";
+import { RKD_TERM_WEIGHTS } from "../distill/relational";
 
 /**
  * How a study's student learns: no transfer, KD, NTKD, or one of the feature-relational
@@ -76,9 +78,9 @@ const common = {
  * SP's weight as Tung & Mori give it (γ = 3000, batches of 128, their CIFAR-10 setting), not
  * tuned here: the term is divided by b², so γ keeps its meaning at the presets' batch of 128.
  */
-export const SP_DEFAULTS = { weight: 3000 };
+export const SP_DEFAULTS = { weight: RELATIONAL_DEFAULT_WEIGHTS.sp };
 /** RKD's weights as Park et al. give them (λ_D = 25, λ_A = 50 beside cross-entropy), not tuned here. */
-export const RKD_DEFAULTS = { weight: 1, distanceWeight: 25, angleWeight: 50 };
+export const RKD_DEFAULTS = { weight: RELATIONAL_DEFAULT_WEIGHTS.rkd, ...RKD_TERM_WEIGHTS };
 
 /** The preset of a data set and mode. */
 export function distillationPreset(dataset: ClassificationDatasetName, mode: NotebookMode): DistillationPreset {

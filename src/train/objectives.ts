@@ -322,6 +322,13 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
 /** The feature-relational transfer baselines of {@link relationalObjective}. */
 export type RelationalMethod = "sp" | "rkd";
 
+/**
+ * Default weight γ of each relational term beside the task loss: 3000 for SP (Tung & Mori's
+ * CIFAR-10 value, for their b = 128 batches: the term is divided by b²), 1 for RKD (whose
+ * λ_D and λ_A already weigh its terms).
+ */
+export const RELATIONAL_DEFAULT_WEIGHTS: Readonly<Record<RelationalMethod, number>> = { sp: 3000, rkd: 1 };
+
 /** Options of {@link relationalObjective}. */
 export interface RelationalObjectiveOptions extends RelationalKdLossOptions {
   /** "sp": similarity-preserving KD (Tung & Mori 2019); "rkd": relational KD, distance and angle (Park et al. 2019). */
@@ -330,11 +337,7 @@ export interface RelationalObjectiveOptions extends RelationalKdLossOptions {
   teacher: LayersModel | FeatureForward;
   /** The student's feature forward (`featureForward(student)`); the loop's model is not used for it. */
   student: FeatureForward;
-  /**
-   * Weight γ of the relational term beside the task loss (weight 1). Default: 3000 for "sp"
-   * (Tung & Mori's CIFAR-10 value, for their b = 128 batches: the term is divided by b²) and 1
-   * for "rkd" (whose λ_D = 25 and λ_A = 50 already weigh its terms).
-   */
+  /** Weight γ of the relational term beside the task loss (weight 1); default {@link RELATIONAL_DEFAULT_WEIGHTS}. */
   weight?: number;
 }
 
@@ -346,7 +349,7 @@ export interface RelationalObjectiveOptions extends RelationalKdLossOptions {
 export function relationalObjective(opts: RelationalObjectiveOptions): Objective {
   const { method } = opts;
   if (method !== "sp" && method !== "rkd") throw new Error(`relationalObjective: method must be "sp" or "rkd", got ${String(method)}`);
-  const weight = opts.weight ?? (method === "sp" ? 3000 : 1);
+  const weight = opts.weight ?? RELATIONAL_DEFAULT_WEIGHTS[method];
   if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(`relationalObjective: weight must be a finite number >= 0, got ${weight}`);
   const teacher = typeof opts.teacher === "function" ? opts.teacher : featureForward(opts.teacher, "relationalObjective teacher");
   const task = classificationTask;
