@@ -22,16 +22,14 @@ import type { DistillationPreset, StudentMethod } from "./presets";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { configHash, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 
-/** The default fabricated device: errors whose uncompensated drop is near the paper's 8 points. */
-export const DEFAULT_FABRICATION_ERRORS: FabricationErrors = {
-  kernelErrorStd: 0.3,
-  gain: 0.8,
-  misalignment: { shiftRowsPx: 1, shiftColsPx: 0.5, rotationDeg: 1 },
-  noiseStd: 0.01,
-};
-
-/** The sensor errors every physical frontend's default device has (those of the psf device). */
+/** The sensor errors every physical frontend's default device has. */
 const DEFAULT_SENSOR_ERRORS: FabricationErrors = { gain: 0.8, misalignment: { shiftRowsPx: 1, shiftColsPx: 0.5, rotationDeg: 1 }, noiseStd: 0.01 };
+
+/**
+ * The default fabricated device: errors whose uncompensated drop is near the paper's 8 points.
+ * kernelErrorStd stays the first key: the errors enter the compensation fine-tunes' config keys.
+ */
+export const DEFAULT_FABRICATION_ERRORS: FabricationErrors = { kernelErrorStd: 0.3, ...DEFAULT_SENSOR_ERRORS };
 
 /**
  * The default device of each physical frontend: the same sensor errors, and the optics' errors
