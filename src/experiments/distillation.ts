@@ -18,6 +18,7 @@ import { DEFAULT_STUDENT_METHODS, distillationPreset, RKD_DEFAULTS, SP_DEFAULTS,
 import { buildStudentFor, buildTeacherFor } from "./architectures";
 import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
+import { recordedGains, type RecordedStudents } from "./paired-difference";
 import { trainStudentsInWorkers } from "./workers";
 import { FRONTEND_KINDS, type FrontendKind } from "../models/frontends/factory";
 import { InputError } from "../notebook/errors";
@@ -336,7 +337,8 @@ export async function runDistillationStudy(opts: DistillationStudyOptions): Prom
 /**
  * The part of a study that goes into summary.json (per data set). Each model carries its
  * {@link ModelAuditEntry} (config key, log, metadata, which epoch), so every number can be traced
- * to the epochs behind it.
+ * to the epochs behind it. `gains` holds the paired differences between its methods over seeds
+ * with 95 % intervals ({@link recordedGains}), when at least two seeds pair.
  */
 export function studySummary(r: DistillationStudyResult): Record<string, unknown> {
   const students: Record<string, unknown> = {};
@@ -349,5 +351,12 @@ export function studySummary(r: DistillationStudyResult): Record<string, unknown
     studentParameters: r.studentParameters,
     seeds: r.preset.seeds,
     frontend: r.preset.frontend ?? "psf",
+    ...gainsEntry(students as Record<string, RecordedStudents>),
   };
+}
+
+/** `gains`: the paired differences between methods over seeds (left out when nothing pairs). */
+function gainsEntry(students: Record<string, RecordedStudents>): { gains?: Record<string, unknown> } {
+  const gains = recordedGains(students);
+  return Object.keys(gains).length > 0 ? { gains } : {};
 }

@@ -56,6 +56,15 @@ test("a study in worker processes reproduces the in-process study exactly, and a
   const inProcess = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: tiny, methods: ["none", "ntkd"], run: openRun("distill-mnist", "a", { root }) });
   const summary = studySummary(inProcess) as { teacher: { accuracy: number }; students: Record<string, { runs: number[] }> };
   assert.equal(summary.students.none.runs.length, 2);
+  // Paired by seed: two seeds give one degree of freedom, so the 95 % half-width is 12.706 · std / √2.
+  const gains = (summary as unknown as { gains: Record<string, { mean: number; interval: [number, number]; seeds: number[] }> }).gains;
+  assert.deepEqual(Object.keys(gains), ["ntkd-none"]);
+  const diffs = [0, 1].map((i) => summary.students.ntkd.runs[i] - summary.students.none.runs[i]);
+  const mean = (diffs[0] + diffs[1]) / 2;
+  const half = (12.7062 * Math.abs(diffs[0] - diffs[1])) / Math.sqrt(2) / Math.sqrt(2);
+  assert.ok(Math.abs(gains["ntkd-none"].mean - mean) < 1e-12);
+  assert.ok(Math.abs(gains["ntkd-none"].interval[1] - (mean + half)) < 1e-4 * Math.max(1, half));
+  assert.deepEqual(gains["ntkd-none"].seeds, [0, 1]);
   assert.ok(summary.teacher.accuracy > 0.15, `teacher ${summary.teacher.accuracy} after one epoch on 256 images (chance is 0.1)`);
 
   // Same settings in a second run folder, students trained by two worker processes.
