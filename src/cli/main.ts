@@ -11,9 +11,10 @@ import { exportCommand } from "./export-command";
 import { planCommand } from "./plan-command";
 import { jobCommand } from "./job-command";
 import { mergeCommand } from "./merge-command";
+import { gainsCommand } from "./gains-command";
 
 /** Every subcommand; other areas add theirs (bench, data) here. */
-export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand, exportCommand, planCommand, jobCommand, mergeCommand];
+export const COMMANDS: Command[] = [runCommand, reproduceCommand, kernelInstallCommand, labCommand, envCommand, exportCommand, planCommand, jobCommand, mergeCommand, gainsCommand];
 
 function help(commands: Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -159,14 +159,16 @@ export function studentGains(students: Record<string, RecordedStudents>, pairs: 
 
 /**
  * The comparisons a study records when it holds both methods: each transfer method against no
- * transfer, and NTKD against every other transfer method (the question of issue 20: does
- * matching the tangent kernel beat matching logits or feature relations?).
+ * transfer, the feature-relational baselines against KD, and NTKD against every other transfer
+ * method (does matching the tangent kernel beat matching logits or feature relations?).
  */
 export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
   ["kd", "none"],
   ["ntkd", "none"],
   ["sp", "none"],
   ["rkd", "none"],
+  ["sp", "kd"],
+  ["rkd", "kd"],
   ["ntkd", "kd"],
   ["ntkd", "sp"],
   ["ntkd", "rkd"],
