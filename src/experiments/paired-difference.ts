@@ -8,6 +8,7 @@
  * small gain in the seed-to-seed spread.
  */
 import { InputError } from "../notebook/errors";
+import { summarizeRuns } from "./stats";
 
 /** One method's accuracy per seed, as summary.json's `models` records it. */
 export interface SeededValue {
@@ -127,8 +128,7 @@ export function pairedDifference(a: readonly SeededValue[], b: readonly SeededVa
   if (seeds.length < 2) throw new InputError(`${what}: needs at least 2 seeds run with both methods, got ${seeds.length} (${seeds.join(", ") || "none"})`);
   const differences = seeds.map((s) => (left.get(s) as number) - (right.get(s) as number));
   const n = seeds.length;
-  const mean = differences.reduce((x, y) => x + y, 0) / n;
-  const std = Math.sqrt(differences.reduce((x, d) => x + (d - mean) ** 2, 0) / (n - 1));
+  const { mean, std } = summarizeRuns(differences, what);
   const half = (studentTQuantile(1 - (1 - level) / 2, n - 1) * std) / Math.sqrt(n);
   return { mean, std, n, interval: [mean - half, mean + half], level, seeds, differences };
 }
@@ -175,14 +175,15 @@ export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
 ];
 
 /**
- * {@link studentGains} over the {@link GAIN_PAIRS} a record can pair: both methods present with
- * at least two shared seeds. Empty for a one-seed study (nothing to put an interval on).
+ * {@link studentGains} over the pairs a record can pair (`opts.pairs`, default {@link GAIN_PAIRS}):
+ * both methods present with at least two shared seeds. Empty for a one-seed study (nothing to put
+ * an interval on).
  */
-export function recordedGains(students: Record<string, RecordedStudents>, opts: { level?: number } = {}): Record<string, PairedDifference> {
+export function recordedGains(students: Record<string, RecordedStudents>, opts: { level?: number; pairs?: readonly (readonly [string, string])[] } = {}): Record<string, PairedDifference> {
   const seedsOf = (m: string) => new Set((students[m]?.models ?? []).map((x) => x.seed));
-  const pairable = GAIN_PAIRS.filter(([a, b]) => {
+  const pairable = (opts.pairs ?? GAIN_PAIRS).filter(([a, b]) => {
     const right = seedsOf(b);
     return [...seedsOf(a)].filter((s) => typeof s === "number" && right.has(s)).length >= 2;
   });
-  return studentGains(students, pairable, opts);
+  return studentGains(students, pairable, { level: opts.level });
 }

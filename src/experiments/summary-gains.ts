@@ -6,7 +6,7 @@
  * written before studies recorded `gains` themselves.
  */
 import { InputError } from "../notebook/errors";
-import { pairedDifference, recordedGains, type PairedDifference, type RecordedStudents, type SeededValue } from "./paired-difference";
+import { GAIN_PAIRS, pairedDifference, recordedGains, type PairedDifference, type RecordedStudents, type SeededValue } from "./paired-difference";
 
 /** One comparison of one study record. */
 export interface SummaryGain {
@@ -32,8 +32,8 @@ function teacherKeyOf(record: Json): unknown {
   return isObject(teacher) && isObject(teacher.model) ? teacher.model.configKey : undefined;
 }
 
-function studyGains(record: string, students: Record<string, RecordedStudents>, level: number): SummaryGain[] {
-  return Object.entries(recordedGains(students, { level })).map(([key, difference]) => ({ record, comparison: key.replace("-", " − "), difference }));
+function studyGains(record: string, students: Record<string, RecordedStudents>, level: number, pairs = GAIN_PAIRS): SummaryGain[] {
+  return Object.entries(recordedGains(students, { level, pairs })).map(([key, difference]) => ({ record, comparison: key.replace("-", " − "), difference }));
 }
 
 /** Fabrication rows hold `runs` in seed order; the study's `seeds` name them. */
@@ -70,11 +70,12 @@ export function summaryGains(summary: unknown, opts: { level?: number } = {}): S
       if (isObject(r.baselines) && isObject(r.baselines.students)) {
         const baselines = r.baselines;
         const sameTeacher = teacherKeyOf(baselines) !== undefined && teacherKeyOf(baselines) === teacherKeyOf(r);
-        // Only the comparisons that involve a baseline: the study's own pairs are listed above.
         const studyStudents: Json = sameTeacher && isObject(r.students) ? r.students : {};
         const combined = { ...studyStudents, ...(baselines.students as Json) } as Record<string, RecordedStudents>;
+        // Only the comparisons that involve a baseline: the study's own pairs are listed above.
         const own = new Set(Object.keys(baselines.students as Json));
-        out.push(...studyGains(`${record}.baselines`, combined, level).filter((g) => g.comparison.split(" − ").some((m) => own.has(m))));
+        const baselinePairs = GAIN_PAIRS.filter((pair) => pair.some((m) => own.has(m)));
+        out.push(...studyGains(`${record}.baselines`, combined, level, baselinePairs));
       }
       if (isObject(r.fabrication)) out.push(...fabricationGains(`${record}.fabrication`, r.fabrication, seedsOf(r), level));
     };
