@@ -13,6 +13,8 @@ import { trainStudent, trainTeacher } from "../train/api";
 import { readCheckpoint } from "../train/checkpoint";
 import type { EpochRecord } from "../train/loop";
 import { evaluate, type Evaluation } from "../train/metrics";
+import { sampleFraction } from "../data/splits";
+import type { ImageDataset } from "../data/types";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, distillationPreset, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
 import { buildStudentFor, buildTeacherFor } from "./architectures";
@@ -196,12 +198,13 @@ export async function obtainStudent(
   seed: number,
   requestedKernels?: number,
 ): Promise<{ student: OpticalStudent; run: StudentRun }> {
-  const student = buildStudentFor(splits.train, seed, { kernels: requestedKernels, frontend: preset.frontend });
+  const train = studentTrainingSet(splits.train, preset.studentTrainFraction);
+  const student = buildStudentFor(train, seed, { kernels: requestedKernels, frontend: preset.frontend });
   // The architecture's own kernel count asked for by number is the default student: one model and
   // one file, so a width sweep that includes it loads the study's student instead of retraining it.
   const kernels = requestedKernels === undefined || requestedKernels !== defaultKernelCount(splits.train) ? requestedKernels : undefined;
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
-  const tag = studentTag(method, seed, kernels, preset.frontend);
+  const tag = studentTag(method, seed, kernels, preset.frontend, preset.studentTrainFraction);
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
   const identity = { phase: method, seed };
   const stored = tryLoad(file, student.model, key, identity);
@@ -215,7 +218,7 @@ export async function obtainStudent(
       student,
       method,
       teacher,
-      train: splits.train,
+      train,
       validation: splits.validation,
       epochs: preset.studentEpochs,
       batchSize: preset.batchSize,
@@ -241,12 +244,27 @@ export async function obtainStudent(
 }
 
 /**
- * A student's file name stem in the run store: `none-seed0`, `ntkd-k4-seed1`, `kd-metasurface-seed2`
- * (the default "psf" frontend and kernel count are not named).
+ * A student's file name stem in the run store: `none-seed0`, `ntkd-k4-seed1`, `kd-metasurface-seed2`,
+ * `kd-f0.1-seed3` (a tenth of the training split); the default "psf" frontend, kernel count and
+ * training set are not named.
  */
-export function studentTag(method: StudentMethod, seed: number, kernels?: number, frontend?: FrontendKind): string {
-  const parts = [method, ...(frontend !== undefined && frontend !== "psf" ? [frontend] : []), ...(kernels !== undefined ? [`k${kernels}`] : []), `seed${seed}`];
+export function studentTag(method: StudentMethod, seed: number, kernels?: number, frontend?: FrontendKind, trainFraction?: number): string {
+  const parts = [
+    method,
+    ...(frontend !== undefined && frontend !== "psf" ? [frontend] : []),
+    ...(kernels !== undefined ? [`k${kernels}`] : []),
+    ...(trainFraction !== undefined ? [`f${trainFraction}`] : []),
+    `seed${seed}`,
+  ];
   return parts.join("-");
+}
+
+/**
+ * What a student learns from: the whole training split, or the fixed class-stratified sample of
+ * `studentTrainFraction` of it (seed 0 for every student; see {@link DistillationPreset}).
+ */
+export function studentTrainingSet(train: ImageDataset, fraction: number | undefined): ImageDataset {
+  return fraction === undefined || fraction === 1 ? train : { ...sampleFraction(train, fraction, 0), name: `${train.name}-f${fraction}` };
 }
 
 /** Resolves a study's preset: the mode's defaults with the caller's overrides (checked). */
@@ -254,6 +272,10 @@ export function resolvePreset(dataset: ClassificationDatasetName, mode: Notebook
   const preset = { ...distillationPreset(dataset, mode), ...overrides };
   if (preset.frontend !== undefined && !FRONTEND_KINDS.includes(preset.frontend)) {
     throw new InputError(`preset.frontend: expected one of ${FRONTEND_KINDS.join(", ")}, got ${JSON.stringify(preset.frontend)}`);
+  }
+  const f = preset.studentTrainFraction;
+  if (f !== undefined && !(typeof f === "number" && f > 0 && f <= 1)) {
+    throw new InputError(`preset.studentTrainFraction: expected a number in (0, 1], got ${JSON.stringify(f)}`);
   }
   return preset;
 }

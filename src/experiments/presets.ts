@@ -55,6 +55,14 @@ export interface DistillationPreset {
    * bound). Each brings its own physical defaults (`models/frontends/`); the teacher is the same.
    */
   frontend?: FrontendKind;
+  /**
+   * The fraction (0 < f ≤ 1) of the training split the students learn from: a fixed,
+   * class-stratified sample (seed 0, the same for every seed and method, so that students pair).
+   * The teacher still learns from the whole split: the question it asks is how much of a
+   * teacher trained on more data each transfer method carries to a student that sees little.
+   * Absent: all of it (and the students' keys stay as they were).
+   */
+  studentTrainFraction?: number;
 }
 
 const common = {

@@ -85,7 +85,7 @@ export function shellQuote(word: string): string {
 }
 
 function studentFile(method: StudentMethod, seed: number, p: DistillationPreset): string {
-  return `student-${studentTag(method, seed, undefined, p.frontend)}.weights`;
+  return `student-${studentTag(method, seed, undefined, p.frontend, p.studentTrainFraction)}.weights`;
 }
 
 /** The study as jobs; see the module comment. Data sets are checked (installed, known) here. */
@@ -283,7 +283,23 @@ export function mergeStudyJobs(plan: StudyPlan, fromDirs: string[], runsRoot: st
  */
 export function studyStageName(plan: StudyPlan): string {
   const frontend = plan.preset.frontend !== undefined ? [plan.preset.frontend] : [];
-  return ["study", ...plan.datasets, ...frontend, ...(isBaselinePlan(plan) ? plan.methods : [])].join("-");
+  const point = gainMapPoint(plan.preset);
+  return ["study", ...plan.datasets, ...frontend, ...(point ? [point.tag] : []), ...(isBaselinePlan(plan) ? plan.methods : [])].join("-");
+}
+
+/** A point of the gain map (issue "when does NTKD help?"): the one setting that moves it off the study's protocol. */
+export interface GainMapPoint {
+  /** The preset field the map varies, e.g. "studentTrainFraction". */
+  axis: "studentTrainFraction";
+  value: number;
+  /** Its name in stage names, file names and `gainMap`, e.g. "f0.1". */
+  tag: string;
+}
+
+/** The gain-map point a preset sits at, or null for the study's own protocol. */
+export function gainMapPoint(preset: Partial<DistillationPreset>): GainMapPoint | null {
+  const f = preset.studentTrainFraction;
+  return f === undefined ? null : { axis: "studentTrainFraction", value: f, tag: `f${f}` };
 }
 
 /**
@@ -305,8 +321,12 @@ function isBaselinePlan(plan: StudyPlan): boolean {
  */
 export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): Record<string, Record<string, unknown>> {
   const frontend = plan.preset.frontend;
+  const point = gainMapPoint(plan.preset);
   // Baselines keep their own teacher, seeds and students under `baselines`, so a study's record stays as it was.
-  const place = (s: Record<string, unknown>) => (isBaselinePlan(plan) ? { baselines: s } : s);
+  const asBaseline = (s: Record<string, unknown>) => (isBaselinePlan(plan) ? { baselines: s } : s);
+  // A gain-map point is one more study beside the protocol's, under `gainMap.<tag>` with its setting.
+  const place = (s: Record<string, unknown>) =>
+    point === null ? asBaseline(s) : { gainMap: { [point.tag]: isBaselinePlan(plan) ? asBaseline(s) : { axis: point.axis, value: point.value, ...s } } };
   if (frontend === undefined) return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, place(s)]));
   return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: place(s) } }]));
 }

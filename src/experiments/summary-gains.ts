@@ -1,8 +1,8 @@
 /**
  * The paired gains of every study a reproduction's summary.json records: the notebooks' study
  * per data set, each frontend of the hardware table, the transfer baselines (paired with the
- * study's own students when both were distilled from the same teacher), and each fabrication
- * table's compensations. Recomputed from the per-seed accuracies, so it also reads summaries
+ * study's own students when both were distilled from the same teacher), each fabrication
+ * table's compensations, and each point of the gain map (`gainMap.<point>`). Recomputed from the per-seed accuracies, so it also reads summaries
  * written before studies recorded `gains` themselves.
  */
 import { InputError } from "../notebook/errors";
@@ -82,6 +82,9 @@ export function summaryGains(summary: unknown, opts: { level?: number } = {}): S
     visit(dataset, study);
     if (isObject(study.frontends)) {
       for (const [frontend, r] of Object.entries(study.frontends)) if (isObject(r)) visit(`${dataset}.frontends.${frontend}`, r);
+    }
+    if (isObject(study.gainMap)) {
+      for (const [point, r] of Object.entries(study.gainMap)) if (isObject(r)) visit(`${dataset}.gainMap.${point}`, r);
     }
   }
   return out;

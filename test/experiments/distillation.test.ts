@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { initBackend } from "../../src/runtime/backend";
 import { openRun } from "../../src/notebook/run-store";
-import { obtainStudent, resolvePreset, runDistillationStudy, studentKey, studentTag, studySummary, type PoolProgress } from "../../src/experiments/distillation";
+import { obtainStudent, resolvePreset, runDistillationStudy, studentKey, studentTag, studentTrainingSet, studySummary, teacherKey, type PoolProgress } from "../../src/experiments/distillation";
 import { MetasurfaceFrontend } from "../../src/models/frontends/metasurface-frontend";
 import { PsfConvFrontend } from "../../src/models/frontends/psf-conv";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
@@ -169,4 +169,36 @@ test("a study with the metasurface frontend trains students whose optics are pil
   assert.ok(plain.student.frontend instanceof PsfConvFrontend);
   assert.equal(plain.run.accuracy, psf.students.none!.runs[0]);
   plain.student.dispose();
+});
+
+test("studentTrainFraction: students learn from a fixed, stratified share of the training split; the teacher from all of it", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-fraction-"));
+  const run = openRun("distill-mnist", "a", { root });
+  const whole = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0] });
+  const quarter = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0], studentTrainFraction: 0.25 });
+  const splits = loadClassificationSplits("mnist", whole.sizes);
+  // The share: a quarter of each class (rounded), the same images for every call, hence every seed and method.
+  const share = studentTrainingSet(splits.train, 0.25);
+  const perClass = (ds: typeof share) => Array.from({ length: 10 }, (_, c) => ds.labels.filter((l) => l === c).length);
+  assert.deepEqual(perClass(share), perClass(splits.train).map((n) => Math.max(1, Math.round(n / 4))));
+  assert.deepEqual(Array.from(studentTrainingSet(splits.train, 0.25).labels), Array.from(share.labels));
+  assert.equal(studentTrainingSet(splits.train, undefined), splits.train);
+  assert.equal(teacherKey("mnist", quarter), teacherKey("mnist", whole), "the teacher is the study's own");
+  assert.notEqual(studentKey("mnist", quarter, "none", 0, undefined), studentKey("mnist", whole, "none", 0, undefined));
+  assert.equal(studentTag("ntkd", 3, undefined, undefined, 0.1), "ntkd-f0.1-seed3");
+  // The student's epochs run over the share: 256 images at batch 64 are 4 batches, the share's ~64 images 1 or 2.
+  const batches = async (preset: DistillationPreset) => {
+    let seen = 0;
+    const { student } = await obtainStudent({ dataset: "mnist", run, onProgress: (p) => (seen = Math.max(seen, p.batches)) }, splits, preset, tf.sequential(), "none", 0);
+    student.dispose();
+    return seen;
+  };
+  assert.equal(await batches(whole), 4);
+  assert.ok(share.count >= 60 && share.count <= 70, `share of ${share.count} images`);
+  assert.equal(await batches(quarter), Math.ceil(share.count / 64));
+  for (const bad of [0, 1.5, "half"]) {
+    assert.throws(() => resolvePreset("mnist", "full", { studentTrainFraction: bad as never }), /preset\.studentTrainFraction: expected a number in \(0, 1\], got /);
+  }
 });

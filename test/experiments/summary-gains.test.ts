@@ -25,6 +25,9 @@ function fixture() {
           fourier: { teacher: teacher("T"), seeds: [0, 1], students: students({ none: [0.98, 0.985], ntkd: [0.99, 0.99] }, [0, 1]) },
           ideal: { teacher: teacher("T"), seeds: [0], students: students({ none: [0.98], kd: [0.985] }, [0]) },
         },
+        gainMap: {
+          "f0.1": { axis: "studentTrainFraction", value: 0.1, teacher: teacher("T"), seeds: [0, 1], students: students({ kd: [0.9, 0.91], ntkd: [0.92, 0.92] }, [0, 1]) },
+        },
       },
       "fashion-mnist": {
         teacher: teacher("F"),
@@ -47,6 +50,7 @@ test("summaryGains pairs every study record of a summary by seed", () => {
       "mnist.baselines: sp − none", "mnist.baselines: sp − kd", "mnist.baselines: ntkd − sp",
       "mnist.fabrication: e2e − none", "mnist.fabrication: ntkd − none", "mnist.fabrication: ntkd − e2e",
       "mnist.frontends.fourier: ntkd − none",
+      "mnist.gainMap.f0.1: ntkd − kd",
     ],
   );
   // ntkd − kd per seed: 0.01, 0.02, 0.00 → mean 0.01, std 0.01, half-width 4.303 · 0.01 / √3.
@@ -62,6 +66,8 @@ test("summaryGains pairs every study record of a summary by seed", () => {
   const f = by("mnist.frontends.fourier", "ntkd − none")!;
   assert.equal(f.n, 2);
   assert.ok(Math.abs(f.interval[1] - f.mean - (12.7062 * f.std) / Math.sqrt(2)) < 1e-4);
+  // A gain-map point: ntkd − kd per seed 0.02, 0.01.
+  assert.ok(Math.abs(by("mnist.gainMap.f0.1", "ntkd − kd")!.mean - 0.015) < 1e-12);
 });
 
 test("summaryGains keeps a baseline of another teacher apart and skips one-seed studies", () => {
