@@ -120,8 +120,9 @@ export function studentKey(dataset: string, p: DistillationPreset, method: Stude
 function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<DistillationPreset> {
   const relevant: Partial<DistillationPreset> = { ...p, seeds: [] };
   if ((relevant.frontend ?? "psf") === "psf") delete relevant.frontend;
-  if (method !== "kd") delete relevant.kd;
-  if (method !== "ntkd") delete relevant.ntkd;
+  // KD + NTKD depends on both methods' settings.
+  if (method !== "kd" && method !== "kd+ntkd") delete relevant.kd;
+  if (method !== "ntkd" && method !== "kd+ntkd") delete relevant.ntkd;
   if (method !== "sp") delete relevant.sp;
   else relevant.sp = { ...SP_DEFAULTS, ...p.sp };
   if (method !== "rkd") delete relevant.rkd;
@@ -298,7 +299,7 @@ function defaultKernelCount(ds: ClassificationSplits["train"]): number {
  * A training step's cost relative to a plain step (bench: compressed-meta step, R = 2): the order
  * in which parallel workers take the methods of a seed.
  */
-const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3, sp: 1.4, rkd: 1.5 };
+const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3, "kd+ntkd": 3.3, sp: 1.4, rkd: 1.5 };
 
 /** Trains the teacher and every student of the study; see the module comment. */
 export async function runDistillationStudy(opts: DistillationStudyOptions): Promise<DistillationStudyResult> {

@@ -159,8 +159,9 @@ export function studentGains(students: Record<string, RecordedStudents>, pairs: 
 
 /**
  * The comparisons a study records when it holds both methods: each transfer method against no
- * transfer, the feature-relational baselines against KD, and NTKD against every other transfer
- * method (does matching the tangent kernel beat matching logits or feature relations?).
+ * transfer, the feature-relational baselines against KD, NTKD against every other transfer
+ * method (does matching the tangent kernel beat matching logits or feature relations?), and
+ * KD + NTKD against no transfer and each of its two parts (does the kernel term add to KD?).
  */
 export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
   ["kd", "none"],
@@ -172,6 +173,9 @@ export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
   ["ntkd", "kd"],
   ["ntkd", "sp"],
   ["ntkd", "rkd"],
+  ["kd+ntkd", "none"],
+  ["kd+ntkd", "kd"],
+  ["kd+ntkd", "ntkd"],
 ];
 
 /**

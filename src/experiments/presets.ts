@@ -13,13 +13,13 @@ import { RELATIONAL_DEFAULT_WEIGHTS } from "../train/objectives";
 import { RKD_TERM_WEIGHTS } from "../distill/relational";
 
 /**
- * How a study's student learns: no transfer, KD, NTKD, or one of the feature-relational
+ * How a study's student learns: no transfer, KD, NTKD, both at once ("kd+ntkd"), or one of the feature-relational
  * baselines NTKD should be compared with, similarity-preserving KD ("sp") and relational KD
  * ("rkd"); see `trainStudent`.
  */
-export type StudentMethod = "none" | "kd" | "ntkd" | "sp" | "rkd";
+export type StudentMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd";
 /** Every method a study can train. */
-export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd", "sp", "rkd"];
+export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd"];
 /** The paper's three, which a study trains unless told otherwise (Table 3). */
 export const DEFAULT_STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
 

@@ -284,7 +284,7 @@ export function mergeStudyJobs(plan: StudyPlan, fromDirs: string[], runsRoot: st
 export function studyStageName(plan: StudyPlan): string {
   const frontend = plan.preset.frontend !== undefined ? [plan.preset.frontend] : [];
   const point = gainMapPoint(plan.preset);
-  return ["study", ...plan.datasets, ...frontend, ...(point ? [point.tag] : []), ...(isBaselinePlan(plan) ? plan.methods : [])].join("-");
+  return ["study", ...plan.datasets, ...frontend, ...(point ? [point.tag] : isBaselinePlan(plan) ? plan.methods : [])].join("-");
 }
 
 /** A point of the gain map (issue "when does NTKD help?"): the one setting that moves it off the study's protocol. */
@@ -324,9 +324,9 @@ export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): R
   const point = gainMapPoint(plan.preset);
   // Baselines keep their own teacher, seeds and students under `baselines`, so a study's record stays as it was.
   const asBaseline = (s: Record<string, unknown>) => (isBaselinePlan(plan) ? { baselines: s } : s);
-  // A gain-map point is one more study beside the protocol's, under `gainMap.<tag>` with its setting.
-  const place = (s: Record<string, unknown>) =>
-    point === null ? asBaseline(s) : { gainMap: { [point.tag]: isBaselinePlan(plan) ? asBaseline(s) : { axis: point.axis, value: point.value, ...s } } };
+  // A gain-map point is one study of its own under `gainMap.<tag>`, with its setting and every
+  // method it compares (baselines included: the point has no protocol study to keep apart from).
+  const place = (s: Record<string, unknown>) => (point === null ? asBaseline(s) : { gainMap: { [point.tag]: { axis: point.axis, value: point.value, ...s } } });
   if (frontend === undefined) return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, place(s)]));
   return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: place(s) } }]));
 }

@@ -26,18 +26,19 @@ export function trainTeacher(opts: TrainTeacherOptions): Promise<TrainResult> {
 }
 
 /** How a student learns from the teacher (or, "none", without one). */
-export type TransferMethod = "none" | "kd" | "ntkd" | "sp" | "rkd";
+export type TransferMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd";
 
 /** Every {@link TransferMethod}. */
-export const TRANSFER_METHODS: readonly TransferMethod[] = ["none", "kd", "ntkd", "sp", "rkd"];
+export const TRANSFER_METHODS: readonly TransferMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd"];
 
 /** Options of {@link trainStudent}. */
 export interface TrainStudentOptions extends CommonTrainOptions {
   /** The student: an {@link OpticalStudent} or any logits-out LayersModel. */
   student: OpticalStudent | LayersModel;
   /**
-   * "none" (cross-entropy only), "kd", "ntkd", or a baseline that matches the batch's relations
-   * between last hidden features: "sp" (similarity-preserving KD) or "rkd" (relational KD).
+   * "none" (cross-entropy only), "kd", "ntkd", "kd+ntkd" (NTKD's kernel term beside KD's loss
+   * instead of the task loss), or a baseline that matches the batch's relations between last
+   * hidden features: "sp" (similarity-preserving KD) or "rkd" (relational KD).
    */
   method: TransferMethod;
   /** The trained teacher; required for every method but "none". */
@@ -47,20 +48,20 @@ export interface TrainStudentOptions extends CommonTrainOptions {
    * the fabrication stage does; the NTK is then taken over the backend's weights only.
    */
   part?: StudentPart;
-  /** KD settings (method "kd"): temperature (default 4) and α (default 0.5). */
+  /** KD settings (methods "kd" and "kd+ntkd"): temperature (default 4) and α (default 0.5). */
   kd?: { temperature?: number; alpha?: number };
   /**
-   * NTKD settings (method "ntkd"); see `ntkdObjective` and `NtkMatchOptions` for defaults. The
-   * teacher's sketch is precomputed once for `train` by default (`teacherCache: "dataset"`).
+   * NTKD settings (methods "ntkd" and "kd+ntkd"); see `ntkdObjective` and `NtkMatchOptions` for
+   * defaults. The teacher's sketch is precomputed once for `train` by default (`teacherCache: "dataset"`).
    */
+  ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number; betaBalance?: "gradient" | "loss" };
   /** Similarity-preserving KD settings (method "sp"): the weight γ of its term (default 3000). */
   sp?: { weight?: number };
   /** Relational KD settings (method "rkd"): the term's weight γ (default 1), λ_D (25) and λ_A (50). */
   rkd?: RelationalKdLossOptions & { weight?: number };
-  ntkd?: NtkMatchOptions & { alpha?: number; beta?: number | "auto"; betaScale?: number; autoBetaBatches?: number; betaBalance?: "gradient" | "loss" };
 }
 
-/** Trains an optical student with no transfer, KD, NTKD, SP or RKD. */
+/** Trains an optical student with no transfer, KD, NTKD, KD + NTKD, SP or RKD. */
 export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResult> {
   const { student, method, teacher, part, kd, ntkd, sp, rkd, ...common } = opts;
   const model = student instanceof OpticalStudent ? student.model : student;
@@ -82,6 +83,9 @@ export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResu
       break;
     case "ntkd":
       objective = ntkdObjective({ teacher: teacher as LayersModel, ...ntkd });
+      break;
+    case "kd+ntkd":
+      objective = ntkdObjective({ teacher: teacher as LayersModel, ...ntkd, kd: kd ?? {} });
       break;
     case "sp":
     case "rkd":

@@ -184,9 +184,16 @@ export interface NtkdObjectiveOptions<D extends AnyDataset = ImageDataset, S = n
    * the task gradient (measured: the task loss stayed at chance on MNIST).
    */
   betaBalance?: "gradient" | "loss";
+  /**
+   * KD + NTKD: when given, the term weighted by α is Hinton's KD loss against the teacher's
+   * logits with these settings (see {@link kdObjective}) instead of the task loss alone, so
+   * that the student matches the teacher's outputs and its tangent kernel at once. The
+   * objective is then named "kd+ntkd". Absent: NTKD as the paper has it.
+   */
+  kd?: { temperature?: number; alpha?: number };
 }
 
-/** NTKD: α·task + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch. */
+/** NTKD: α·task + β·MSE(norm Θ_teacher, norm Θ_student) on each minibatch (α·KD + β·… with `kd`: KD + NTKD). */
 export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(opts: NtkdObjectiveOptions<D, S>): Objective<S, D> {
   const match: ResolvedNtkMatchOptions = resolveNtkMatchOptions(opts);
   const task = opts.task ?? (classificationTask as unknown as TrainingTask<D, S>);
@@ -204,6 +211,11 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
   if (teacherVars.length === 0) throw new Error(`ntkdObjective: teacher ${opts.teacher.name} has no trainable weights to take the NTK over`);
   const teacherSubject = flattenedSubject((x) => opts.teacher.apply(x, { training: false }) as Tensor, teacherVars);
   const kind: KernelKind = match.estimator === "sketch" ? "matrix" : "trace";
+  const kd = opts.kd === undefined ? null : { temperature: opts.kd.temperature ?? 4, alpha: opts.kd.alpha ?? 0.5 };
+  /** The teacher's logits of the batch being computed (KD + NTKD only; disposed after each batch). */
+  let teacherLogits: Tensor | null = null;
+  /** The term weighted by α: the task loss, or KD's loss against the teacher's logits. */
+  const firstTerm = (outputs: Tensor, y: Tensor): Tensor => (kd === null ? task.loss(outputs, y) : task.kdLoss(outputs, teacherLogits as Tensor, y, kd));
   let ratioSum = 0;
   let ratioCount = 0;
   let cache: { train: D; seed: number; sketch: TeacherSketchCache } | null = null;
@@ -230,7 +242,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
 
   /** Separate task and NTK gradients: needed while β is calibrated from their ratio. */
   function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number): BatchResult<S> {
-    const taskPart = lossWithGrads(task, model, weights, ctx, (outputs) => task.loss(outputs, ctx.y));
+    const taskPart = lossWithGrads(task, model, weights, ctx, (outputs) => firstTerm(outputs, ctx.y));
     const vars = variablesOf(weights);
     let ntk;
     try {
@@ -280,7 +292,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
       (flatOutputs) => {
         const outputs = student.unflatten(flatOutputs);
         statistic = task.batchStatistic(outputs, ctx.y);
-        const taskValue = task.loss(outputs, ctx.y);
+        const taskValue = firstTerm(outputs, ctx.y);
         taskLoss = taskValue.dataSync()[0];
         return tf.mul(taskValue, alpha);
       },
@@ -293,7 +305,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
   }
 
   return {
-    name: "ntkd",
+    name: kd === null ? "ntkd" : "kd+ntkd",
     prepare({ train, seed }) {
       if (match.teacherCache === "none") return;
       if (cache !== null && cache.train === train && cache.seed === seed) return;
@@ -303,12 +315,15 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
     compute(model, weights, ctx) {
       const studentSeed = deriveSeed(ctx.seed, 0x57d, ctx.epoch, ctx.batch);
       const kT = teacherKernelOf(ctx);
+      if (kd !== null) teacherLogits = opts.teacher.apply(ctx.x, { training: false }) as Tensor;
       try {
         if (betaOpt !== "auto") return combined(model, weights, ctx, kT, studentSeed, betaOpt);
         if (ratioCount < autoBatches) return separate(model, weights, ctx, kT, studentSeed);
         return combined(model, weights, ctx, kT, studentSeed, (betaScale * ratioSum) / ratioCount);
       } finally {
         kT.dispose();
+        teacherLogits?.dispose();
+        teacherLogits = null;
       }
     },
     getState: () => ({ ratioSum, ratioCount }),

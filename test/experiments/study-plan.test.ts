@@ -72,9 +72,11 @@ test("stage: a plan naming its frontend, psf included, becomes that row of the h
   assert.deepEqual(studyStageResults(point, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, ...summary.datasets.mnist } } } });
   assert.equal(point.jobs[0]!.configKey, plain.jobs[0]!.configKey, "the point's teacher is the study's");
   assert.deepEqual(point.jobs.filter((j) => j.kind === "student").map((j) => j.file), ["student-none-f0.1-seed3.weights", "student-kd-f0.1-seed3.weights", "student-none-f0.1-seed7.weights", "student-kd-f0.1-seed7.weights"]);
-  const pointBaselines = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["sp"], preset: { ...PRESET, studentTrainFraction: 0.1 }, planPath: path.join(dir, "fsp.json"), jobsDir: path.join(dir, "jobs-fsp"), launcher: "ntkd-lab" });
-  assert.equal(studyStageName(pointBaselines), "study-mnist-f0.1-sp");
-  assert.deepEqual(studyStageResults(pointBaselines, summary), { mnist: { gainMap: { "f0.1": { baselines: summary.datasets.mnist } } } });
+  // Every method of a point is the point's own (it has no protocol study to keep baselines apart from).
+  const pointBaselines = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "kd+ntkd", "sp"], preset: { ...PRESET, studentTrainFraction: 0.1 }, planPath: path.join(dir, "fsp.json"), jobsDir: path.join(dir, "jobs-fsp"), launcher: "ntkd-lab" });
+  assert.equal(studyStageName(pointBaselines), "study-mnist-f0.1");
+  assert.deepEqual(studyStageResults(pointBaselines, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, ...summary.datasets.mnist } } } });
+  assert.equal(pointBaselines.jobs[2]!.file, "student-kd+ntkd-f0.1-seed3.weights");
 });
 
 test("slurm scripts: the students' array waits (afterok) on the teachers' array; task N runs job N", () => {

@@ -4,7 +4,7 @@ import type { Tensor } from "@tensorflow/tfjs";
 import { tf } from "../../src/runtime/tf";
 import { initBackend } from "../../src/runtime/backend";
 import { buildCompressedMetaOnn } from "../../src/models/students";
-import { ntkdObjective, relationalObjective, taskObjective, type BatchContext } from "../../src/train/objectives";
+import { kdObjective, ntkdObjective, relationalObjective, taskObjective, type BatchContext } from "../../src/train/objectives";
 import { trainStudent } from "../../src/train/api";
 import { featureForward } from "../../src/train/features";
 import { relationalKdLoss, similarityPreservingLoss } from "../../src/distill/relational";
@@ -41,6 +41,48 @@ test("automatic β balances gradient norms (default) or loss values on the calib
   }
   assert.throws(() => ntkdObjective({ teacher, betaBalance: "both" as never }), /betaBalance must be "gradient" or "loss"/);
   tf.dispose([x, y, ...task.grads, ...unit.grads, ...ntkGrads]);
+  s.dispose();
+  teacher.dispose();
+});
+
+test("KD + NTKD is KD's loss and gradient plus NTKD's kernel term, in both of NTKD's paths (β being calibrated, β known)", () => {
+  const s = buildCompressedMetaOnn({ frontend: nonNegativeConv(4, 5, 7), inputShape: [14, 14, 1], poolSize: 2, hidden: 16, seed: 5 });
+  const teacher = tinyTeacher(3);
+  const indices = Int32Array.from({ length: 16 }, (_, i) => i);
+  const { x, y } = gatherBatch(smallMnist(16), indices);
+  const ctx: BatchContext = { x, y, indices, epoch: 0, batch: 0, step: 0, seed: 4 };
+  const weights = s.model.trainableWeights;
+  const kd = { temperature: 3, alpha: 0.4 };
+  const task = taskObjective().compute(s.model, weights, ctx);
+  const kdOnly = kdObjective({ teacher, ...kd }).compute(s.model, weights, ctx);
+  for (const beta of [0.7, "auto"] as const) {
+    const settings = { teacher, beta, autoBetaBatches: 1, probes: 2, teacherCache: "none" as const };
+    const ntkd = ntkdObjective(settings).compute(s.model, weights, ctx);
+    const both = ntkdObjective({ ...settings, kd });
+    assert.equal(both.name, "kd+ntkd");
+    const before = tf.memory().numTensors;
+    const r = both.compute(s.model, weights, ctx);
+    assert.equal(tf.memory().numTensors, before + r.grads.length, "only the gradients are left (the teacher's logits are disposed)");
+    assert.ok(Math.abs(r.parts.task - kdOnly.loss) < 1e-5, `the α-weighted term is KD's loss: ${r.parts.task} against ${kdOnly.loss}`);
+    assert.ok(Math.abs(r.parts.ntk - ntkd.parts.ntk) < 1e-6 * Math.abs(ntkd.parts.ntk), "the same kernel mismatch");
+    // The kernel term's own gradient, from NTKD's: (∇NTKD − ∇task) / β.
+    const unit = ntkd.grads.map((g, k) => tf.div(tf.sub(g, task.grads[k]), ntkd.parts.beta));
+    if (beta === "auto") {
+      // Calibrated against the term it sits beside: ‖β·∇kernel‖ = ‖∇KD‖.
+      assert.ok(Math.abs(r.parts.beta * norm(unit) - norm(kdOnly.grads)) < 1e-3 * norm(kdOnly.grads), `β ${r.parts.beta}`);
+    } else {
+      assert.equal(r.parts.beta, beta);
+    }
+    for (const [k, g] of r.grads.entries()) {
+      const expected = tf.add(kdOnly.grads[k], tf.mul(unit[k], r.parts.beta));
+      const gap = tf.max(tf.abs(tf.sub(g, expected))).dataSync()[0];
+      const scale = tf.max(tf.abs(expected)).dataSync()[0];
+      assert.ok(gap <= 1e-4 * scale + 1e-7, `β ${beta}, weight ${k}: |Δ| ${gap} of ${scale}`);
+      expected.dispose();
+    }
+    tf.dispose([...r.grads, ...ntkd.grads, ...unit]);
+  }
+  tf.dispose([x, y, ...task.grads, ...kdOnly.grads]);
   s.dispose();
   teacher.dispose();
 });
