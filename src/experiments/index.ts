@@ -27,3 +27,5 @@ export * from "./estimation";
 export * from "./mode-notice";
 export * from "./estimation-tables";
 export * from "./teacher-report";
+export * from "./gain-map";
+export * from "./paired-difference";

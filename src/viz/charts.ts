@@ -693,6 +693,56 @@ export function scatterChart(points: readonly ScatterPoint[], opts: ScatterOptio
   };
 }
 
+/** Options of {@link intervalChart}: which row fields hold what. */
+export interface IntervalChartOptions extends ChartSizeOptions {
+  /** Field on the x axis (quantitative). */
+  x: string;
+  /** Field of the estimate drawn as a point. */
+  y: string;
+  /** Fields of the interval's ends, drawn as a vertical bar through the point. */
+  low: string;
+  high: string;
+  /** Field that splits the rows into coloured series (optional). */
+  color?: string;
+  /** Field shown beside the others in each point's tooltip, e.g. the setting of the point. */
+  detail?: string;
+  xTitle?: string;
+  yTitle?: string;
+  /** A horizontal reference line, e.g. 0 for differences (default 0; null for none). */
+  reference?: number | null;
+}
+
+/**
+ * Estimates with their intervals (paired differences with 95 % intervals, say) against a
+ * quantitative x: a point per row, a bar from `low` to `high`, and a dashed reference line, so
+ * that an interval that clears the line is visible at a glance.
+ */
+export function intervalChart(rows: readonly object[], opts: IntervalChartOptions): VegaLiteSpec {
+  requireArray(rows, "intervalChart", "rows");
+  const fields = [opts.x, opts.y, opts.low, opts.high];
+  rows.forEach((r, i) => {
+    for (const f of fields) finiteOrThrow(fieldValue(r, f), "intervalChart", `rows[${i}].${f}`);
+    if ((fieldValue(r, opts.low) as number) > (fieldValue(r, opts.high) as number)) throw new Error(`intervalChart: rows[${i}]: ${opts.low} is above ${opts.high}`);
+  });
+  const x = { field: vegaField(rows, opts.x), type: "quantitative", title: opts.xTitle ?? opts.x, scale: { zero: false } };
+  const yTitle = opts.yTitle ?? opts.y;
+  const color = opts.color !== undefined ? { color: { field: vegaField(rows, opts.color), type: "nominal", title: null } } : {};
+  const tooltip = [opts.detail, opts.color, opts.x, opts.y, opts.low, opts.high].filter((f): f is string => f !== undefined).map((f) => ({ field: vegaField(rows, f) }));
+  const reference = opts.reference === undefined ? 0 : opts.reference;
+  const layer: Row[] = [
+    { mark: { type: "rule", strokeWidth: 2 }, encoding: { x, y: { field: vegaField(rows, opts.low), type: "quantitative", title: yTitle }, y2: { field: vegaField(rows, opts.high) }, ...color } },
+    { mark: { type: "point", filled: true, size: 60 }, encoding: { x, y: { field: vegaField(rows, opts.y), type: "quantitative", title: yTitle }, ...color, tooltip } },
+  ];
+  if (reference !== null) layer.push({ data: { values: [{ reference }] }, mark: { type: "rule", strokeDash: [4, 4], color: "#888" }, encoding: { y: { field: "reference", type: "quantitative" } } });
+  return {
+    ...base(opts.title),
+    width: opts.width ?? 360,
+    height: opts.height ?? 240,
+    data: { values: rows },
+    layer,
+  };
+}
+
 /** The fields of a frontend's `OpticalKernels` (models/frontends/optical-frontend.ts) this chart reads. */
 export interface OpticalKernelArrays {
   /** Real parts, [kernelSize, kernelSize, inputChannels, count], optical orientation. */

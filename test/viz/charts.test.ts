@@ -8,6 +8,7 @@ import type { ImageDataset } from "../../src/data/types";
 import type { EpochRecord, SegmentationEpochRecord, SweepPoint, EstimatedTrainedPoint, ImageTile, Evaluation, TrainResult } from "../../src/index";
 import {
   lineChart, trainingCurves, barChart, heatmapChart, confusionMatrixChart, imageGridChart, scatterChart, opticalKernelsChart,
+  intervalChart,
 } from "../../src/viz/charts";
 import { renderSvg, renderPng } from "../../src/viz/render";
 import type { Grid2D } from "../../src/viz/types";
@@ -71,6 +72,26 @@ test("barChart draws bars and error bars spanning mean +- std", async () => {
   assert.ok(Math.abs(Math.max(...lengths) / Math.min(...lengths) - 4) < 0.05, `rule lengths ${lengths}`);
   assert.throws(() => barChart([{ label: "a", mean: NaN }]), /rows\[0\]\.mean must be a finite number/);
   assert.throws(() => barChart([{ label: "a", mean: 1, std: -1 }]), /std must be >= 0/);
+});
+
+test("intervalChart draws a point and an interval bar per row, and a reference line at zero", async () => {
+  const rows = [
+    { acc: 82, gain: 2, low: 1, high: 3, comparison: "ntkd − kd" },
+    { acc: 93, gain: 0.5, low: -1.5, high: 2.5, comparison: "ntkd − kd" },
+    { acc: 97, gain: -0.1, low: -0.2, high: 0, comparison: "ntkd − none" },
+  ];
+  const svg = await svgOf(intervalChart(rows, { x: "acc", y: "gain", low: "low", high: "high", color: "comparison" }));
+  assert.equal(marksOf(svg, "symbol").length, 3);
+  const rules = marksOf(svg, "rule");
+  // Three interval bars and the dashed zero line; bar lengths follow high − low (2, 4, 0.2).
+  assert.equal(rules.length, 4);
+  const len = (r: { attrs: Record<string, string> }) => Math.abs(Number(r.attrs.y2 ?? NaN));
+  const bars = rules.map(len).filter((l) => Number.isFinite(l) && l > 0).sort((a, b) => a - b);
+  assert.equal(bars.length, 3, `rule lengths ${rules.map(len)}`);
+  assert.ok(Math.abs(bars[2]! / bars[1]! - 2) < 0.05 && Math.abs(bars[1]! / bars[0]! - 10) < 0.5, `bar lengths ${bars}`);
+  assert.equal(marksOf(await svgOf(intervalChart(rows, { x: "acc", y: "gain", low: "low", high: "high", reference: null })), "rule").length, 3);
+  assert.throws(() => intervalChart([{ acc: 1, gain: NaN, low: 0, high: 1 }], { x: "acc", y: "gain", low: "low", high: "high" }), /rows\[0\]\.gain must be a finite number/);
+  assert.throws(() => intervalChart([{ acc: 1, gain: 0, low: 1, high: 0 }], { x: "acc", y: "gain", low: "low", high: "high" }), /rows\[0\]: low is above high/);
 });
 
 test("heatmapChart draws one rect per cell per panel, row 0 on top", async () => {
