@@ -12,6 +12,7 @@ import { runDistillationStudy, studySummary, type DistillationStudyOptions, type
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import type { ClassificationDatasetName } from "./datasets";
 import { gainMapPoint } from "./study-plan";
+import type { SeedSummary } from "./stats";
 import { pairedDifference, type PairedDifference, type SeededValue } from "./paired-difference";
 
 /** Options of {@link runGainMap}. */
@@ -145,19 +146,17 @@ export function shareLabel(trainFraction: number): string {
 }
 
 /** One method at one point: what the accuracy table of the map shows. */
-export interface GainMapAccuracyRow {
+export interface GainMapAccuracyRow extends SeedSummary {
   share: string;
   images: number;
   method: StudentMethod;
-  mean: number;
-  std: number;
   seeds: number;
 }
 
 /** The test accuracy of every method at every point (mean and std over seeds). */
 export function gainMapAccuracyRows(r: GainMapResult): GainMapAccuracyRow[] {
   return r.points.flatMap((p) => (Object.entries(p.study.students) as [StudentMethod, NonNullable<DistillationStudyResult["students"][StudentMethod]>][])
-    .map(([method, s]) => ({ share: shareLabel(p.trainFraction), images: trainImagesOf(p), method, mean: s.mean, std: s.std, seeds: s.runs.length })));
+    .map(([method, s]) => ({ share: shareLabel(p.trainFraction), images: trainImagesOf(p), method, mean: s.mean, std: s.std, runs: s.runs, seeds: s.runs.length })));
 }
 
 /** A row of the gain figure: one comparison at one point, in percentage points. */
