@@ -113,6 +113,8 @@ export function segmentationPreset(mode: NotebookMode, overrides: Partial<Segmen
           bottleneckConvs: 2, decoderConvs: 1, diceWeight: 1,
           kd: { temperature: 2, alpha: 0.25 }, ntkd: { probes: 2, betaScale: 0.03, betaBalance: "loss", probeDistribution: "rademacher" },
         };
+  // Smoke (the test suite) halves quick's images and epochs: every cell still runs, on a budget.
+  if (mode === "smoke") Object.assign(base, { trainCount: 128, teacherEpochs: 3, studentEpochs: 3 });
   const validationCount = mode === "full" ? 64 : 32;
   const p = { validationCount, ...base, ...overrides };
   for (const k of ["size", "trainCount", "testCount", "teacherDepth", "teacherBaseFilters", "teacherEpochs", "studentEpochs", "batchSize"] as const) {
