@@ -51,11 +51,12 @@ export interface RunStore {
   checkpointPath(name: string): string;
 }
 
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+// '+' for method names such as "kd+ntkd": safe in paths, URLs and (unquoted) shell words.
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 function checkName(value: string, what: string): string {
   if (typeof value !== "string" || !SAFE_NAME.test(value) || value.includes("..")) {
-    throw new Error(`openRun: ${what} must be a plain name of letters, digits, '.', '_' or '-', got ${JSON.stringify(value)}`);
+    throw new Error(`openRun: ${what} must be a plain name of letters, digits, '.', '_', '+' or '-', got ${JSON.stringify(value)}`);
   }
   return value;
 }

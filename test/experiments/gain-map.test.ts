@@ -18,7 +18,7 @@ test("runGainMap: a share of the data trains its own paired students, the whole 
   await initBackend({ backend: "wasm" });
   const run = openRun("models-mnist", "smoke", { root: fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-gain-map-")) });
   const study = await runDistillationStudy({ dataset: "mnist", mode: "smoke", preset: TINY_STUDY, methods: ["none", "kd", "ntkd"], run });
-  const map = await runGainMap({ dataset: "mnist", mode: "smoke", run, preset: TINY_STUDY, trainFractions: [0.5, 1], seeds: [0, 1], methods: ["none", "kd"] });
+  const map = await runGainMap({ dataset: "mnist", mode: "smoke", run, preset: TINY_STUDY, trainFractions: [0.5, 1], seeds: [0, 1], methods: ["none", "kd", "kd+ntkd"] });
   assert.deepEqual(map.points.map((p) => [p.tag, p.trainFraction]), [["f0.5", 0.5], ["protocol", 1]]);
   const [half, protocol] = map.points;
   assert.ok(protocol!.study.students.ntkd!.details.every((d) => d.loaded), "the protocol's students load");
@@ -26,12 +26,14 @@ test("runGainMap: a share of the data trains its own paired students, the whole 
   assert.ok(half!.study.students.none!.details.every((d) => !d.loaded), "the half point trains its own");
   assert.equal(half!.study.teacher.loaded, true, "the teacher is the study's");
   assert.deepEqual(gainMapAccuracyRows(map).map((r) => [r.share, r.images, r.method, r.seeds]), [
-    ["50 %", 128, "none", 2], ["50 %", 128, "kd", 2],
+    ["50 %", 128, "none", 2], ["50 %", 128, "kd", 2], ["50 %", 128, "kd+ntkd", 2],
     ["all", 256, "none", 1], ["all", 256, "kd", 1], ["all", 256, "ntkd", 1],
   ]);
 
   const rows = gainMapRows(map);
-  assert.deepEqual(rows.map((r) => `${r.trainFraction} ${r.comparison}`), ["0.5 kd − none", "1 ntkd − kd", "1 ntkd − none", "1 kd − none"]);
+  assert.deepEqual(rows.map((r) => `${r.trainFraction} ${r.comparison}`), ["0.5 kd − none", "0.5 kd+ntkd − kd", "1 ntkd − kd", "1 ntkd − none", "1 kd − none"]);
+  // KD + NTKD's students are files of their own in the run store, beside the point's others.
+  assert.ok(fs.existsSync(run.checkpointPath("student-kd+ntkd-f0.5-seed1.weights")));
   // By hand: the per-seed differences, their mean, and t(0.975, 1) = 12.7062 · std / √2.
   const acc = (m: "none" | "kd") => half!.study.students[m]!.details.map((d) => d.accuracy);
   const diffs = acc("kd").map((a, i) => a - acc("none")[i]!);
@@ -41,9 +43,9 @@ test("runGainMap: a share of the data trains its own paired students, the whole 
   assert.ok(Math.abs(d.mean - mean) < 1e-12);
   assert.ok(Math.abs(d.interval[1] - (mean + (12.7062 * std) / Math.SQRT2)) < 1e-4);
   assert.equal(rows[0]!.noTransfer, half!.study.students.none!.mean);
-  assert.equal(rows[1]!.difference, null, "one seed at the protocol: no interval");
+  assert.equal(rows[2]!.difference, null, "one seed at the protocol: no interval");
   assert.equal(gainVerdict(null), "one seed");
-  assert.equal(gainChartRows(rows).length, 1, "only intervals are drawn");
+  assert.equal(gainChartRows(rows).length, 2, "only intervals are drawn");
   assert.match(gainMapMarkdown(rows, "t"), /\| 50 % \| 128 \| [0-9.]+ \| kd − none \| -?[0-9.]+ \| \[/);
 
   const summary = gainMapSummary(map);

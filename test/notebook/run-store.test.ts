@@ -44,6 +44,9 @@ test("the run store refuses unsafe names, NaN results and malformed stage result
     assert.throws(() => run.writeResults({ stage: "s", datasets: { mnist: { acc: Infinity } } }), /field "acc" is Infinity/);
     assert.throws(() => run.writeResults({ stage: "", datasets: {} }), /results.stage must be a non-empty string/);
     assert.throws(() => run.figurePath("../x", "svg"), /figure name must be a plain name/);
+    // A method name with '+' (KD + NTKD) names its student's file; a name may not start with it.
+    assert.equal(path.basename(run.checkpointPath("student-kd+ntkd-f0.1-seed0.weights")), "student-kd+ntkd-f0.1-seed0.weights");
+    assert.throws(() => run.checkpointPath("+x.weights"), /checkpoint name must be a plain name/);
     assert.equal(fs.existsSync(run.resultsPath), false, "a refused write leaves no file");
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
