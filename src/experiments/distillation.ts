@@ -13,7 +13,7 @@ import { trainStudent, trainTeacher } from "../train/api";
 import { readCheckpoint } from "../train/checkpoint";
 import type { EpochRecord } from "../train/loop";
 import { evaluate, type Evaluation } from "../train/metrics";
-import { sampleFraction } from "../data/splits";
+import { sampleFractionIndices, subset } from "../data/splits";
 import type { ImageDataset } from "../data/types";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, distillationPreset, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
@@ -260,12 +260,23 @@ export function studentTag(method: StudentMethod, seed: number, kernels?: number
   return parts.join("-");
 }
 
+/** The indices of the students' share of `train`, or null for all of it (seed 0 for every student). */
+function studentShareIndices(train: ImageDataset, fraction: number | undefined): Int32Array | null {
+  return fraction === undefined || fraction === 1 ? null : sampleFractionIndices(train, fraction, 0);
+}
+
 /**
  * What a student learns from: the whole training split, or the fixed class-stratified sample of
  * `studentTrainFraction` of it (seed 0 for every student; see {@link DistillationPreset}).
  */
 export function studentTrainingSet(train: ImageDataset, fraction: number | undefined): ImageDataset {
-  return fraction === undefined || fraction === 1 ? train : { ...sampleFraction(train, fraction, 0), name: `${train.name}-f${fraction}` };
+  const indices = studentShareIndices(train, fraction);
+  return indices === null ? train : { ...subset(train, indices), name: `${train.name}-f${fraction}` };
+}
+
+/** How many images {@link studentTrainingSet} keeps (the share is rounded per class), without copying them. */
+export function studentTrainCount(train: ImageDataset, fraction: number | undefined): number {
+  return studentShareIndices(train, fraction)?.length ?? train.count;
 }
 
 /** Resolves a study's preset: the mode's defaults with the caller's overrides (checked). */

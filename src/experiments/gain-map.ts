@@ -8,12 +8,12 @@
 import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import { InputError } from "../notebook/errors";
-import { runDistillationStudy, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
+import { runDistillationStudy, studentTrainCount, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import type { ClassificationDatasetName } from "./datasets";
 import { gainMapPoint } from "./study-plan";
 import type { SeedSummary } from "./stats";
-import { pairedDifference, type PairedDifference, type SeededValue } from "./paired-difference";
+import { recordedGains, type PairedDifference } from "./paired-difference";
 
 /** Options of {@link runGainMap}. */
 export interface GainMapOptions {
@@ -123,21 +123,20 @@ export function gainMapRows(r: GainMapResult, opts: { level?: number } = {}): Ga
     const students = p.study.students;
     const none = students.none;
     if (!none) throw new InputError(`gainMapRows: the point ${p.tag} has no students without transfer; every point needs method "none"`);
-    const seeded = (m: StudentMethod): SeededValue[] => students[m]!.details.map((d) => ({ seed: d.seed, accuracy: d.accuracy }));
-    for (const [a, b] of GAIN_MAP_COMPARISONS) {
-      if (!students[a] || !students[b]) continue;
-      const shared = seeded(a).filter((x) => seeded(b).some((y) => y.seed === x.seed)).length;
-      const difference = shared >= 2 ? pairedDifference(seeded(a), seeded(b), { level: opts.level, what: `gain map ${p.tag}: ${a} − ${b}` }) : null;
-      rows.push({ trainFraction: p.trainFraction, trainImages: trainImagesOf(p), noTransfer: none.mean, comparison: `${a} − ${b}`, difference });
+    const recorded = Object.fromEntries(Object.entries(students).map(([m, s]) => [m, { models: s!.details.map((d) => ({ seed: d.seed, accuracy: d.accuracy })) }]));
+    const present = GAIN_MAP_COMPARISONS.filter(([a, b]) => students[a] && students[b]);
+    // recordedGains leaves out a pair with fewer than two shared seeds: its row says so with null.
+    const gains = recordedGains(recorded, { level: opts.level, pairs: present });
+    for (const [a, b] of present) {
+      rows.push({ trainFraction: p.trainFraction, trainImages: trainImagesOf(p), noTransfer: none.mean, comparison: `${a} − ${b}`, difference: gains[`${a}-${b}`] ?? null });
     }
   }
   return rows;
 }
 
-/** Training images the point's students saw (the share is drawn per class, so this is its size up to rounding). */
+/** Training images the point's students saw (the share is rounded per class). */
 export function trainImagesOf(p: GainMapStudy): number {
-  const n = p.study.splits.train.count;
-  return p.trainFraction === 1 ? n : Math.round(p.trainFraction * n);
+  return studentTrainCount(p.study.splits.train, p.trainFraction);
 }
 
 /** A point's share of the data as the tables say it: "1 %", or "all" for the protocol. */

@@ -212,10 +212,8 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
   const teacherSubject = flattenedSubject((x) => opts.teacher.apply(x, { training: false }) as Tensor, teacherVars);
   const kind: KernelKind = match.estimator === "sketch" ? "matrix" : "trace";
   const kd = opts.kd === undefined ? null : { temperature: opts.kd.temperature ?? 4, alpha: opts.kd.alpha ?? 0.5 };
-  /** The teacher's logits of the batch being computed (KD + NTKD only; disposed after each batch). */
-  let teacherLogits: Tensor | null = null;
-  /** The term weighted by α: the task loss, or KD's loss against the teacher's logits. */
-  const firstTerm = (outputs: Tensor, y: Tensor): Tensor => (kd === null ? task.loss(outputs, y) : task.kdLoss(outputs, teacherLogits as Tensor, y, kd));
+  /** The term weighted by α for one batch: the task loss, or (KD + NTKD) KD's loss against the teacher's logits of the batch. */
+  type AlphaTerm = (outputs: Tensor) => Tensor;
   let ratioSum = 0;
   let ratioCount = 0;
   let cache: { train: D; seed: number; sketch: TeacherSketchCache } | null = null;
@@ -241,8 +239,8 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
   }
 
   /** Separate task and NTK gradients: needed while β is calibrated from their ratio. */
-  function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number): BatchResult<S> {
-    const taskPart = lossWithGrads(task, model, weights, ctx, (outputs) => firstTerm(outputs, ctx.y));
+  function separate(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, alphaTerm: AlphaTerm): BatchResult<S> {
+    const taskPart = lossWithGrads(task, model, weights, ctx, alphaTerm);
     const vars = variablesOf(weights);
     let ntk;
     try {
@@ -273,7 +271,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
    * student's forward at θ that the NTK sketch needs anyway (same maths, one forward and one
    * backward fewer than computing the two gradients apart).
    */
-  function combined(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, beta: number): BatchResult<S> {
+  function combined(model: LayersModel, weights: LayerVariable[], ctx: BatchContext, kT: Tensor, studentSeed: number, beta: number, alphaTerm: AlphaTerm): BatchResult<S> {
     const vars = variablesOf(weights);
     const student = studentOf(model, weights);
     let ntkLoss = NaN;
@@ -292,7 +290,7 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
       (flatOutputs) => {
         const outputs = student.unflatten(flatOutputs);
         statistic = task.batchStatistic(outputs, ctx.y);
-        const taskValue = firstTerm(outputs, ctx.y);
+        const taskValue = alphaTerm(outputs);
         taskLoss = taskValue.dataSync()[0];
         return tf.mul(taskValue, alpha);
       },
@@ -315,15 +313,15 @@ export function ntkdObjective<D extends AnyDataset = ImageDataset, S = number>(o
     compute(model, weights, ctx) {
       const studentSeed = deriveSeed(ctx.seed, 0x57d, ctx.epoch, ctx.batch);
       const kT = teacherKernelOf(ctx);
-      if (kd !== null) teacherLogits = opts.teacher.apply(ctx.x, { training: false }) as Tensor;
+      const teacherLogits = kd === null ? null : (opts.teacher.apply(ctx.x, { training: false }) as Tensor);
+      const alphaTerm: AlphaTerm = (outputs) => (kd === null || teacherLogits === null ? task.loss(outputs, ctx.y) : task.kdLoss(outputs, teacherLogits, ctx.y, kd));
       try {
-        if (betaOpt !== "auto") return combined(model, weights, ctx, kT, studentSeed, betaOpt);
-        if (ratioCount < autoBatches) return separate(model, weights, ctx, kT, studentSeed);
-        return combined(model, weights, ctx, kT, studentSeed, (betaScale * ratioSum) / ratioCount);
+        if (betaOpt !== "auto") return combined(model, weights, ctx, kT, studentSeed, betaOpt, alphaTerm);
+        if (ratioCount < autoBatches) return separate(model, weights, ctx, kT, studentSeed, alphaTerm);
+        return combined(model, weights, ctx, kT, studentSeed, (betaScale * ratioSum) / ratioCount, alphaTerm);
       } finally {
         kT.dispose();
         teacherLogits?.dispose();
-        teacherLogits = null;
       }
     },
     getState: () => ({ ratioSum, ratioCount }),
