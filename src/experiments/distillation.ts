@@ -119,6 +119,8 @@ export function studentKey(dataset: string, p: DistillationPreset, method: Stude
  */
 function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<DistillationPreset> {
   const relevant: Partial<DistillationPreset> = { ...p, seeds: [] };
+  // The key's own `kernels` field carries the count (normalised: the default is left out).
+  delete relevant.studentKernels;
   if ((relevant.frontend ?? "psf") === "psf") delete relevant.frontend;
   // KD + NTKD depends on both methods' settings.
   if (method !== "kd" && method !== "kd+ntkd") delete relevant.kd;
@@ -200,10 +202,9 @@ export async function obtainStudent(
   requestedKernels?: number,
 ): Promise<{ student: OpticalStudent; run: StudentRun }> {
   const train = studentTrainingSet(splits.train, preset.studentTrainFraction);
-  const student = buildStudentFor(train, seed, { kernels: requestedKernels, frontend: preset.frontend });
-  // The architecture's own kernel count asked for by number is the default student: one model and
-  // one file, so a width sweep that includes it loads the study's student instead of retraining it.
-  const kernels = requestedKernels === undefined || requestedKernels !== defaultKernelCount(splits.train) ? requestedKernels : undefined;
+  const asked = requestedKernels ?? preset.studentKernels;
+  const student = buildStudentFor(train, seed, { kernels: asked, frontend: preset.frontend });
+  const kernels = keyedKernels(splits.train, asked);
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
   const tag = studentTag(method, seed, kernels, preset.frontend, preset.studentTrainFraction);
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
@@ -289,16 +290,34 @@ export function resolvePreset(dataset: ClassificationDatasetName, mode: Notebook
   if (f !== undefined && !(typeof f === "number" && f > 0 && f <= 1)) {
     throw new InputError(`preset.studentTrainFraction: expected a number in (0, 1], got ${JSON.stringify(f)}`);
   }
+  const k = preset.studentKernels;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1)) {
+    throw new InputError(`preset.studentKernels: expected an integer >= 1, got ${JSON.stringify(k)}`);
+  }
   return preset;
+}
+
+/**
+ * A kernel count as keys and file names carry it: the architecture's own count asked for by
+ * number is the default student (undefined), one model and one file, so that a width sweep or a
+ * gain-map point that includes it loads the study's student instead of retraining it.
+ */
+export function keyedKernels(train: Pick<ClassificationSplits["train"], "height" | "width" | "channels" | "classNames">, kernels: number | undefined): number | undefined {
+  return kernels === undefined || kernels !== defaultKernelCount(train) ? kernels : undefined;
+}
+
+/** The optical kernel count of a student asked for with `kernels` (undefined: the architecture's own). */
+export function studentKernelCount(train: Pick<ClassificationSplits["train"], "height" | "width" | "channels" | "classNames">, kernels: number | undefined): number {
+  return kernels ?? defaultKernelCount(train);
 }
 
 /** The kernel count of the data set's default student (built once per shape, then remembered). */
 const defaultKernels = new Map<string, number>();
-function defaultKernelCount(ds: ClassificationSplits["train"]): number {
+function defaultKernelCount(ds: Pick<ClassificationSplits["train"], "height" | "width" | "channels" | "classNames">): number {
   const shape = `${ds.height}x${ds.width}x${ds.channels}:${ds.classNames.length}`;
   let n = defaultKernels.get(shape);
   if (n === undefined) {
-    const probe = buildStudentFor(ds, 0);
+    const probe = buildStudentFor(ds as ClassificationSplits["train"], 0);
     n = probe.frontend.kernelCount;
     probe.dispose();
     defaultKernels.set(shape, n);

@@ -1,14 +1,17 @@
 /**
  * The gain map of "when does NTKD help?": the distillation study repeated at points off the
- * protocol (today one axis, the share of the training split the students see), with the paired
- * differences between methods at each point, so that a gain can be read against how hard the
- * point is for a student without transfer. The protocol itself (the whole split) is the study of
- * notebook 03, which the map loads rather than trains again.
+ * protocol, with the paired differences between methods at each point, so that a gain can be read
+ * against how hard the point is for a student without transfer. Two axes: the share of the
+ * training split the students see, and the students' optical kernel count (which crosses the data
+ * axis at one share: a whole kernel axis at the full split costs hours a point here). The protocol
+ * itself (the whole split, the architecture's kernels) is the study of notebook 03, which the map
+ * loads rather than trains again.
  */
 import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import { InputError } from "../notebook/errors";
-import { runDistillationStudy, studentTrainCount, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
+import { keyedKernels, runDistillationStudy, studentKernelCount, studentTrainCount, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
+import { loadClassificationSplits } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import type { ClassificationDatasetName } from "./datasets";
 import { gainMapPoint } from "./study-plan";
@@ -26,6 +29,12 @@ export interface GainMapOptions {
    * notebook 03's study, loaded with its own seeds and the paper's three methods.
    */
   trainFractions: readonly number[];
+  /**
+   * The kernel axis: students with each of `counts` optical kernels (integers ≥ 1), all at the
+   * share `trainFraction` of the split. A count that is the architecture's own is the data axis's
+   * point at that share (trained once, listed on both axes). Absent: no kernel axis.
+   */
+  kernels?: { counts: readonly number[]; trainFraction: number };
   /** Methods trained at each point below 1, from {@link STUDENT_METHODS} (default none, kd, ntkd). */
   methods?: readonly string[];
   /** Seeds of the points below 1 (default the mode's); two or more give intervals. */
@@ -41,7 +50,11 @@ export interface GainMapOptions {
 /** One point of the map: its setting and its study. */
 export interface GainMapStudy {
   trainFraction: number;
-  /** Name of the point in `gainMap` ("f0.1"); "protocol" for the whole split. */
+  /** The students' optical kernel count (the architecture's own unless the point is on the kernel axis). */
+  kernels: number;
+  /** Which axes list the point: the data axis, the kernel axis, or both (the point where they cross). */
+  axes: ("data" | "kernels")[];
+  /** Name of the point in `gainMap` ("f0.1", "k4-f0.1"); "protocol" for the whole split. */
   tag: string;
   study: DistillationStudyResult;
 }
@@ -66,23 +79,51 @@ export async function runGainMap(opts: GainMapOptions): Promise<GainMapResult> {
     if (seen.has(f)) throw new InputError(`runGainMap: trainFractions holds ${f} twice`);
     seen.add(f);
   }
+  const settings: { trainFraction: number; kernels?: number; axis: "data" | "kernels" }[] = opts.trainFractions.map((f) => ({ trainFraction: f, axis: "data" }));
+  if (opts.kernels) {
+    const { counts, trainFraction } = opts.kernels;
+    if (!(typeof trainFraction === "number" && trainFraction > 0 && trainFraction <= 1)) {
+      throw new InputError(`runGainMap: kernels.trainFraction is ${JSON.stringify(trainFraction)}; expected a number in (0, 1]`);
+    }
+    if (counts.length === 0) throw new InputError("runGainMap: kernels.counts is empty; expected optical kernel counts, e.g. [1, 2, 4, 8, 16]");
+    const shape = loadClassificationSplits(opts.dataset, { trainCount: 10, validationCount: 10, testCount: 10 }).train;
+    const seenK = new Set<number>();
+    for (const k of counts) {
+      if (!(Number.isInteger(k) && k >= 1)) throw new InputError(`runGainMap: kernels.counts holds ${JSON.stringify(k)}; expected integers >= 1`);
+      if (seenK.has(k)) throw new InputError(`runGainMap: kernels.counts holds ${k} twice`);
+      seenK.add(k);
+      settings.push({ trainFraction, kernels: keyedKernels(shape, k), axis: "kernels" });
+    }
+  }
   const points: GainMapStudy[] = [];
-  for (const f of opts.trainFractions) {
-    const protocol = f === 1;
+  for (const s of settings) {
+    const tag = s.trainFraction === 1 && s.kernels === undefined ? "protocol" : gainMapPoint(pointPreset(s))!.tag;
+    const same = points.find((p) => p.tag === tag);
+    if (same) {
+      if (!same.axes.includes(s.axis)) same.axes.push(s.axis);
+      continue;
+    }
+    const protocol = tag === "protocol";
     const study = await runDistillationStudy({
       dataset: opts.dataset,
       mode: opts.mode,
       run: opts.run,
       workers: opts.workers,
       // The protocol point is notebook 03's study as it ran: its seeds, its methods, its models.
-      preset: protocol ? { ...opts.preset } : { ...opts.preset, studentTrainFraction: f, ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) },
+      preset: protocol ? { ...opts.preset } : { ...opts.preset, ...pointPreset(s), ...(opts.seeds ? { seeds: [...opts.seeds] } : {}) },
       methods: protocol ? [...DEFAULT_STUDENT_METHODS] : (methods as StudentMethod[]),
       onProgress: opts.onProgress,
       onPoolProgress: opts.onPoolProgress,
     });
-    points.push({ trainFraction: f, tag: protocol ? "protocol" : gainMapPoint({ studentTrainFraction: f })!.tag, study });
+    const kernels = studentKernelCount(study.splits.train, s.kernels);
+    points.push({ trainFraction: s.trainFraction, kernels, axes: [s.axis], tag, study });
   }
   return { dataset: opts.dataset, points };
+}
+
+/** The preset fields of a point (the whole split and the default kernels are left out, as keys leave them). */
+function pointPreset(s: { trainFraction: number; kernels?: number }): Partial<DistillationPreset> {
+  return { ...(s.trainFraction < 1 ? { studentTrainFraction: s.trainFraction } : {}), ...(s.kernels !== undefined ? { studentKernels: s.kernels } : {}) };
 }
 
 /**
@@ -91,7 +132,10 @@ export async function runGainMap(opts: GainMapOptions): Promise<GainMapResult> {
  * summary with its paired `gains`). The protocol is the data set's own record already.
  */
 export function gainMapSummary(r: GainMapResult): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(r.points.filter((p) => p.trainFraction < 1).map((p) => [p.tag, { axis: "studentTrainFraction", value: p.trainFraction, ...studySummary(p.study) }]));
+  return Object.fromEntries(r.points.filter((p) => p.tag !== "protocol").map((p) => {
+    const point = gainMapPoint(p.study.preset)!;
+    return [p.tag, { axis: point.axis, value: point.value, setting: point.setting, ...studySummary(p.study) }];
+  }));
 }
 
 /** The comparisons the map reports at every point: does the kernel beat the logits, and does either beat nothing? */
@@ -106,6 +150,10 @@ export const GAIN_MAP_COMPARISONS: readonly (readonly [StudentMethod, StudentMet
 export interface GainMapRow {
   /** The point's share of the training split. */
   trainFraction: number;
+  /** The point's optical kernel count. */
+  kernels: number;
+  /** The axes that list the point (see {@link GainMapStudy}). */
+  axes: GainMapStudy["axes"];
   /** Training images the students saw. */
   trainImages: number;
   /** Mean test accuracy of the point's students without transfer (the x of the gain figure). */
@@ -128,7 +176,7 @@ export function gainMapRows(r: GainMapResult, opts: { level?: number } = {}): Ga
     // recordedGains leaves out a pair with fewer than two shared seeds: its row says so with null.
     const gains = recordedGains(recorded, { level: opts.level, pairs: present });
     for (const [a, b] of present) {
-      rows.push({ trainFraction: p.trainFraction, trainImages: trainImagesOf(p), noTransfer: none.mean, comparison: `${a} − ${b}`, difference: gains[`${a}-${b}`] ?? null });
+      rows.push({ trainFraction: p.trainFraction, kernels: p.kernels, axes: p.axes, trainImages: trainImagesOf(p), noTransfer: none.mean, comparison: `${a} − ${b}`, difference: gains[`${a}-${b}`] ?? null });
     }
   }
   return rows;
@@ -147,6 +195,7 @@ export function shareLabel(trainFraction: number): string {
 /** One method at one point: what the accuracy table of the map shows. */
 export interface GainMapAccuracyRow extends SeedSummary {
   share: string;
+  kernels: number;
   images: number;
   method: StudentMethod;
   seeds: number;
@@ -155,7 +204,7 @@ export interface GainMapAccuracyRow extends SeedSummary {
 /** The test accuracy of every method at every point (mean and std over seeds). */
 export function gainMapAccuracyRows(r: GainMapResult): GainMapAccuracyRow[] {
   return r.points.flatMap((p) => (Object.entries(p.study.students) as [StudentMethod, NonNullable<DistillationStudyResult["students"][StudentMethod]>][])
-    .map(([method, s]) => ({ share: shareLabel(p.trainFraction), images: trainImagesOf(p), method, mean: s.mean, std: s.std, runs: s.runs, seeds: s.runs.length })));
+    .map(([method, s]) => ({ share: shareLabel(p.trainFraction), kernels: p.kernels, images: trainImagesOf(p), method, mean: s.mean, std: s.std, runs: s.runs, seeds: s.runs.length })));
 }
 
 /** A row of the gain figure: one comparison at one point, in percentage points. */
@@ -166,8 +215,10 @@ export interface GainChartRow {
   low: number;
   high: number;
   comparison: string;
-  /** e.g. "1 % of the data (500 images)". */
+  /** e.g. "1 % of the data, 8 kernels (500 images)". */
   point: string;
+  /** "data" for the data axis's points, "kernels" for the kernel axis's others. */
+  axis: "data" | "kernels";
 }
 
 /** The figure's rows: every comparison with an interval, gain against the point's no-transfer accuracy. */
@@ -178,7 +229,8 @@ export function gainChartRows(rows: readonly GainMapRow[]): GainChartRow[] {
     low: 100 * r.difference!.interval[0],
     high: 100 * r.difference!.interval[1],
     comparison: r.comparison,
-    point: `${shareLabel(r.trainFraction)} of the data (${r.trainImages} images)`,
+    point: `${shareLabel(r.trainFraction)} of the data, ${r.kernels} kernel${r.kernels === 1 ? "" : "s"} (${r.trainImages} images)`,
+    axis: r.axes.includes("data") ? "data" : "kernels",
   }));
 }
 
@@ -193,13 +245,34 @@ export function gainMapMarkdown(rows: readonly GainMapRow[], title: string): str
   const pp = (x: number) => (100 * x).toFixed(2);
   const lines = [
     `**${title}**`, "",
-    "| share of the data | images | no transfer (%) | comparison | mean (points) | 95 % interval | seeds | verdict |",
-    "|-:|-:|-:|:-|-:|-:|-:|:-|",
+    "| share of the data | kernels | images | no transfer (%) | comparison | mean (points) | 95 % interval | seeds | verdict |",
+    "|-:|-:|-:|-:|:-|-:|-:|-:|:-|",
   ];
   for (const r of rows) {
     const d = r.difference;
     const interval = d ? `[${pp(d.interval[0])}, ${pp(d.interval[1])}]` : "n/a";
-    lines.push(`| ${shareLabel(r.trainFraction)} | ${r.trainImages} | ${pp(r.noTransfer)} | ${r.comparison} | ${d ? pp(d.mean) : "n/a"} | ${interval} | ${d?.n ?? 1} | ${gainVerdict(d)} |`);
+    lines.push(`| ${shareLabel(r.trainFraction)} | ${r.kernels} | ${r.trainImages} | ${pp(r.noTransfer)} | ${r.comparison} | ${d ? pp(d.mean) : "n/a"} | ${interval} | ${d?.n ?? 1} | ${gainVerdict(d)} |`);
   }
   return lines.join("\n");
+}
+
+/** One method of the paper's regime beside the paper's Table 3 row. */
+export interface PaperRegimeRow {
+  method: "none" | "kd" | "ntkd";
+  ours: SeedSummary;
+  paper: { mean: number; std?: number };
+}
+
+/**
+ * The paper's regime on the map: the point whose students without transfer come closest to the
+ * paper's no-transfer accuracy (91.4 % on MNIST), among the points that hold none, KD and NTKD
+ * with two seeds or more, and its three methods beside the paper's. Null when no point qualifies.
+ */
+export function paperRegime(r: GainMapResult, paper: Record<"none" | "kd" | "ntkd", { mean: number; std?: number }>): { point: GainMapStudy; rows: PaperRegimeRow[] } | null {
+  const methods = ["none", "kd", "ntkd"] as const;
+  const eligible = r.points.filter((p) => methods.every((m) => (p.study.students[m]?.runs.length ?? 0) >= 2));
+  if (eligible.length === 0) return null;
+  const gap = (p: GainMapStudy) => Math.abs(p.study.students.none!.mean - paper.none.mean);
+  const point = eligible.reduce((best, p) => (gap(p) < gap(best) ? p : best));
+  return { point, rows: methods.map((m) => ({ method: m, ours: point.study.students[m]!, paper: paper[m] })) };
 }

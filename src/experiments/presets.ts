@@ -63,6 +63,13 @@ export interface DistillationPreset {
    * Absent: all of it (and the students' keys stay as they were).
    */
   studentTrainFraction?: number;
+  /**
+   * The students' optical kernel count (an integer ≥ 1; absent: the architecture's own, 8 on
+   * MNIST, 16 on CIFAR-10). Fewer kernels give the backend fewer sensor channels: the other
+   * physical axis of the gain map. The teacher is the same; the students' keys and file names
+   * carry the count (`ntkd-k4-seed0`) unless it is the architecture's own.
+   */
+  studentKernels?: number;
 }
 
 const common = {

@@ -16,7 +16,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
-import { obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
+import { keyedKernels, obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
 import { comparisonMarkdown, distillationRows } from "./report";
 
 /** The file format tag of a plan, checked when one is read. */
@@ -84,8 +84,15 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function studentFile(method: StudentMethod, seed: number, p: DistillationPreset): string {
-  return `student-${studentTag(method, seed, undefined, p.frontend, p.studentTrainFraction)}.weights`;
+function studentFile(method: StudentMethod, seed: number, p: DistillationPreset, kernels: number | undefined): string {
+  return `student-${studentTag(method, seed, kernels, p.frontend, p.studentTrainFraction)}.weights`;
+}
+
+/** The students' kernel count as their keys carry it (the data set's shape decides what the default is). */
+function plannedKernels(dataset: ClassificationDatasetName, p: DistillationPreset): number | undefined {
+  if (p.studentKernels === undefined) return undefined;
+  const few = { trainCount: 10, validationCount: 10, testCount: 10 };
+  return keyedKernels(loadClassificationSplits(dataset, few).train, p.studentKernels);
 }
 
 /** The study as jobs; see the module comment. Data sets are checked (installed, known) here. */
@@ -119,12 +126,13 @@ export function planDistillationStudy(opts: PlanOptions): StudyPlan {
   }
   for (const dataset of datasets) {
     const p = resolved[dataset]!;
+    const kernels = plannedKernels(dataset, p);
     if (!Array.isArray(p.seeds) || p.seeds.length === 0) throw new InputError(`plan: ${dataset}: the preset has no seeds; expected a list such as [0, 1]`);
     // Seed-major, as the worker pool orders them: a partial run compares the methods of a seed.
     for (const seed of p.seeds) {
       for (const method of methods) {
         const id = jobs.length;
-        jobs.push({ id, kind: "student", dataset, method, seed, dependsOn: [teacherOf.get(dataset)!], file: studentFile(method, seed, p), configKey: studentKey(dataset, p, method, seed, undefined), command: command(id) });
+        jobs.push({ id, kind: "student", dataset, method, seed, dependsOn: [teacherOf.get(dataset)!], file: studentFile(method, seed, p, kernels), configKey: studentKey(dataset, p, method, seed, kernels), command: command(id) });
       }
     }
   }
@@ -287,19 +295,34 @@ export function studyStageName(plan: StudyPlan): string {
   return ["study", ...plan.datasets, ...frontend, ...(point ? [point.tag] : isBaselinePlan(plan) ? plan.methods : [])].join("-");
 }
 
-/** A point of the gain map (issue "when does NTKD help?"): the one setting that moves it off the study's protocol. */
+/** The preset fields a gain-map point may move off the protocol, in the order its tag names them. */
+export const GAIN_MAP_AXES = ["studentKernels", "studentTrainFraction"] as const;
+/** One of {@link GAIN_MAP_AXES}. */
+export type GainMapAxis = (typeof GAIN_MAP_AXES)[number];
+
+/** A point of the gain map (issue "when does NTKD help?"): the settings that move it off the study's protocol. */
 export interface GainMapPoint {
-  /** The preset field the map varies, e.g. "studentTrainFraction". */
-  axis: "studentTrainFraction";
+  /**
+   * The axis the point lies on: the kernel count when it is set (a point of the kernel axis,
+   * which crosses the data axis at one share), else the share of the training split.
+   */
+  axis: GainMapAxis;
   value: number;
-  /** Its name in stage names, file names and `gainMap`, e.g. "f0.1". */
+  /** Every gain-map field the preset sets, e.g. { studentKernels: 4, studentTrainFraction: 0.1 }. */
+  setting: Partial<Record<GainMapAxis, number>>;
+  /** Its name in stage names, file names and `gainMap`, e.g. "f0.1", "k4-f0.1". */
   tag: string;
 }
 
+const AXIS_PREFIX: Record<GainMapAxis, string> = { studentKernels: "k", studentTrainFraction: "f" };
+
 /** The gain-map point a preset sits at, or null for the study's own protocol. */
 export function gainMapPoint(preset: Partial<DistillationPreset>): GainMapPoint | null {
-  const f = preset.studentTrainFraction;
-  return f === undefined ? null : { axis: "studentTrainFraction", value: f, tag: `f${f}` };
+  const axes = GAIN_MAP_AXES.filter((a) => preset[a] !== undefined);
+  if (axes.length === 0) return null;
+  const setting = Object.fromEntries(axes.map((a) => [a, preset[a]!])) as GainMapPoint["setting"];
+  const axis = axes[0]!;
+  return { axis, value: setting[axis]!, setting, tag: axes.map((a) => `${AXIS_PREFIX[a]}${setting[a]}`).join("-") };
 }
 
 /**
@@ -326,7 +349,7 @@ export function studyStageResults(plan: StudyPlan, summary: StudySummaryFile): R
   const asBaseline = (s: Record<string, unknown>) => (isBaselinePlan(plan) ? { baselines: s } : s);
   // A gain-map point is one study of its own under `gainMap.<tag>`, with its setting and every
   // method it compares (baselines included: the point has no protocol study to keep apart from).
-  const place = (s: Record<string, unknown>) => (point === null ? asBaseline(s) : { gainMap: { [point.tag]: { axis: point.axis, value: point.value, ...s } } });
+  const place = (s: Record<string, unknown>) => (point === null ? asBaseline(s) : { gainMap: { [point.tag]: { axis: point.axis, value: point.value, setting: point.setting, ...s } } });
   if (frontend === undefined) return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, place(s)]));
   return Object.fromEntries(Object.entries(summary.datasets).map(([d, s]) => [d, { frontends: { [frontend]: place(s) } }]));
 }

@@ -202,3 +202,29 @@ test("studentTrainFraction: students learn from a fixed, stratified share of the
     assert.throws(() => resolvePreset("mnist", "full", { studentTrainFraction: bad as never }), /preset\.studentTrainFraction: expected a number in \(0, 1\], got /);
   }
 });
+
+test("studentKernels: the students' optical kernel count, named in their keys and files unless it is the architecture's", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const run = openRun("distill-mnist", "a", { root: fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-kernels-")) });
+  const whole = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0] });
+  const two = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0], studentKernels: 2 });
+  const splits = loadClassificationSplits("mnist", whole.sizes);
+  const { student, run: r } = await obtainStudent({ dataset: "mnist", run }, splits, two, tf.sequential(), "none", 0);
+  assert.equal(student.frontend.kernelCount, 2);
+  assert.equal(JSON.parse(r.provenance.configKey).kernels, 2);
+  assert.ok(fs.existsSync(run.checkpointPath("student-none-k2-seed0.weights")));
+  student.dispose();
+  assert.equal(teacherKey("mnist", two), teacherKey("mnist", whole));
+  // The Compressed Meta ONN's own 8: the default student's key, so its model loads instead of training again.
+  const eight = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0], studentKernels: 8 });
+  const first = await obtainStudent({ dataset: "mnist", run }, splits, whole, tf.sequential(), "none", 0);
+  const again = await obtainStudent({ dataset: "mnist", run }, splits, eight, tf.sequential(), "none", 0);
+  assert.equal(again.run.loaded, true);
+  assert.equal(again.run.accuracy, first.run.accuracy);
+  first.student.dispose();
+  again.student.dispose();
+  for (const bad of [0, 2.5, "four"]) {
+    assert.throws(() => resolvePreset("mnist", "full", { studentKernels: bad as never }), /preset\.studentKernels: expected an integer >= 1, got /);
+  }
+});

@@ -69,14 +69,24 @@ test("stage: a plan naming its frontend, psf included, becomes that row of the h
   // A gain-map point (students on a share of the data) is its own study under gainMap, with its setting.
   const point = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "kd"], preset: { ...PRESET, studentTrainFraction: 0.1 }, planPath: path.join(dir, "f.json"), jobsDir: path.join(dir, "jobs-f"), launcher: "ntkd-lab" });
   assert.equal(studyStageName(point), "study-mnist-f0.1");
-  assert.deepEqual(studyStageResults(point, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, ...summary.datasets.mnist } } } });
+  assert.deepEqual(studyStageResults(point, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, setting: { studentTrainFraction: 0.1 }, ...summary.datasets.mnist } } } });
   assert.equal(point.jobs[0]!.configKey, plain.jobs[0]!.configKey, "the point's teacher is the study's");
   assert.deepEqual(point.jobs.filter((j) => j.kind === "student").map((j) => j.file), ["student-none-f0.1-seed3.weights", "student-kd-f0.1-seed3.weights", "student-none-f0.1-seed7.weights", "student-kd-f0.1-seed7.weights"]);
   // Every method of a point is the point's own (it has no protocol study to keep baselines apart from).
   const pointBaselines = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "kd+ntkd", "sp"], preset: { ...PRESET, studentTrainFraction: 0.1 }, planPath: path.join(dir, "fsp.json"), jobsDir: path.join(dir, "jobs-fsp"), launcher: "ntkd-lab" });
   assert.equal(studyStageName(pointBaselines), "study-mnist-f0.1");
-  assert.deepEqual(studyStageResults(pointBaselines, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, ...summary.datasets.mnist } } } });
+  assert.deepEqual(studyStageResults(pointBaselines, summary), { mnist: { gainMap: { "f0.1": { axis: "studentTrainFraction", value: 0.1, setting: { studentTrainFraction: 0.1 }, ...summary.datasets.mnist } } } });
   assert.equal(pointBaselines.jobs[2]!.file, "student-kd+ntkd-f0.1-seed3.weights");
+  // The kernel axis crosses the data axis at a share: both settings name the point, its files and its record.
+  const k4 = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "kd"], preset: { ...PRESET, studentTrainFraction: 0.1, studentKernels: 4 }, planPath: path.join(dir, "k4.json"), jobsDir: path.join(dir, "jobs-k4"), launcher: "ntkd-lab" });
+  assert.equal(studyStageName(k4), "study-mnist-k4-f0.1");
+  assert.deepEqual(studyStageResults(k4, summary), { mnist: { gainMap: { "k4-f0.1": { axis: "studentKernels", value: 4, setting: { studentKernels: 4, studentTrainFraction: 0.1 }, ...summary.datasets.mnist } } } });
+  assert.equal(k4.jobs[0]!.configKey, plain.jobs[0]!.configKey, "the kernel axis shares the teacher");
+  assert.deepEqual(k4.jobs.filter((j) => j.kind === "student").map((j) => j.file), ["student-none-k4-f0.1-seed3.weights", "student-kd-k4-f0.1-seed3.weights", "student-none-k4-f0.1-seed7.weights", "student-kd-k4-f0.1-seed7.weights"]);
+  assert.equal(JSON.parse(k4.jobs[1]!.configKey).kernels, 4);
+  // 8 is the Compressed Meta ONN's own count: the same jobs as the data axis's point, so nothing trains twice.
+  const k8 = planDistillationStudy({ mode: "quick", datasets: ["mnist"], methods: ["none", "kd"], preset: { ...PRESET, studentTrainFraction: 0.1, studentKernels: 8 }, planPath: path.join(dir, "k8.json"), jobsDir: path.join(dir, "jobs-k8"), launcher: "ntkd-lab" });
+  assert.deepEqual(k8.jobs.map((j) => [j.file, j.configKey]), point.jobs.map((j) => [j.file, j.configKey]));
 });
 
 test("slurm scripts: the students' array waits (afterok) on the teachers' array; task N runs job N", () => {
