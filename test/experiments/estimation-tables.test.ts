@@ -45,7 +45,7 @@ test("paperRandomKernelAccuracy reads Table 5 (∞ = 97.72 %), and estimationRes
   assert.equal(paperRandomKernelAccuracy(7), null);
   const layouts = metasurfaceLayouts({ sidesM: [0.6e-3], kernelSizeM: 0.5e-3, spacingM: 0.1e-3 });
   const out = estimationResults({
-    layouts, points: [], agreement: { count: 0, correlation: null, meanAbsoluteGap: 0, meanSignedGap: 0 }, randomKernels: [],
+    layouts, points: [], agreement: { count: 0, correlation: null, spearman: null, meanAbsoluteGap: 0, meanSignedGap: 0 }, randomKernels: [],
     infinite: estimate("infinite", 400, 0.8), trainPointsSweep: [estimate("infinite", 100, 0.6)], testPoints: 500,
   });
   const e = (out.mnist as Record<string, any>).estimation;

@@ -29,6 +29,19 @@ test("estimateAgreement: hand-computed correlation and gaps", () => {
   // e = (0.1, 0.2, 0.3, 0.4), t = (0.1, 0.3, 0.2, 0.4): deviations ±0.15, ±0.05: Σde·dt = 0.0225 − 0.0025 − 0.0025 + 0.0225 = 0.04, Σde² = Σdt² = 0.05 -> 0.8.
   const partial = estimateAgreement([0.1, 0.2, 0.3, 0.4].map((e, i) => ({ estimated: e, trained: [0.1, 0.3, 0.2, 0.4][i]! })));
   assert.ok(Math.abs(partial.correlation! - 0.8) < 1e-12);
+  // Ranks 1 and 2 swap in the middle: Spearman of (1, 2, 3, 4) against (1, 3, 2, 4) is the same 0.8.
+  assert.ok(Math.abs(partial.spearman! - 0.8) < 1e-12);
+});
+
+test("estimateAgreement: Spearman ranks the designs as training does, whatever the scale; ties share their mean rank", () => {
+  // The same order, far from a line: Spearman 1, Pearson below it.
+  const monotone = estimateAgreement([0.1, 0.5, 0.2, 0.9].map((e, i) => ({ estimated: e, trained: [0.3, 0.35, 0.31, 0.99][i]! })));
+  assert.equal(monotone.spearman, 1);
+  assert.ok(monotone.correlation! < 0.99);
+  // e ranks (1.5, 1.5, 3), t ranks (1, 2, 3): deviations (−0.5, −0.5, 1) and (−1, 0, 1): 1.5 / √(1.5 · 2) = 0.8660.
+  const tied = estimateAgreement([{ estimated: 0.5, trained: 0.1 }, { estimated: 0.5, trained: 0.2 }, { estimated: 0.9, trained: 0.3 }]);
+  assert.ok(Math.abs(tied.spearman! - 1.5 / Math.sqrt(3)) < 1e-12);
+  assert.equal(estimateAgreement([{ estimated: 0.9, trained: 0.5 }, { estimated: 0.9, trained: 0.7 }]).spearman, null);
 });
 
 test("estimateAgreement: constant series has no correlation; bad input is rejected", () => {
@@ -71,9 +84,9 @@ test("table5Rows: the paper's MNIST numbers sit beside ours, and counts it does 
 });
 
 test("pairEstimatesWithStudents pairs by kernel count and names a missing estimate", () => {
-  const pts = pairEstimatesWithStudents([row(4, 0.8), row(1, 0.6)], [{ kernels: 1, accuracy: 0.7, loaded: false }, { kernels: 4, accuracy: 0.85, loaded: true }]);
-  assert.deepEqual(pts, [{ kernels: 1, estimated: 0.6, trained: 0.7 }, { kernels: 4, estimated: 0.8, trained: 0.85 }]);
-  assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 9, accuracy: 0.9, loaded: false }]), /9 kernels/);
+  const pts = pairEstimatesWithStudents([row(4, 0.8), row(1, 0.6)], [{ kernels: 1, accuracy: 0.7, seeds: [0, 1], runs: [0.69, 0.71], loaded: false }, { kernels: 4, accuracy: 0.85, seeds: [0], runs: [0.85], loaded: true }]);
+  assert.deepEqual(pts, [{ kernels: 1, estimated: 0.6, trained: 0.7, trainedRuns: [0.69, 0.71] }, { kernels: 4, estimated: 0.8, trained: 0.85, trainedRuns: [0.85] }]);
+  assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 9, accuracy: 0.9, seeds: [0], runs: [0.9], loaded: false }]), /9 kernels/);
   const md = estimationReport({ points: pts, agreement: estimateAgreement(pts), randomKernels: table5Rows([row("infinite", 0.97)]), trainPoints: 10, testPoints: 5 });
   assert.match(md, /\| ∞ \| 97\.00 \| 97\.72 \|/);
   assert.match(md, /Correlation 1\.000/);
