@@ -6,7 +6,7 @@ import { checkWritableFile, writeFileAtomic } from "../notebook/run-store";
 import type { DistillationPreset, StudentMethod } from "../experiments/presets";
 
 /** Keys `--preset` may override: those of a resolved preset. */
-const PRESET_KEYS: readonly (keyof DistillationPreset)[] = ["sizes", "seeds", "teacherEpochs", "studentEpochs", "batchSize", "teacherLearningRate", "studentLearningRate", "studentCosine", "teacherCosine", "patience", "kd", "ntkd", "sp", "rkd", "frontend", "studentTrainFraction", "studentKernels"];
+const PRESET_KEYS: readonly (keyof DistillationPreset)[] = ["sizes", "seeds", "teacherEpochs", "studentEpochs", "batchSize", "teacherLearningRate", "studentLearningRate", "studentCosine", "teacherCosine", "patience", "kd", "ntkd", "sp", "rkd", "gram", "frontend", "studentTrainFraction", "studentKernels"];
 
 /** `--preset` as an object of known preset keys, or a one-line usage error. */
 export function parsePresetOverrides(raw: string | undefined): Partial<DistillationPreset> {
@@ -38,7 +38,7 @@ export const planCommand: Command = {
   --out file         plan.json to write (default plan.json); study.sbatch and submit.sh go beside it
   --datasets list    e.g. mnist,fashion-mnist (default the notebooks': mnist, + fashion-mnist in smoke
                      mode, + cifar10 when installed)
-  --methods list     student methods: none, kd, ntkd, kd+ntkd, sp, rkd (default none,kd,ntkd)
+  --methods list     student methods: none, kd, ntkd, kd+ntkd, sp, rkd, gram (default none,kd,ntkd)
   --preset json      overrides of the mode's preset, e.g. '{"seeds":[0,1],"teacherEpochs":1,
                      "sizes":{"trainCount":300,"validationCount":100,"testCount":200}}';
                      "frontend" picks the students' optical layer (psf, metasurface, fourier, ideal)

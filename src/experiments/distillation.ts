@@ -16,7 +16,7 @@ import { evaluate, type Evaluation } from "../train/metrics";
 import { sampleFractionIndices, subset } from "../data/splits";
 import type { ImageDataset } from "../data/types";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
-import { DEFAULT_STUDENT_METHODS, distillationPreset, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
+import { DEFAULT_STUDENT_METHODS, distillationPreset, GRAM_DEFAULTS, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
 import { buildStudentFor, buildTeacherFor } from "./architectures";
 import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
@@ -129,6 +129,8 @@ function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<D
   else relevant.sp = { ...SP_DEFAULTS, ...p.sp };
   if (method !== "rkd") delete relevant.rkd;
   else relevant.rkd = { ...RKD_DEFAULTS, ...p.rkd };
+  if (method !== "gram") delete relevant.gram;
+  else relevant.gram = { ...GRAM_DEFAULTS, ...p.gram };
   return relevant;
 }
 
@@ -234,6 +236,7 @@ export async function obtainStudent(
       ntkd: preset.ntkd,
       sp: { ...SP_DEFAULTS, ...preset.sp },
       rkd: { ...RKD_DEFAULTS, ...preset.rkd },
+      gram: { ...GRAM_DEFAULTS, ...preset.gram },
       onBatchEnd: (p) => opts.onProgress?.({ phase: method, seed, epoch: p.epoch, epochs: preset.studentEpochs, batch: p.batch, batches: p.batches, loss: p.loss }),
       onEpochEnd: log.append,
     });
@@ -329,7 +332,7 @@ function defaultKernelCount(ds: Pick<ClassificationSplits["train"], "height" | "
  * A training step's cost relative to a plain step (bench: compressed-meta step, R = 2): the order
  * in which parallel workers take the methods of a seed.
  */
-const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3, "kd+ntkd": 3.3, sp: 1.4, rkd: 1.5 };
+const STEP_COST: Record<StudentMethod, number> = { none: 1, kd: 1.35, ntkd: 3, "kd+ntkd": 3.3, sp: 1.4, rkd: 1.5, gram: 1.05 };
 
 /** Trains the teacher and every student of the study; see the module comment. */
 export async function runDistillationStudy(opts: DistillationStudyOptions): Promise<DistillationStudyResult> {

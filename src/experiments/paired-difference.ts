@@ -160,7 +160,8 @@ export function studentGains(students: Record<string, RecordedStudents>, pairs: 
 /**
  * The comparisons a study records when it holds both methods: each transfer method against no
  * transfer, the feature-relational baselines against KD, NTKD against every other transfer
- * method (does matching the tangent kernel beat matching logits or feature relations?), and
+ * method (does matching the tangent kernel beat matching logits, feature relations or what the
+ * optical kernels span?), and
  * KD + NTKD against no transfer and each of its two parts (does the kernel term add to KD?).
  */
 export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
@@ -170,9 +171,12 @@ export const GAIN_PAIRS: readonly (readonly [string, string])[] = [
   ["rkd", "none"],
   ["sp", "kd"],
   ["rkd", "kd"],
+  ["gram", "none"],
+  ["gram", "kd"],
   ["ntkd", "kd"],
   ["ntkd", "sp"],
   ["ntkd", "rkd"],
+  ["ntkd", "gram"],
   ["kd+ntkd", "none"],
   ["kd+ntkd", "kd"],
   ["kd+ntkd", "ntkd"],

@@ -9,17 +9,18 @@ import type { NotebookMode } from "../notebook/params";
 import type { ClassificationDatasetName, SplitSizes } from "./datasets";
 import type { ProbeDistribution } from "../distill/ntk";
 import type { FrontendKind } from "../models/frontends/factory";
-import { RELATIONAL_DEFAULT_WEIGHTS } from "../train/objectives";
+import { KERNEL_GRAM_DEFAULT_WEIGHT, RELATIONAL_DEFAULT_WEIGHTS } from "../train/objectives";
 import { RKD_TERM_WEIGHTS } from "../distill/relational";
 
 /**
  * How a study's student learns: no transfer, KD, NTKD, both at once ("kd+ntkd"), or one of the feature-relational
  * baselines NTKD should be compared with, similarity-preserving KD ("sp") and relational KD
- * ("rkd"); see `trainStudent`.
+ * ("rkd"), and encoder Gram-matrix KD ("gram"), which matches what the optical kernels span to
+ * the teacher's first convolution; see `trainStudent`.
  */
-export type StudentMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd";
+export type StudentMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd" | "gram";
 /** Every method a study can train. */
-export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd"];
+export const STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd", "gram"];
 /** The paper's three, which a study trains unless told otherwise (Table 3). */
 export const DEFAULT_STUDENT_METHODS: readonly StudentMethod[] = ["none", "kd", "ntkd"];
 
@@ -48,6 +49,8 @@ export interface DistillationPreset {
   sp?: { weight: number };
   /** Relational KD (method "rkd"): the weight γ of its term, λ_D and λ_A. Absent: {@link RKD_DEFAULTS}. */
   rkd?: { weight: number; distanceWeight: number; angleWeight: number };
+  /** Encoder Gram KD (method "gram"): the weight γ of its term. Absent: {@link GRAM_DEFAULTS}. */
+  gram?: { weight: number };
   /**
    * The students' optical layer (default "psf": learned non-negative PSFs). "metasurface" learns
    * pillar heights and computes its PSFs by wave optics, "fourier" learns a 4f system's Fourier
@@ -96,6 +99,9 @@ const common = {
 export const SP_DEFAULTS = { weight: RELATIONAL_DEFAULT_WEIGHTS.sp };
 /** RKD's weights as Park et al. give them (λ_D = 25, λ_A = 50 beside cross-entropy), not tuned here. */
 export const RKD_DEFAULTS = { weight: RELATIONAL_DEFAULT_WEIGHTS.rkd, ...RKD_TERM_WEIGHTS };
+
+/** Encoder Gram KD's weight: 1, not tuned (its term lies in [0, 4] beside a cross-entropy near 0.1-2). */
+export const GRAM_DEFAULTS = { weight: KERNEL_GRAM_DEFAULT_WEIGHT };
 
 /** The preset of a data set and mode. */
 export function distillationPreset(dataset: ClassificationDatasetName, mode: NotebookMode): DistillationPreset {

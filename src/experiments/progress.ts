@@ -11,7 +11,7 @@ export type StudyProgressReporter = ((p: StudyProgress) => void) & {
 };
 
 const PHASE_NAMES: Record<StudyProgress["phase"], string> = {
-  teacher: "teacher", none: "no transfer", kd: "KD", ntkd: "NTKD", "kd+ntkd": "KD + NTKD", sp: "SP", rkd: "RKD", "compensation-e2e": "end-to-end compensation", "compensation-ntkd": "NTKD compensation",
+  teacher: "teacher", none: "no transfer", kd: "KD", ntkd: "NTKD", "kd+ntkd": "KD + NTKD", sp: "SP", rkd: "RKD", gram: "Gram KD", "compensation-e2e": "end-to-end compensation", "compensation-ntkd": "NTKD compensation",
 };
 const shortName = (p: StudyProgress): string => PHASE_NAMES[p.phase];
 

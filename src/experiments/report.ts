@@ -16,7 +16,7 @@ import { STUDENT_METHODS, type StudentMethod } from "./presets";
 import { describeReportedWeights, relativeLink, type ModelProvenance } from "./model-files";
 
 export const METHOD_LABELS: Record<StudentMethod, string> = {
-  none: "No transfer", kd: "KD", ntkd: "NTKD", "kd+ntkd": "KD + NTKD", sp: "Similarity-preserving KD", rkd: "Relational KD",
+  none: "No transfer", kd: "KD", ntkd: "NTKD", "kd+ntkd": "KD + NTKD", sp: "Similarity-preserving KD", rkd: "Relational KD", gram: "Encoder Gram KD",
 };
 
 /** One model behind a reported number: its links, relative to the report's folder. */

@@ -3,11 +3,13 @@
  * {@link trainStudent} (no transfer, KD, NTKD, or the relational baselines SP and RKD). Both
  * wrap {@link trainLoop}.
  */
-import type { LayersModel, LayerVariable } from "@tensorflow/tfjs";
+import type { LayersModel, LayerVariable, Tensor4D } from "@tensorflow/tfjs";
+import { tf } from "../runtime/tf";
 import { OpticalStudent, type StudentPart } from "../models/optical-student";
 import type { NtkMatchOptions } from "../distill/ntkd";
 import { trainLoop, type TrainLoopOptions, type TrainResult } from "./loop";
-import { kdObjective, ntkdObjective, relationalObjective, taskObjective } from "./objectives";
+import { kdObjective, kernelGramObjective, ntkdObjective, relationalObjective, taskObjective } from "./objectives";
+import { psfToConv2dKernel } from "../optics/psf";
 import type { RelationalKdLossOptions } from "../distill/relational";
 import { featureForward } from "./features";
 
@@ -26,10 +28,10 @@ export function trainTeacher(opts: TrainTeacherOptions): Promise<TrainResult> {
 }
 
 /** How a student learns from the teacher (or, "none", without one). */
-export type TransferMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd";
+export type TransferMethod = "none" | "kd" | "ntkd" | "kd+ntkd" | "sp" | "rkd" | "gram";
 
 /** Every {@link TransferMethod}. */
-export const TRANSFER_METHODS: readonly TransferMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd"];
+export const TRANSFER_METHODS: readonly TransferMethod[] = ["none", "kd", "ntkd", "kd+ntkd", "sp", "rkd", "gram"];
 
 /** Options of {@link trainStudent}. */
 export interface TrainStudentOptions extends CommonTrainOptions {
@@ -38,7 +40,8 @@ export interface TrainStudentOptions extends CommonTrainOptions {
   /**
    * "none" (cross-entropy only), "kd", "ntkd", "kd+ntkd" (NTKD's kernel term beside KD's loss
    * instead of the task loss), or a baseline that matches the batch's relations between last
-   * hidden features: "sp" (similarity-preserving KD) or "rkd" (relational KD).
+   * hidden features: "sp" (similarity-preserving KD) or "rkd" (relational KD), or "gram"
+   * (encoder Gram KD: the optical kernels' Gram matrix matched to the teacher's first convolution's).
    */
   method: TransferMethod;
   /** The trained teacher; required for every method but "none". */
@@ -59,11 +62,13 @@ export interface TrainStudentOptions extends CommonTrainOptions {
   sp?: { weight?: number };
   /** Relational KD settings (method "rkd"): the term's weight γ (default 1), λ_D (25) and λ_A (50). */
   rkd?: RelationalKdLossOptions & { weight?: number };
+  /** Encoder Gram KD settings (method "gram"): the term's weight γ (default 1). Needs a PSF optical layer. */
+  gram?: { weight?: number };
 }
 
 /** Trains an optical student with no transfer, KD, NTKD, KD + NTKD, SP or RKD. */
 export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResult> {
-  const { student, method, teacher, part, kd, ntkd, sp, rkd, ...common } = opts;
+  const { student, method, teacher, part, kd, ntkd, sp, rkd, gram, ...common } = opts;
   const model = student instanceof OpticalStudent ? student.model : student;
   let trainable: LayerVariable[];
   if (student instanceof OpticalStudent) {
@@ -91,6 +96,15 @@ export async function trainStudent(opts: TrainStudentOptions): Promise<TrainResu
     case "rkd":
       objective = relationalObjective({ method, teacher: teacher as LayersModel, student: featureForward(student, "trainStudent"), ...(method === "sp" ? sp : rkd) });
       break;
+    case "gram": {
+      const frontend = student instanceof OpticalStudent ? (student.frontend as unknown as { effectiveKernels?: () => Tensor4D }) : null;
+      if (!frontend || typeof frontend.effectiveKernels !== "function") {
+        throw new Error(`trainStudent: method "gram" needs an OpticalStudent whose optical layer has PSF kernels (effectiveKernels), e.g. the "psf" frontend`);
+      }
+      const kernels = frontend.effectiveKernels.bind(frontend);
+      objective = kernelGramObjective({ teacher: teacher as LayersModel, studentKernels: () => tf.tidy(() => psfToConv2dKernel(kernels())), ...gram });
+      break;
+    }
     default:
       throw new Error(`trainStudent: method must be one of ${TRANSFER_METHODS.map((m) => `"${m}"`).join(", ")}, got ${String(method)}`);
   }

@@ -6,7 +6,7 @@
  * first-order NTK gradient of `distill/ntk`, the NTK being contracted over every output value
  * (logits, or every pixel of a mask-logit map).
  */
-import type { LayersModel, LayerVariable, NamedTensorMap, Scalar, Tensor, Variable } from "@tensorflow/tfjs";
+import type { LayersModel, LayerVariable, NamedTensorMap, Scalar, Tensor, Tensor4D, Variable } from "@tensorflow/tfjs";
 import type { ImageDataset } from "../data/types";
 import type { AnyDataset } from "../data/splits";
 import { tf } from "../runtime/tf";
@@ -17,6 +17,7 @@ import { cachedTeacherKernel, precomputeTeacherSketch, type TeacherSketchCache }
 import { classificationTask, type TrainingTask } from "./task";
 import { relationalKdLoss, similarityPreservingLoss, type RelationalKdLossOptions } from "../distill/relational";
 import { featureForward, type FeatureForward } from "./features";
+import { gramMismatch, kernelGram, teacherKernelGram } from "../distill/kernel-gram";
 
 /** What the loop passes an objective for one batch. */
 export interface BatchContext {
@@ -390,6 +391,58 @@ export function relationalObjective(opts: RelationalObjectiveOptions): Objective
       } finally {
         teacherFeatures.dispose();
       }
+    },
+    getState: () => ({}),
+    setState: () => undefined,
+  };
+}
+
+/** Default weight γ of the encoder Gram term beside the task loss (not tuned: the term lies in [0, 4]). */
+export const KERNEL_GRAM_DEFAULT_WEIGHT = 1;
+
+/** Options of {@link kernelGramObjective}. */
+export interface KernelGramObjectiveOptions {
+  /** The trained teacher: the Gram matrix of its first Conv2D layer's kernels is the target. */
+  teacher: LayersModel;
+  /** The student's optical layer: its conv2d-orientation kernels [k, k, C, n], differentiable. */
+  studentKernels: () => Tensor4D;
+  /** Weight γ of the Gram term beside the task loss; default {@link KERNEL_GRAM_DEFAULT_WEIGHT}. */
+  weight?: number;
+}
+
+/**
+ * Task loss + γ · ‖Gₛ − Gₜ‖²_F, the normalised Gram matrices of the student's optical kernels and
+ * of the teacher's first convolution (`distill/kernel-gram`): encoder Gram-matrix KD, which
+ * shapes only the optics, and only what they span.
+ */
+export function kernelGramObjective(opts: KernelGramObjectiveOptions): Objective {
+  const weight = opts.weight ?? KERNEL_GRAM_DEFAULT_WEIGHT;
+  if (!(weight >= 0) || !Number.isFinite(weight)) throw new Error(`kernelGramObjective: weight must be a finite number >= 0, got ${weight}`);
+  // The teacher's Gram matrix as numbers, made a tensor per batch: no tensor outlives a step.
+  let target: { values: Float32Array; size: number } | null = null;
+  const task = classificationTask;
+  return {
+    name: "gram",
+    compute(model, weights, ctx) {
+      if (target === null) {
+        const probe = opts.studentKernels();
+        const [k, , c] = probe.shape;
+        probe.dispose();
+        const g = teacherKernelGram(opts.teacher, k, c);
+        target = { values: g.dataSync() as Float32Array, size: g.shape[0] };
+        g.dispose();
+      }
+      const t = target;
+      let taskLoss = NaN;
+      let gram = NaN;
+      const r = lossWithGrads(task, model, weights, ctx, (outputs) => {
+        const taskValue = task.loss(outputs, ctx.y);
+        const gramValue = gramMismatch(kernelGram(opts.studentKernels()), tf.tensor2d(t.values, [t.size, t.size]));
+        taskLoss = taskValue.dataSync()[0];
+        gram = gramValue.dataSync()[0];
+        return tf.add(taskValue, tf.mul(gramValue, weight));
+      });
+      return { ...r, parts: { task: taskLoss, gram } };
     },
     getState: () => ({}),
     setState: () => undefined,
