@@ -92,7 +92,7 @@ test("a failing job rejects with the worker's error after the other jobs finish,
   assert.deepEqual(done.map((r) => alive(r.pid)), [false, false]);
   assert.deepEqual(childrenOf(process.pid), []);
   // Bad input is refused before any worker starts.
-  await assert.rejects(pool(b, [{ method: "bogus" as "none", seed: 0 }]), /^Error: trainStudentsInWorkers: jobs\[0\]\.method must be one of none, kd, ntkd, kd\+ntkd, sp, rkd, got "bogus"$/);
+  await assert.rejects(pool(b, [{ method: "bogus" as "none", seed: 0 }]), /^Error: trainStudentsInWorkers: jobs\[0\]\.method must be one of none, kd, ntkd, kd\+ntkd, sp, rkd, gram, got "bogus"$/);
   await assert.rejects(pool(b, [{ method: "none", seed: 0.5 }]), /jobs\[0\]\.seed must be an integer, got 0\.5/);
 });
 
