@@ -309,6 +309,15 @@ export function keyedKernels(train: Pick<ClassificationSplits["train"], "height"
   return kernels === undefined || kernels !== defaultKernelCount(train) ? kernels : undefined;
 }
 
+/**
+ * {@link keyedKernels} for a data set by name, before its splits are loaded (a plan, a map's
+ * points): its shape is read from a few images. No kernel count asked for reads nothing.
+ */
+export function keyedKernelsOf(dataset: ClassificationDatasetName, kernels: number | undefined): number | undefined {
+  if (kernels === undefined) return undefined;
+  return keyedKernels(loadClassificationSplits(dataset, { trainCount: 10, validationCount: 10, testCount: 10 }).train, kernels);
+}
+
 /** The optical kernel count of a student asked for with `kernels` (undefined: the architecture's own). */
 export function studentKernelCount(train: Pick<ClassificationSplits["train"], "height" | "width" | "channels" | "classNames">, kernels: number | undefined): number {
   return kernels ?? defaultKernelCount(train);

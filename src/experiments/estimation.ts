@@ -17,6 +17,7 @@ import { buildTeacherFor } from "./architectures";
 import type { ClassificationDatasetName, ClassificationSplits } from "./datasets";
 import { obtainStudent, type StudyProgress } from "./distillation";
 import { PAPER } from "./paper";
+import { summarizeRuns } from "./stats";
 
 export * from "./estimation-layout-chart";
 import type { DistillationPreset } from "./presets";
@@ -219,7 +220,7 @@ export async function trainStudentsForKernelCounts(opts: KernelCountStudentsOpti
         runs.push(run.accuracy);
         loaded &&= run.loaded;
       }
-      const row = { kernels, accuracy: runs.reduce((a, b) => a + b, 0) / runs.length, seeds: [...seeds], runs, loaded };
+      const row = { kernels, accuracy: summarizeRuns(runs, `the ${kernels}-kernel students' accuracies`).mean, seeds: [...seeds], runs, loaded };
       opts.onModelDone?.(row);
       rows.push(row);
     }

@@ -10,8 +10,7 @@
 import type { RunStore } from "../notebook/run-store";
 import type { NotebookMode } from "../notebook/params";
 import { InputError } from "../notebook/errors";
-import { keyedKernels, runDistillationStudy, studentKernelCount, studentTrainCount, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
-import { loadClassificationSplits } from "./datasets";
+import { keyedKernelsOf, runDistillationStudy, studentKernelCount, studentTrainCount, studySummary, type DistillationStudyOptions, type DistillationStudyResult } from "./distillation";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
 import type { ClassificationDatasetName } from "./datasets";
 import { gainMapPoint } from "./study-plan";
@@ -86,13 +85,12 @@ export async function runGainMap(opts: GainMapOptions): Promise<GainMapResult> {
       throw new InputError(`runGainMap: kernels.trainFraction is ${JSON.stringify(trainFraction)}; expected a number in (0, 1]`);
     }
     if (counts.length === 0) throw new InputError("runGainMap: kernels.counts is empty; expected optical kernel counts, e.g. [1, 2, 4, 8, 16]");
-    const shape = loadClassificationSplits(opts.dataset, { trainCount: 10, validationCount: 10, testCount: 10 }).train;
     const seenK = new Set<number>();
     for (const k of counts) {
       if (!(Number.isInteger(k) && k >= 1)) throw new InputError(`runGainMap: kernels.counts holds ${JSON.stringify(k)}; expected integers >= 1`);
       if (seenK.has(k)) throw new InputError(`runGainMap: kernels.counts holds ${k} twice`);
       seenK.add(k);
-      settings.push({ trainFraction, kernels: keyedKernels(shape, k), axis: "kernels" });
+      settings.push({ trainFraction, kernels: keyedKernelsOf(opts.dataset, k), axis: "kernels" });
     }
   }
   const points: GainMapStudy[] = [];

@@ -16,7 +16,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
-import { keyedKernels, obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
+import { keyedKernelsOf, obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
 import { comparisonMarkdown, distillationRows } from "./report";
 
 /** The file format tag of a plan, checked when one is read. */
@@ -88,13 +88,6 @@ function studentFile(method: StudentMethod, seed: number, p: DistillationPreset,
   return `student-${studentTag(method, seed, kernels, p.frontend, p.studentTrainFraction)}.weights`;
 }
 
-/** The students' kernel count as their keys carry it (the data set's shape decides what the default is). */
-function plannedKernels(dataset: ClassificationDatasetName, p: DistillationPreset): number | undefined {
-  if (p.studentKernels === undefined) return undefined;
-  const few = { trainCount: 10, validationCount: 10, testCount: 10 };
-  return keyedKernels(loadClassificationSplits(dataset, few).train, p.studentKernels);
-}
-
 /** The study as jobs; see the module comment. Data sets are checked (installed, known) here. */
 export function planDistillationStudy(opts: PlanOptions): StudyPlan {
   const explicit = opts.datasets !== undefined;
@@ -126,7 +119,7 @@ export function planDistillationStudy(opts: PlanOptions): StudyPlan {
   }
   for (const dataset of datasets) {
     const p = resolved[dataset]!;
-    const kernels = plannedKernels(dataset, p);
+    const kernels = keyedKernelsOf(dataset, p.studentKernels);
     if (!Array.isArray(p.seeds) || p.seeds.length === 0) throw new InputError(`plan: ${dataset}: the preset has no seeds; expected a list such as [0, 1]`);
     // Seed-major, as the worker pool orders them: a partial run compares the methods of a seed.
     for (const seed of p.seeds) {
