@@ -6,7 +6,7 @@ import { checkWritableFile, writeFileAtomic } from "../notebook/run-store";
 import type { DistillationPreset, StudentMethod } from "../experiments/presets";
 
 /** Keys `--preset` may override: those of a resolved preset. */
-const PRESET_KEYS: readonly (keyof DistillationPreset)[] = ["sizes", "seeds", "teacherEpochs", "studentEpochs", "batchSize", "teacherLearningRate", "studentLearningRate", "studentCosine", "teacherCosine", "patience", "kd", "ntkd", "sp", "rkd", "gram", "frontend", "studentTrainFraction", "studentKernels"];
+const PRESET_KEYS: readonly (keyof DistillationPreset)[] = ["sizes", "seeds", "teacherEpochs", "studentEpochs", "batchSize", "teacherLearningRate", "studentLearningRate", "studentCosine", "teacherCosine", "patience", "kd", "ntkd", "sp", "rkd", "gram", "frontend", "studentTrainFraction", "studentKernels", "studentKernelSize"];
 
 /** `--preset` as an object of known preset keys, or a one-line usage error. */
 export function parsePresetOverrides(raw: string | undefined): Partial<DistillationPreset> {
@@ -45,6 +45,7 @@ export const planCommand: Command = {
                      "studentTrainFraction" (0-1] trains the students on that stratified share of
                      the training split (the teacher on all of it): a point of the gain map;
                      "studentKernels" n gives the students n optical kernels (the map's kernel axis)
+                     "studentKernelSize" k gives them k x k-pixel kernels (odd; default 7)
   --jobs dir         where each job writes its run store job-<id>/ (default jobs/ beside the plan;
                      on a cluster, a folder of the shared file system)
   --launcher cmd     how jobs start ntkd-lab (default ntkd-lab; e.g. "node /opt/ntkd-lab/dist/cli/main.js")

@@ -36,13 +36,18 @@ export function buildTeacherFor(ds: ImageDataset, seed: number, mode: NotebookMo
 export interface StudentShape {
   /** Optical kernels (default: the paper's 8 for grey, 16 for RGB). */
   kernels?: number;
+  /** Side of the optical kernels in sensor pixels (default: the paper's 7). */
+  kernelSize?: number;
   /** The optical layer (default "psf"); see `DistillationPreset.frontend`. */
   frontend?: FrontendKind;
 }
 
+/** Side of the paper's optical kernels in sensor pixels, grey and RGB alike. */
+export const PAPER_KERNEL_SIZE = 7;
+
 /** The paper's kernel count and size for a data set's images: 8 grey or 16 RGB kernels of 7x7. */
 function paperKernels(ds: ImageDataset): { kernels: number; kernelSize: number } {
-  return { kernels: ds.channels === 1 ? 8 : 16, kernelSize: 7 };
+  return { kernels: ds.channels === 1 ? 8 : 16, kernelSize: PAPER_KERNEL_SIZE };
 }
 
 /**
@@ -56,7 +61,7 @@ export function studentFrontendFor(ds: ImageDataset, seed: number, shape: Studen
   const kind = shape.frontend ?? "psf";
   if (!FRONTEND_KINDS.includes(kind)) throw new Error(`frontend: expected one of ${FRONTEND_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
   const paper = paperKernels(ds);
-  const base = { kernels: shape.kernels ?? paper.kernels, kernelSize: paper.kernelSize, inputChannels: ds.channels, seed };
+  const base = { kernels: shape.kernels ?? paper.kernels, kernelSize: shape.kernelSize ?? paper.kernelSize, inputChannels: ds.channels, seed };
   if (kind === "psf") return defaultPsfFrontend({ ...base, colorMode: ds.channels === 1 ? undefined : "sum" });
   return createFrontend(kind, base);
 }

@@ -17,7 +17,7 @@ import { sampleFractionIndices, subset } from "../data/splits";
 import type { ImageDataset } from "../data/types";
 import { loadClassificationSplits, type ClassificationDatasetName, type ClassificationSplits } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, distillationPreset, GRAM_DEFAULTS, RKD_DEFAULTS, SP_DEFAULTS, type DistillationPreset, type StudentMethod } from "./presets";
-import { buildStudentFor, buildTeacherFor } from "./architectures";
+import { buildStudentFor, buildTeacherFor, PAPER_KERNEL_SIZE } from "./architectures";
 import { configHash, loadedModelProvenance, loadWeights, modelAuditEntry, reportedWeightsOf, saveTrainedModel, TrainingLog, trainingLogPath, type ModelProvenance } from "./model-files";
 import { summarizeRuns, type SeedSummary } from "./stats";
 import { recordedGains, type RecordedStudents } from "./paired-difference";
@@ -109,7 +109,12 @@ export function teacherKey(dataset: string, p: DistillationPreset): string {
  * only its own method's settings, so that tuning NTKD keeps the no-transfer and KD students.
  */
 export function studentKey(dataset: string, p: DistillationPreset, method: StudentMethod, seed: number, kernels: number | undefined): string {
-  return JSON.stringify({ dataset, what: "student", method, seed, kernels, preset: presetOfMethod(p, method) });
+  return JSON.stringify({ dataset, what: "student", method, seed, kernels, kernelSize: keyedKernelSize(p.studentKernelSize), preset: presetOfMethod(p, method) });
+}
+
+/** A kernel size as keys and file names carry it: the paper's 7 is the default student (undefined). */
+export function keyedKernelSize(kernelSize: number | undefined): number | undefined {
+  return kernelSize === PAPER_KERNEL_SIZE ? undefined : kernelSize;
 }
 
 /**
@@ -119,8 +124,9 @@ export function studentKey(dataset: string, p: DistillationPreset, method: Stude
  */
 function presetOfMethod(p: DistillationPreset, method: StudentMethod): Partial<DistillationPreset> {
   const relevant: Partial<DistillationPreset> = { ...p, seeds: [] };
-  // The key's own `kernels` field carries the count (normalised: the default is left out).
+  // The key's own `kernels` and `kernelSize` fields carry them (normalised: the defaults are left out).
   delete relevant.studentKernels;
+  delete relevant.studentKernelSize;
   if ((relevant.frontend ?? "psf") === "psf") delete relevant.frontend;
   // KD + NTKD depends on both methods' settings.
   if (method !== "kd" && method !== "kd+ntkd") delete relevant.kd;
@@ -205,10 +211,10 @@ export async function obtainStudent(
 ): Promise<{ student: OpticalStudent; run: StudentRun }> {
   const train = studentTrainingSet(splits.train, preset.studentTrainFraction);
   const asked = requestedKernels ?? preset.studentKernels;
-  const student = buildStudentFor(train, seed, { kernels: asked, frontend: preset.frontend });
+  const student = buildStudentFor(train, seed, { kernels: asked, kernelSize: preset.studentKernelSize, frontend: preset.frontend });
   const kernels = keyedKernels(splits.train, asked);
   const key = studentKey(opts.dataset, preset, method, seed, kernels);
-  const tag = studentTag(method, seed, kernels, preset.frontend, preset.studentTrainFraction);
+  const tag = studentTag(method, seed, kernels, preset.frontend, preset.studentTrainFraction, keyedKernelSize(preset.studentKernelSize));
   const file = opts.run.checkpointPath(`student-${tag}.weights`);
   const identity = { phase: method, seed };
   const stored = tryLoad(file, student.model, key, identity);
@@ -250,14 +256,15 @@ export async function obtainStudent(
 
 /**
  * A student's file name stem in the run store: `none-seed0`, `ntkd-k4-seed1`, `kd-metasurface-seed2`,
- * `kd-f0.1-seed3` (a tenth of the training split); the default "psf" frontend, kernel count and
- * training set are not named.
+ * `kd-f0.1-seed3` (a tenth of the training split), `none-k4-5px-seed0` (5x5 kernels); the default
+ * "psf" frontend, kernel count and size and training set are not named.
  */
-export function studentTag(method: StudentMethod, seed: number, kernels?: number, frontend?: FrontendKind, trainFraction?: number): string {
+export function studentTag(method: StudentMethod, seed: number, kernels?: number, frontend?: FrontendKind, trainFraction?: number, kernelSize?: number): string {
   const parts = [
     method,
     ...(frontend !== undefined && frontend !== "psf" ? [frontend] : []),
     ...(kernels !== undefined ? [`k${kernels}`] : []),
+    ...(kernelSize !== undefined ? [`${kernelSize}px`] : []),
     ...(trainFraction !== undefined ? [`f${trainFraction}`] : []),
     `seed${seed}`,
   ];
@@ -296,6 +303,10 @@ export function resolvePreset(dataset: ClassificationDatasetName, mode: Notebook
   const k = preset.studentKernels;
   if (k !== undefined && !(Number.isInteger(k) && k >= 1)) {
     throw new InputError(`preset.studentKernels: expected an integer >= 1, got ${JSON.stringify(k)}`);
+  }
+  const size = preset.studentKernelSize;
+  if (size !== undefined && !(Number.isInteger(size) && size >= 1 && size % 2 === 1)) {
+    throw new InputError(`preset.studentKernelSize: expected an odd integer >= 1 (kernel side in sensor pixels), got ${JSON.stringify(size)}`);
   }
   return preset;
 }

@@ -29,7 +29,7 @@ export function layoutTableRows(layouts: readonly MetasurfaceLayout[]): LayoutTa
 
 /** One log line of an estimate: count, points, accuracy, the λ picked and the kernel-matrix time. */
 export function describeEstimate(r: EstimateRow): string {
-  return `${r.kernels} kernels, ${r.trainPoints} points: estimated ${(100 * r.estimated).toFixed(2)} % ` +
+  return `${r.kernels} kernels of ${r.kernelSize} px, ${r.trainPoints} points: estimated ${(100 * r.estimated).toFixed(2)} % ` +
     `(λ = ${r.detail.relativeLambda} × mean diag, ${r.detail.kernelMatrixSeconds.toFixed(1)} s kernels)`;
 }
 
@@ -50,7 +50,7 @@ export function estimateVsSizeRows(layouts: readonly MetasurfaceLayout[], estima
       throw new Error(`estimateVsSizeRows: estimates[${i}] is for ${estimates[i].kernels} kernels, but layout ${i} holds ${l.layout.count}`);
     }
   });
-  return layouts.map((l, i) => ({ x: l.sideM * 1e3, accuracy: 100 * estimates[i].estimated, series: "random kernels" }));
+  return layouts.map((l, i) => ({ x: l.sideM * 1e3, accuracy: 100 * estimates[i].estimated, series: `random kernels, ${estimates[i].kernelSize} px` }));
 }
 
 /** Estimated accuracy against regression training points. */
@@ -58,17 +58,21 @@ export function estimateVsPointsRows(estimates: readonly EstimateRow[]): Estimat
   return estimates.map((r) => ({ x: r.trainPoints, accuracy: 100 * r.estimated, series: `${r.kernels === "infinite" ? "∞" : r.kernels} kernels` }));
 }
 
-/** The estimate and the trained student per kernel count, two series. */
+/** The estimate and the trained student per kernel count, two series per kernel size. */
 export function estimateVsTrainedSeriesRows(points: readonly EstimatedTrainedPoint[]): EstimateSeriesRow[] {
-  return points.flatMap((p) => [
-    { x: p.kernels, accuracy: 100 * p.estimated, series: "NTK estimate" },
-    { x: p.kernels, accuracy: 100 * p.trained, series: "trained student" },
-  ]);
+  return points.flatMap((p) => {
+    const size = p.kernelSize === undefined ? "" : `, ${p.kernelSize} px`;
+    return [
+      { x: p.kernels, accuracy: 100 * p.estimated, series: `NTK estimate${size}` },
+      { x: p.kernels, accuracy: 100 * p.trained, series: `trained student${size}` },
+    ];
+  });
 }
 
 /** One row of the estimate-vs-trained table (percent; the gap in percentage points). */
 export interface EstimateTrainedTableRow {
   kernels: number;
+  "kernel size (px)": number | "n/a";
   "estimated (%)": number;
   "trained (%)": number;
   "gap (pp)": number;
@@ -78,6 +82,7 @@ export interface EstimateTrainedTableRow {
 export function estimateTrainedTableRows(points: readonly EstimatedTrainedPoint[]): EstimateTrainedTableRow[] {
   return points.map((p) => ({
     kernels: p.kernels,
+    "kernel size (px)": p.kernelSize ?? "n/a",
     "estimated (%)": 100 * p.estimated,
     "trained (%)": 100 * p.trained,
     "gap (pp)": 100 * (p.estimated - p.trained),
@@ -100,6 +105,62 @@ export function randomKernelTableRows(rows: readonly RandomKernelRow[]): RandomK
   }));
 }
 
+/** What one estimate cost: wall time per stage and the memory of its kernel matrices. */
+export interface EstimateCost {
+  /** Which series of the stage it belongs to (e.g. "designs", "points", "table 5"). */
+  series: string;
+  kernels: number | "infinite";
+  kernelSize: number;
+  trainPoints: number;
+  validationPoints: number;
+  testPoints: number;
+  /** Wall time of the train, validation and test kernel matrices, seconds. */
+  kernelMatrixSeconds: number;
+  /** Wall time of the λ grid search and the test prediction, seconds. */
+  solveSeconds: number;
+  /** Bytes of the three float64 kernel matrices, n (n + validation + test) × 8: what limits n. */
+  kernelMatrixBytes: number;
+}
+
+/** The cost of every estimate of the stage, series by series. */
+export function estimateCosts(series: Readonly<Record<string, readonly EstimateRow[]>>): EstimateCost[] {
+  return Object.entries(series).flatMap(([name, rows]) => rows.map((r) => ({
+    series: name,
+    kernels: r.kernels,
+    kernelSize: r.kernelSize,
+    trainPoints: r.trainPoints,
+    validationPoints: r.detail.validationPoints,
+    testPoints: r.detail.testPoints,
+    kernelMatrixSeconds: r.detail.kernelMatrixSeconds,
+    solveSeconds: r.detail.solveSeconds,
+    kernelMatrixBytes: 8 * r.trainPoints * (r.trainPoints + r.detail.validationPoints + r.detail.testPoints),
+  })));
+}
+
+/** One row of the cost table (seconds and MiB). */
+export interface EstimateCostTableRow {
+  series: string;
+  kernels: number | "∞";
+  "kernel size (px)": number;
+  "train points": number;
+  "kernel matrices (s)": number;
+  "λ search + test (s)": number;
+  "matrices (MiB)": number;
+}
+
+/** The cost table of the notebook and the report. */
+export function estimateCostTableRows(costs: readonly EstimateCost[]): EstimateCostTableRow[] {
+  return costs.map((c) => ({
+    series: c.series,
+    kernels: c.kernels === "infinite" ? "∞" : c.kernels,
+    "kernel size (px)": c.kernelSize,
+    "train points": c.trainPoints,
+    "kernel matrices (s)": c.kernelMatrixSeconds,
+    "λ search + test (s)": c.solveSeconds,
+    "matrices (MiB)": c.kernelMatrixBytes / 2 ** 20,
+  }));
+}
+
 /** Inputs of {@link estimationResults}. */
 export interface EstimationResultsInput {
   layouts: readonly MetasurfaceLayout[];
@@ -113,6 +174,10 @@ export interface EstimationResultsInput {
   testPoints: number;
   /** The optical layer of the trained students the estimate is checked against (default "psf"). */
   frontend?: FrontendKind;
+  /** What each estimate cost ({@link estimateCosts}); omitted: not recorded. */
+  costs?: readonly EstimateCost[];
+  /** Peak resident memory of the process that ran the stage, bytes; omitted: not measured. */
+  peakMemoryBytes?: number;
 }
 
 /** The estimation stage's MNIST entry for results.json (fractions; layouts in metres). */
@@ -133,6 +198,8 @@ export function estimationResults(r: EstimationResultsInput): Record<string, Rec
         },
         trainPointsSweep: r.trainPointsSweep.map((e) => ({ trainPoints: e.trainPoints, estimated: e.estimated })),
         layouts: r.layouts.map((l) => ({ sideM: l.sideM, kernelSizeM: l.kernelSizeM, spacingM: l.spacingM, kernels: l.layout.count })),
+        ...(r.costs ? { costs: r.costs } : {}),
+        ...(r.peakMemoryBytes !== undefined ? { peakMemoryBytes: r.peakMemoryBytes } : {}),
       },
     },
   };

@@ -8,18 +8,19 @@
  * series the notebook plots, and shapes the results for summary.json and the report.
  */
 import type { ImageDataset } from "../data/types";
-import { estimateAccuracy, type AccuracyEstimate } from "../estimate/estimate";
+import { estimateAccuracy, type AccuracyEstimate, type EstimateProgress } from "../estimate/estimate";
 import type { RandomKernelDistribution, ReferenceNetwork } from "../estimate/reference-network";
 import { kernelLayout, type KernelLayout } from "../optics/layout";
 import type { NotebookMode } from "../notebook/params";
 import type { RunStore } from "../notebook/run-store";
-import { buildTeacherFor } from "./architectures";
+import { buildTeacherFor, PAPER_KERNEL_SIZE } from "./architectures";
 import type { ClassificationDatasetName, ClassificationSplits } from "./datasets";
 import { obtainStudent, type StudyProgress } from "./distillation";
 import { PAPER } from "./paper";
 import { summarizeRuns } from "./stats";
 
 export * from "./estimation-layout-chart";
+import type { EstimateCost } from "./estimation-tables";
 import type { DistillationPreset } from "./presets";
 
 /** Sizes of the estimation study in one mode. */
@@ -58,7 +59,8 @@ export function estimationPreset(mode: NotebookMode): EstimationPreset {
     return {
       trainPoints: 5000,
       validationPoints: 1000,
-      testPoints: 1000,
+      // The whole official test split, as the trained students are scored on it.
+      testPoints: 10000,
       trainPointsSweep: [500, 1000, 2000, 5000],
       table5Kernels: [8, 500, 1000],
       // Notebook 03's protocol (all 50,000 training images, 15 epochs), three seeds: the accuracy
@@ -126,14 +128,29 @@ export interface EstimationSettings {
   testPoints: number;
   /** Integer seed of the sample choice and the random kernels. */
   seed: number;
-  /** Called after each estimate (they are synchronous, so this is the only progress there is). */
+  /** Called after each estimate. */
   onEstimate?: (row: EstimateRow) => void;
+  /**
+   * Called as each estimate's kernel matrices fill and its λ grid is searched, with the count and
+   * points of the estimate under way (a 5,000-point estimate takes minutes).
+   */
+  onProgress?: (what: EstimateUnderWay, p: EstimateProgress) => void;
+}
+
+/** Which estimate a progress report is about. */
+export interface EstimateUnderWay {
+  kernels: number | "infinite";
+  /** Side of the kernels in sensor pixels. */
+  kernelSize: number;
+  trainPoints: number;
 }
 
 /** One estimate of a series. */
 export interface EstimateRow {
   /** Kernel count, or "infinite" for the NTK regime. */
   kernels: number | "infinite";
+  /** Side of the optical kernels in sensor pixels. */
+  kernelSize: number;
   /** Training points of the regression. */
   trainPoints: number;
   /** Estimated test accuracy, fraction in [0, 1]. */
@@ -154,8 +171,9 @@ function runEstimate(s: EstimationSettings, kernels: number | "infinite", trainP
     validationPoints: s.validationPoints,
     testPoints: s.testPoints,
     seed: s.seed,
+    onProgress: s.onProgress && ((p: EstimateProgress) => s.onProgress!({ kernels, kernelSize: s.kernelSize, trainPoints }, p)),
   });
-  const row: EstimateRow = { kernels, trainPoints, estimated: detail.accuracy, detail };
+  const row: EstimateRow = { kernels, kernelSize: s.kernelSize, trainPoints, estimated: detail.accuracy, detail };
   s.onEstimate?.(row);
   return row;
 }
@@ -175,6 +193,8 @@ export function estimateAcrossTrainPoints(s: EstimationSettings, trainPoints: nu
 /** One trained student of the comparison. */
 export interface TrainedStudentRow {
   kernels: number;
+  /** Side of the optical kernels in sensor pixels. */
+  kernelSize: number;
   /** Test accuracy, fraction in [0, 1]: the mean over {@link runs}. */
   accuracy: number;
   /** The seeds trained, one student each. */
@@ -195,6 +215,8 @@ export interface KernelCountStudentsOptions {
   preset: DistillationPreset;
   /** Kernel counts, one student each. */
   counts: number[];
+  /** Side of the students' optical kernels in sensor pixels (default: the paper's 7). */
+  kernelSize?: number;
   onProgress?: (p: StudyProgress) => void;
   onModelDone?: (row: TrainedStudentRow) => void;
 }
@@ -208,6 +230,8 @@ export async function trainStudentsForKernelCounts(opts: KernelCountStudentsOpti
   if (seeds.length === 0) throw new Error("trainStudentsForKernelCounts: preset.seeds is empty; expected at least one seed");
   // obtainStudent takes a teacher, but method "none" never calls it: an untrained one is enough.
   const unusedTeacher = buildTeacherFor(opts.splits.train, 1000, "quick"); // never trained nor read: the cheaper widths
+  const kernelSize = opts.kernelSize ?? PAPER_KERNEL_SIZE;
+  const preset = { ...opts.preset, studentKernelSize: kernelSize };
   const rows: TrainedStudentRow[] = [];
   try {
     for (const kernels of opts.counts) {
@@ -215,12 +239,12 @@ export async function trainStudentsForKernelCounts(opts: KernelCountStudentsOpti
       const runs: number[] = [];
       let loaded = true;
       for (const seed of seeds) {
-        const { student, run } = await obtainStudent({ dataset: opts.dataset, run: opts.run, onProgress: opts.onProgress }, opts.splits, opts.preset, unusedTeacher, "none", seed, kernels);
+        const { student, run } = await obtainStudent({ dataset: opts.dataset, run: opts.run, onProgress: opts.onProgress }, opts.splits, preset, unusedTeacher, "none", seed, kernels);
         student.dispose();
         runs.push(run.accuracy);
         loaded &&= run.loaded;
       }
-      const row = { kernels, accuracy: summarizeRuns(runs, `the ${kernels}-kernel students' accuracies`).mean, seeds: [...seeds], runs, loaded };
+      const row = { kernels, kernelSize, accuracy: summarizeRuns(runs, `the ${kernels}-kernel students' accuracies`).mean, seeds: [...seeds], runs, loaded };
       opts.onModelDone?.(row);
       rows.push(row);
     }
@@ -317,9 +341,13 @@ export function table5Rows(rows: ReadonlyArray<EstimateRow>): RandomKernelRow[] 
   });
 }
 
-/** One kernel count with its estimate and its trained student. */
+/** One design (kernel count and size) with its estimate and its trained students. */
 export interface EstimatedTrainedPoint {
   kernels: number;
+  /** Side of the optical kernels in sensor pixels (absent in points built by hand). */
+  kernelSize?: number;
+  /** Training points of the estimate's regression (absent in points built by hand). */
+  trainPoints?: number;
   estimated: number;
   /** Mean test accuracy of the trained students. */
   trained: number;
@@ -327,12 +355,15 @@ export interface EstimatedTrainedPoint {
   trainedRuns?: number[];
 }
 
-/** Pairs estimates with trained students by kernel count; every student needs its estimate. */
+/** Pairs estimates with trained students by kernel count and size; every student needs its estimate. */
 export function pairEstimatesWithStudents(estimates: ReadonlyArray<EstimateRow>, students: ReadonlyArray<TrainedStudentRow>): EstimatedTrainedPoint[] {
   return students.map((s) => {
-    const e = estimates.find((r) => r.kernels === s.kernels);
-    if (!e) throw new Error(`pairEstimatesWithStudents: no estimate for the student with ${s.kernels} kernels; estimates cover ${estimates.map((r) => r.kernels).join(", ")}`);
-    return { kernels: s.kernels, estimated: e.estimated, trained: s.accuracy, trainedRuns: [...s.runs] };
+    const e = estimates.find((r) => r.kernels === s.kernels && r.kernelSize === s.kernelSize);
+    if (!e) {
+      const covered = estimates.map((r) => `${r.kernels} of ${r.kernelSize} px`).join(", ");
+      throw new Error(`pairEstimatesWithStudents: no estimate for the student with ${s.kernels} kernels of ${s.kernelSize} px; estimates cover ${covered}`);
+    }
+    return { kernels: s.kernels, kernelSize: e.kernelSize, trainPoints: e.trainPoints, estimated: e.estimated, trained: s.accuracy, trainedRuns: [...s.runs] };
   });
 }
 
@@ -350,6 +381,24 @@ export interface EstimationReportInput {
   testPoints: number;
   /** Figure file names (without extension) in the run's figures/ folder to embed. */
   figures?: string[];
+  /** What each estimate cost; omitted: no cost table. */
+  costs?: readonly EstimateCost[];
+  /** Peak resident memory of the stage's process, bytes. */
+  peakMemoryBytes?: number;
+}
+
+function costLines(costs: readonly EstimateCost[] | undefined, peakMemoryBytes: number | undefined): string[] {
+  if (!costs || costs.length === 0) return [];
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  return [
+    "",
+    "### What each estimate cost (wall time on this machine; float64 kernel matrices)",
+    "",
+    "| series | kernels | kernel size (px) | train points | kernel matrices (s) | λ search + test (s) | matrices (MiB) |",
+    "|---|---|---|---|---|---|---|",
+    ...costs.map((c) => `| ${c.series} | ${c.kernels === "infinite" ? "∞" : c.kernels} | ${c.kernelSize} | ${c.trainPoints} | ${c.kernelMatrixSeconds.toFixed(1)} | ${c.solveSeconds.toFixed(1)} | ${mib(c.kernelMatrixBytes)} |`),
+    ...(peakMemoryBytes !== undefined ? ["", `Peak resident memory of the stage: ${mib(peakMemoryBytes)} MiB.`] : []),
+  ];
 }
 
 /** The markdown the stage puts in the report: estimate vs trained, agreement, Table 5 beside the paper's. */
@@ -357,9 +406,9 @@ export function estimationReport(r: EstimationReportInput): string {
   const lines = [
     `### Estimated vs trained accuracy (MNIST, ${r.trainPoints} regression points, ${r.testPoints} test images)`,
     "",
-    "| kernels | estimated (%) | trained, no transfer (%) | gap (pp) |",
-    "|---|---|---|---|",
-    ...r.points.map((p) => `| ${p.kernels} | ${pct(p.estimated)} | ${pct(p.trained)} | ${(100 * (p.estimated - p.trained)).toFixed(2)} |`),
+    "| kernels | kernel size (px) | estimated (%) | trained, no transfer (%) | gap (pp) |",
+    "|---|---|---|---|---|",
+    ...r.points.map((p) => `| ${p.kernels} | ${p.kernelSize ?? "n/a"} | ${pct(p.estimated)} | ${pct(p.trained)} | ${(100 * (p.estimated - p.trained)).toFixed(2)} |`),
     "",
     `Correlation ${r.agreement.correlation === null ? "undefined (a constant series)" : r.agreement.correlation.toFixed(3)} ` +
       `(Spearman ${r.agreement.spearman === null ? "undefined" : r.agreement.spearman.toFixed(3)}), ` +
@@ -370,6 +419,7 @@ export function estimationReport(r: EstimationReportInput): string {
     "| kernels | ours: NTK estimate (%) | paper (%) |",
     "|---|---|---|",
     ...r.randomKernels.map((row) => `| ${row.kernels === "infinite" ? "∞" : row.kernels} | ${pct(row.accuracy)} | ${pct(row.paper)} |`),
+    ...costLines(r.costs, r.peakMemoryBytes),
     ...(r.figures ?? []).flatMap((f) => ["", `![${f}](figures/${f}.svg)`]),
   ];
   return lines.join("\n");

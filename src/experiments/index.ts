@@ -16,6 +16,7 @@ export * from "./frontend-table";
 export * from "./fabrication";
 export * from "./height-error-sweep";
 export * from "./progress";
+export * from "./estimate-progress";
 export * from "./workers";
 export * from "./paper";
 export * from "./report";

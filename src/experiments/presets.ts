@@ -73,6 +73,12 @@ export interface DistillationPreset {
    * carry the count (`ntkd-k4-seed0`) unless it is the architecture's own.
    */
   studentKernels?: number;
+  /**
+   * Side of the students' optical kernels in sensor pixels (an odd integer ≥ 1; absent: the
+   * paper's 7). The designer's other choice on a metasurface of a given size: smaller kernels
+   * fit more of them (notebook 01). Keys and file names carry it (`none-k4-5px-seed0`) unless it is 7.
+   */
+  studentKernelSize?: number;
 }
 
 const common = {

@@ -16,7 +16,7 @@ import { readCheckpoint } from "../train/checkpoint";
 import { cifar10Available } from "../data/cifar10";
 import { loadClassificationSplits, resolveClassificationDatasets, CLASSIFICATION_DATASETS, type ClassificationDatasetName } from "./datasets";
 import { DEFAULT_STUDENT_METHODS, STUDENT_METHODS, type DistillationPreset, type StudentMethod } from "./presets";
-import { keyedKernelsOf, obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
+import { keyedKernelSize, keyedKernelsOf, obtainStudent, obtainTeacher, resolvePreset, studentTag, runDistillationStudy, studentKey, studySummary, teacherKey, type DistillationStudyResult } from "./distillation";
 import { comparisonMarkdown, distillationRows } from "./report";
 
 /** The file format tag of a plan, checked when one is read. */
@@ -85,7 +85,7 @@ export function shellQuote(word: string): string {
 }
 
 function studentFile(method: StudentMethod, seed: number, p: DistillationPreset, kernels: number | undefined): string {
-  return `student-${studentTag(method, seed, kernels, p.frontend, p.studentTrainFraction)}.weights`;
+  return `student-${studentTag(method, seed, kernels, p.frontend, p.studentTrainFraction, keyedKernelSize(p.studentKernelSize))}.weights`;
 }
 
 /** The study as jobs; see the module comment. Data sets are checked (installed, known) here. */

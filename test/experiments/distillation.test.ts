@@ -203,6 +203,29 @@ test("studentTrainFraction: students learn from a fixed, stratified share of the
   }
 });
 
+test("studentKernelSize: the students' kernel side, named in their keys and files unless it is the paper's 7", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const run = openRun("distill-mnist", "a", { root: fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-study-kernel-size-")) });
+  const whole = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0] });
+  const five = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0], studentKernelSize: 5 });
+  const splits = loadClassificationSplits("mnist", whole.sizes);
+  const { student, run: r } = await obtainStudent({ dataset: "mnist", run }, splits, five, tf.sequential(), "none", 0, 2);
+  assert.equal(student.frontend.kernelSize, 5);
+  assert.deepEqual([JSON.parse(r.provenance.configKey).kernels, JSON.parse(r.provenance.configKey).kernelSize], [2, 5]);
+  assert.ok(fs.existsSync(run.checkpointPath("student-none-k2-5px-seed0.weights")));
+  student.dispose();
+  assert.equal(studentTag("none", 0, 2, undefined, 0.1, 5), "none-k2-5px-f0.1-seed0");
+  assert.equal(teacherKey("mnist", five), teacherKey("mnist", whole));
+  // The paper's 7 is the default student: the same key as asking for nothing.
+  const seven = resolvePreset("mnist", "smoke", { ...tiny, seeds: [0], studentKernelSize: 7 });
+  assert.equal(studentKey("mnist", seven, "none", 0, undefined), studentKey("mnist", whole, "none", 0, undefined));
+  assert.notEqual(studentKey("mnist", five, "none", 0, undefined), studentKey("mnist", whole, "none", 0, undefined));
+  for (const bad of [0, 4, 2.5, "five"]) {
+    assert.throws(() => resolvePreset("mnist", "full", { studentKernelSize: bad as never }), /preset\.studentKernelSize: expected an odd integer >= 1 \(kernel side in sensor pixels\), got /);
+  }
+});
+
 test("studentKernels: the students' optical kernel count, named in their keys and files unless it is the architecture's", async () => {
   process.env.NTKD_BACKEND = "wasm";
   await initBackend({ backend: "wasm" });

@@ -8,12 +8,21 @@ import {
   estimationReport,
   estimationPreset,
   estimateAcrossKernelCounts,
+  trainStudentsForKernelCounts,
   type EstimateRow,
 } from "../../src/experiments/estimation";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { initBackend } from "../../src/runtime/backend";
+import { openRun } from "../../src/notebook/run-store";
+import { resolvePreset } from "../../src/experiments/distillation";
+import { loadClassificationSplits } from "../../src/experiments/datasets";
+import { TINY_STUDY } from "./tiny-preset";
 import { layoutRects, kernelLayoutChart } from "../../src/experiments/estimation-layout-chart";
 import type { ImageDataset } from "../../src/data/types";
 
-const row = (kernels: number | "infinite", estimated: number): EstimateRow => ({ kernels, trainPoints: 10, estimated, detail: {} as EstimateRow["detail"] });
+const row = (kernels: number | "infinite", estimated: number): EstimateRow => ({ kernels, kernelSize: 7, trainPoints: 10, estimated, detail: {} as EstimateRow["detail"] });
 
 test("estimateAgreement: hand-computed correlation and gaps", () => {
   // estimated = trained + 0.1 exactly: correlation 1, gap 0.1.
@@ -83,17 +92,34 @@ test("table5Rows: the paper's MNIST numbers sit beside ours, and counts it does 
   assert.deepEqual(rows.map((r) => r.accuracy), [0.9, 0.95, 0.97, 0.5]);
 });
 
-test("pairEstimatesWithStudents pairs by kernel count and names a missing estimate", () => {
-  const pts = pairEstimatesWithStudents([row(4, 0.8), row(1, 0.6)], [{ kernels: 1, accuracy: 0.7, seeds: [0, 1], runs: [0.69, 0.71], loaded: false }, { kernels: 4, accuracy: 0.85, seeds: [0], runs: [0.85], loaded: true }]);
-  assert.deepEqual(pts, [{ kernels: 1, estimated: 0.6, trained: 0.7, trainedRuns: [0.69, 0.71] }, { kernels: 4, estimated: 0.8, trained: 0.85, trainedRuns: [0.85] }]);
-  assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 9, accuracy: 0.9, seeds: [0], runs: [0.9], loaded: false }]), /9 kernels/);
+test("pairEstimatesWithStudents pairs by kernel count, carries the estimate's kernel size and points, and names a missing estimate", () => {
+  const pts = pairEstimatesWithStudents([row(4, 0.8), row(1, 0.6), { ...row(4, 0.5), kernelSize: 5 }], [
+    { kernels: 1, kernelSize: 7, accuracy: 0.7, seeds: [0, 1], runs: [0.69, 0.71], loaded: false },
+    { kernels: 4, kernelSize: 7, accuracy: 0.85, seeds: [0], runs: [0.85], loaded: true },
+  ]);
+  assert.deepEqual(pts, [
+    { kernels: 1, kernelSize: 7, trainPoints: 10, estimated: 0.6, trained: 0.7, trainedRuns: [0.69, 0.71] },
+    { kernels: 4, kernelSize: 7, trainPoints: 10, estimated: 0.8, trained: 0.85, trainedRuns: [0.85] },
+  ]);
+  assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 9, kernelSize: 7, accuracy: 0.9, seeds: [0], runs: [0.9], loaded: false }]), /9 kernels of 7 px; estimates cover 4 of 7 px/);
+  // A 5 px student pairs with the 5 px estimate of its count, not the 7 px one.
+  const small = pairEstimatesWithStudents([row(4, 0.8), { ...row(4, 0.5), kernelSize: 5 }], [{ kernels: 4, kernelSize: 5, accuracy: 0.6, seeds: [0], runs: [0.6], loaded: false }]);
+  assert.deepEqual([small[0]!.kernelSize, small[0]!.estimated], [5, 0.5]);
+  assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 4, kernelSize: 5, accuracy: 0.6, seeds: [0], runs: [0.6], loaded: false }]), /4 kernels of 5 px/);
   const md = estimationReport({ points: pts, agreement: estimateAgreement(pts), randomKernels: table5Rows([row("infinite", 0.97)]), trainPoints: 10, testPoints: 5 });
   assert.match(md, /\| ∞ \| 97\.00 \| 97\.72 \|/);
+  assert.match(md, /\| 4 \| 7 \| 80\.00 \| 85\.00 \| -5\.00 \|/);
+  assert.doesNotMatch(md, /What each estimate cost/);
+  const cost = { series: "designs", kernels: 4, kernelSize: 7, trainPoints: 1000, validationPoints: 100, testPoints: 900, kernelMatrixSeconds: 1.26, solveSeconds: 0.34, kernelMatrixBytes: 16 * 2 ** 20 };
+  const withCosts = estimationReport({ points: pts, agreement: estimateAgreement(pts), randomKernels: [], trainPoints: 10, testPoints: 5, costs: [cost], peakMemoryBytes: 300 * 2 ** 20 });
+  assert.match(withCosts, /\| designs \| 4 \| 7 \| 1000 \| 1\.3 \| 0\.3 \| 16 \|/);
+  assert.match(withCosts, /Peak resident memory of the stage: 300 MiB/);
   assert.match(md, /Correlation 1\.000/);
 });
 
-test("estimationPreset: full mode uses 5,000 regression points; unknown modes are rejected", () => {
+test("estimationPreset: full mode uses 5,000 regression points and the whole test split; unknown modes are rejected", () => {
   assert.equal(estimationPreset("full").trainPoints, 5000);
+  assert.equal(estimationPreset("full").testPoints, 10000);
   assert.ok(estimationPreset("smoke").trainPoints <= 500);
   assert.ok(estimationPreset("quick").trainPoints <= 500);
   assert.throws(() => estimationPreset("fast" as "quick"), /mode/);
@@ -114,11 +140,42 @@ test("estimateAcrossKernelCounts separates classes a tiny regression can learn",
     return { name, images, labels, count: n, height: 8, width: 8, channels: 1, classNames: ["left", "right"] };
   };
   const seen: Array<number | "infinite"> = [];
+  const progress: string[] = [];
   const rows = estimateAcrossKernelCounts(
-    { dataset: make(40, "halves-train"), testDataset: make(20, "halves-test"), kernelSize: 3, network: { hiddenLayers: 1 }, trainPoints: 24, validationPoints: 10, testPoints: 20, seed: 3, onEstimate: (r) => seen.push(r.kernels) },
+    {
+      dataset: make(40, "halves-train"), testDataset: make(20, "halves-test"), kernelSize: 3, network: { hiddenLayers: 1 }, trainPoints: 24, validationPoints: 10, testPoints: 20, seed: 3,
+      onEstimate: (r) => seen.push(r.kernels),
+      onProgress: (what, p) => progress.push(`${what.kernels}/${what.kernelSize}/${what.trainPoints}:${p.stage}:${p.fraction.toFixed(2)}`),
+    },
     [2, "infinite"],
   );
   assert.deepEqual(seen, [2, "infinite"]);
+  assert.deepEqual(rows.map((r) => [r.kernelSize, r.trainPoints]), [[3, 24], [3, 24]]);
+  // Each estimate reports its own matrices and λ search, each stage ending at 1.
+  for (const k of ["2", "infinite"]) {
+    for (const stage of ["kernel", "lambda"]) assert.ok(progress.includes(`${k}/3/24:${stage}:1.00`), `${k} ${stage}: ${progress.join(" ")}`);
+  }
   for (const r of rows) assert.ok(r.estimated >= 0.95, `${r.kernels} kernels: ${r.estimated}`);
   assert.throws(() => estimateAcrossKernelCounts({ dataset: make(4, "x"), testDataset: make(4, "y"), kernelSize: 3, network: {}, trainPoints: 2, validationPoints: 1, testPoints: 2, seed: 1 }, []), /non-empty/);
+});
+
+test("trainStudentsForKernelCounts: one no-transfer student per count and seed, at the asked kernel size, loaded on a second call", async () => {
+  process.env.NTKD_BACKEND = "wasm";
+  await initBackend({ backend: "wasm" });
+  const run = openRun("models-mnist", "a", { root: fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-kernel-count-students-")) });
+  const preset = resolvePreset("mnist", "smoke", { ...TINY_STUDY, seeds: [0, 1] });
+  const splits = loadClassificationSplits("mnist", preset.sizes);
+  const done: number[] = [];
+  const rows = await trainStudentsForKernelCounts({ dataset: "mnist", run, splits, preset, counts: [1, 2], kernelSize: 3, onModelDone: (r) => done.push(r.kernels) });
+  assert.deepEqual(done, [1, 2]);
+  assert.deepEqual(rows.map((r) => [r.kernels, r.kernelSize, r.seeds, r.loaded]), [[1, 3, [0, 1], false], [2, 3, [0, 1], false]]);
+  for (const r of rows) assert.ok(Math.abs(r.accuracy - (r.runs[0]! + r.runs[1]!) / 2) < 1e-12);
+  for (const f of ["student-none-k1-3px-seed0.weights", "student-none-k2-3px-seed1.weights"]) assert.ok(fs.existsSync(run.checkpointPath(f)), f);
+  const again = await trainStudentsForKernelCounts({ dataset: "mnist", run, splits, preset, counts: [2], kernelSize: 3 });
+  assert.deepEqual([again[0]!.loaded, again[0]!.runs], [true, rows[1]!.runs]);
+  // The paper's size is the default and names no size in the files.
+  const seven = await trainStudentsForKernelCounts({ dataset: "mnist", run, splits, preset: { ...preset, seeds: [0] }, counts: [1] });
+  assert.equal(seven[0]!.kernelSize, 7);
+  assert.ok(fs.existsSync(run.checkpointPath("student-none-k1-seed0.weights")));
+  await assert.rejects(trainStudentsForKernelCounts({ dataset: "mnist", run, splits, preset, counts: [0] }), /counts contains 0/);
 });
