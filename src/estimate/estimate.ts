@@ -83,6 +83,40 @@ function checkCount(value: number, name: string): void {
   if (!Number.isInteger(value) || value < 1) throw new Error(`estimateAccuracy: ${name} is ${value}; expected an integer >= 1`);
 }
 
+/** The training, validation and test points an estimate with these options uses (seeded). */
+export function estimateSample(opts: Pick<EstimateAccuracyOptions, "dataset" | "testDataset" | "trainPoints" | "validationPoints" | "testPoints" | "seed">): { train: ImageDataset; validation: ImageDataset; test: ImageDataset } {
+  const { dataset, testDataset, trainPoints, validationPoints, testPoints, seed } = opts;
+  const fromPool = trainPoints + validationPoints + (testDataset ? 0 : testPoints);
+  const order = permutation(dataset.count, mixSeed(seed, 1));
+  const train = subset(dataset, order.subarray(0, trainPoints));
+  const validation = subset(dataset, order.subarray(trainPoints, trainPoints + validationPoints));
+  const test = testDataset
+    ? subset(testDataset, permutation(testDataset.count, mixSeed(seed, 2)).subarray(0, testPoints))
+    : subset(dataset, order.subarray(trainPoints + validationPoints, fromPool));
+  return { train, validation, test };
+}
+
+/**
+ * The optical layer an estimate with these options uses: "infinite", or its kernel bank (the
+ * seeded random kernels of a count, a frontend's kernels, or the bank given), so that a network
+ * trained on the same kernels can be compared with the estimate.
+ */
+export function estimateKernelBank(opts: Pick<EstimateAccuracyOptions, "dataset" | "kernels" | "kernelSize" | "randomKernels" | "network" | "seed">): "infinite" | OpticalKernelBank {
+  if (typeof opts.kernels === "number") {
+    checkCount(opts.kernels, "kernels");
+    return randomOpticalKernels({
+      count: opts.kernels,
+      size: opts.kernelSize,
+      channels: opts.dataset.channels,
+      distribution: opts.randomKernels ?? "gaussian",
+      kernelVariance: opts.network?.kernelVariance,
+      seed: mixSeed(opts.seed, 3),
+    });
+  }
+  if (isOpticalFrontend(opts.kernels)) return kernelBankFromFrontend(opts.kernels);
+  return opts.kernels;
+}
+
 /** Estimated accuracy of the reference network by NTK kernel regression (see the module comment). */
 export function estimateAccuracy(opts: EstimateAccuracyOptions): AccuracyEstimate {
   const { dataset, testDataset, trainPoints, validationPoints, testPoints, seed } = opts;
@@ -101,29 +135,8 @@ export function estimateAccuracy(opts: EstimateAccuracyOptions): AccuracyEstimat
     }
   }
 
-  const order = permutation(dataset.count, mixSeed(seed, 1));
-  const train = subset(dataset, order.subarray(0, trainPoints));
-  const validation = subset(dataset, order.subarray(trainPoints, trainPoints + validationPoints));
-  const test = testDataset
-    ? subset(testDataset, permutation(testDataset.count, mixSeed(seed, 2)).subarray(0, testPoints))
-    : subset(dataset, order.subarray(trainPoints + validationPoints, fromPool));
-
-  let kernels: "infinite" | OpticalKernelBank;
-  if (typeof opts.kernels === "number") {
-    checkCount(opts.kernels, "kernels");
-    kernels = randomOpticalKernels({
-      count: opts.kernels,
-      size: opts.kernelSize,
-      channels: dataset.channels,
-      distribution: opts.randomKernels ?? "gaussian",
-      kernelVariance: opts.network?.kernelVariance,
-      seed: mixSeed(seed, 3),
-    });
-  } else if (isOpticalFrontend(opts.kernels)) {
-    kernels = kernelBankFromFrontend(opts.kernels);
-  } else {
-    kernels = opts.kernels;
-  }
+  const { train, validation, test } = estimateSample(opts);
+  const kernels = estimateKernelBank(opts);
   const network: ReferenceNetwork = { ...opts.network, kernelSize: opts.kernelSize, kernels };
 
   const started = performance.now();

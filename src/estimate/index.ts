@@ -28,6 +28,7 @@ export {
   kernelBankFromFrontend,
   patchCoverage,
   kernelBankQuadraticForm,
+  kernelBankFeatureMap,
 } from "./reference-network";
 export { type NtkImages, type NtkProgress, type InfiniteWidthKernels, infiniteWidthNtk } from "./infinite-width-ntk";
 export { type WideNetworkNtkOptions, wideNetworkNtk } from "./wide-network-ntk";
@@ -38,4 +39,6 @@ export {
   type MetasurfaceEstimateOptions,
   estimateAccuracy,
   estimateFromMetasurface,
+  estimateSample,
+  estimateKernelBank,
 } from "./estimate";

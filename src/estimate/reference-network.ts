@@ -18,6 +18,7 @@
  */
 import type { OpticalFrontend } from "../models/frontends/optical-frontend";
 import { makeRng as dataRng } from "../runtime/seed";
+import { choleskyFactor, matrix64, meanDiagonal, type Matrix64 } from "./linalg";
 
 /**
  * A bank of m optical kernels in the tfjs conv2d filter layout [k][k][C][m] (index
@@ -223,6 +224,21 @@ export function kernelBankQuadraticForm(bank: OpticalKernelBank, height: number,
     }
   }
   return form;
+}
+
+/**
+ * A D x D matrix L with L Lᵀ = A + εI, A the bank's {@link kernelBankQuadraticForm} and ε a
+ * relative `jitter` of its mean diagonal (A is singular when m·k²·C < D). The row vector xᵀL has
+ * the inner products of the bank's m·P conv features: (xᵀL)·(x'ᵀL) = xᵀAx' (+ εxᵀx'). A linear
+ * layer trained by SGD from zero on xᵀL therefore makes the same predictions as one trained on
+ * the conv features themselves (SGD's updates stay in the span of the features and depend only on
+ * their inner products), at D instead of m·P inputs: 784 instead of 784,000 for 1,000 kernels.
+ */
+export function kernelBankFeatureMap(bank: OpticalKernelBank, height: number, width: number, padding: "same" | "valid", jitter = 1e-9): Matrix64 {
+  const form = kernelBankQuadraticForm(bank, height, width, padding);
+  const d = height * width * bank.channels;
+  const a = matrix64(d, d, form);
+  return choleskyFactor(a, jitter * meanDiagonal(a));
 }
 
 /** Distribution of random optical kernels. */

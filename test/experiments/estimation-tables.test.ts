@@ -35,9 +35,9 @@ test("describeEstimate, points and trained series, and the two tables, in percen
   assert.deepEqual(estimateVsTrainedSeriesRows([{ ...points[0]!, kernelSize: 5 }]).map((r) => r.series), ["NTK estimate, 5 px", "trained student, 5 px"]);
   assert.deepEqual(estimateTrainedTableRows(points), [{ kernels: 4, "kernel size (px)": "n/a", "estimated (%)": 75, "trained (%)": 50, "gap (pp)": 25 }]);
   assert.equal(estimateTrainedTableRows([{ ...points[0]!, kernelSize: 5 }])[0]!["kernel size (px)"], 5);
-  assert.deepEqual(randomKernelTableRows([{ kernels: "infinite", accuracy: 0.5, paper: 0.75 }, { kernels: 3, accuracy: 0.25, paper: null }]), [
-    { kernels: "∞", "ours (%)": 50, "paper (%)": 75 },
-    { kernels: 3, "ours (%)": 25, "paper (%)": "n/a" },
+  assert.deepEqual(randomKernelTableRows([{ kernels: "infinite", accuracy: 0.5, paper: 0.75 }, { kernels: 3, accuracy: 0.25, paper: null, trained: 0.5, trainedOnRegressionPoints: 0.375 }]), [
+    { kernels: "∞", "estimate (%)": 50, "trained, estimate's points (%)": "n/a", "trained, all images (%)": "n/a", "paper (%)": 75 },
+    { kernels: 3, "estimate (%)": 25, "trained, estimate's points (%)": 37.5, "trained, all images (%)": 50, "paper (%)": "n/a" },
   ]);
 });
 

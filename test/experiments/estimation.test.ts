@@ -9,6 +9,7 @@ import {
   estimationPreset,
   estimateAcrossKernelCounts,
   trainStudentsForKernelCounts,
+  withTrainedBackends,
   type EstimateRow,
 } from "../../src/experiments/estimation";
 import * as fs from "node:fs";
@@ -19,10 +20,12 @@ import { openRun } from "../../src/notebook/run-store";
 import { resolvePreset } from "../../src/experiments/distillation";
 import { loadClassificationSplits } from "../../src/experiments/datasets";
 import { TINY_STUDY } from "./tiny-preset";
+import { estimateCache } from "../../src/experiments/estimate-cache";
+import { configHash } from "../../src/experiments/model-files";
 import { layoutRects, kernelLayoutChart } from "../../src/experiments/estimation-layout-chart";
 import type { ImageDataset } from "../../src/data/types";
 
-const row = (kernels: number | "infinite", estimated: number): EstimateRow => ({ kernels, kernelSize: 7, trainPoints: 10, estimated, detail: {} as EstimateRow["detail"] });
+const row = (kernels: number | "infinite", estimated: number): EstimateRow => ({ kernels, kernelSize: 7, trainPoints: 10, estimated, detail: {} as EstimateRow["detail"], loaded: false });
 
 test("estimateAgreement: hand-computed correlation and gaps", () => {
   // estimated = trained + 0.1 exactly: correlation 1, gap 0.1.
@@ -86,6 +89,15 @@ test("layoutRects: kernels lie inside their metasurface, do not overlap, and kee
   assert.throws(() => kernelLayoutChart([]), /non-empty/);
 });
 
+test("withTrainedBackends puts each count's trained layers beside its estimate, ∞ gets none, and a missing count is named", () => {
+  const rows = withTrainedBackends(table5Rows([row(8, 0.9), row("infinite", 0.97)]), [{ kernels: 8, trained: 0.93, trainedOnRegressionPoints: 0.91 }]);
+  assert.deepEqual(rows.map((r) => [r.kernels, r.accuracy, r.trained, r.trainedOnRegressionPoints]), [[8, 0.9, 0.93, 0.91], ["infinite", 0.97, null, null]]);
+  assert.throws(() => withTrainedBackends(table5Rows([row(500, 0.9)]), [{ kernels: 8, trained: null, trainedOnRegressionPoints: 0.9 }]), /no trained layer for 500 kernels; trained 8/);
+  const md = estimationReport({ points: [], agreement: { count: 0, correlation: null, spearman: null, meanAbsoluteGap: 0, meanSignedGap: 0 }, randomKernels: rows, trainPoints: 10, testPoints: 5 });
+  assert.match(md, /\| 8 \| 90\.00 \| 91\.00 \| 93\.00 \| 96\.12 \|/);
+  assert.match(md, /\| ∞ \| 97\.00 \| n\/a \| n\/a \| 97\.72 \|/);
+});
+
 test("table5Rows: the paper's MNIST numbers sit beside ours, and counts it does not report get null", () => {
   const rows = table5Rows([row(8, 0.9), row(1000, 0.95), row("infinite", 0.97), row(3, 0.5)]);
   assert.deepEqual(rows.map((r) => r.paper), [0.9612, 0.9724, 0.9772, null]);
@@ -107,7 +119,7 @@ test("pairEstimatesWithStudents pairs by kernel count, carries the estimate's ke
   assert.deepEqual([small[0]!.kernelSize, small[0]!.estimated], [5, 0.5]);
   assert.throws(() => pairEstimatesWithStudents([row(4, 0.8)], [{ kernels: 4, kernelSize: 5, accuracy: 0.6, seeds: [0], runs: [0.6], loaded: false }]), /4 kernels of 5 px/);
   const md = estimationReport({ points: pts, agreement: estimateAgreement(pts), randomKernels: table5Rows([row("infinite", 0.97)]), trainPoints: 10, testPoints: 5 });
-  assert.match(md, /\| ∞ \| 97\.00 \| 97\.72 \|/);
+  assert.match(md, /\| ∞ \| 97\.00 \| n\/a \| n\/a \| 97\.72 \|/);
   assert.match(md, /\| 4 \| 7 \| 80\.00 \| 85\.00 \| -5\.00 \|/);
   assert.doesNotMatch(md, /What each estimate cost/);
   const cost = { series: "designs", kernels: 4, kernelSize: 7, trainPoints: 1000, validationPoints: 100, testPoints: 900, kernelMatrixSeconds: 1.26, solveSeconds: 0.34, kernelMatrixBytes: 16 * 2 ** 20 };
@@ -178,4 +190,51 @@ test("trainStudentsForKernelCounts: one no-transfer student per count and seed, 
   assert.equal(seven[0]!.kernelSize, 7);
   assert.ok(fs.existsSync(run.checkpointPath("student-none-k1-seed0.weights")));
   await assert.rejects(trainStudentsForKernelCounts({ dataset: "mnist", run, splits, preset, counts: [0] }), /counts contains 0/);
+});
+
+test("cacheDir: a second series with the same settings and data loads every estimate; other settings or data compute anew", () => {
+  const make = (n: number, name: string, shift: number): ImageDataset => {
+    const images = new Float32Array(n * 16);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      labels[i] = i % 2;
+      for (let p = 0; p < 16; p++) images[i * 16 + p] = ((p % 4 < 2) === (labels[i] === 0) ? 1 : 0) + 0.01 * ((i * 7 + p * 3 + shift) % 11);
+    }
+    return { name, images, labels, count: n, height: 4, width: 4, channels: 1, classNames: ["a", "b"] };
+  };
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-estimate-cache-"));
+  let computing = 0;
+  const settings = {
+    dataset: make(30, "train", 0), testDataset: make(10, "test", 1), kernelSize: 3, network: { hiddenLayers: 1 },
+    trainPoints: 16, validationPoints: 8, testPoints: 10, seed: 2, cacheDir,
+    onProgress: (_: unknown, p: { stage: string; fraction: number }) => { if (p.stage === "kernel" && p.fraction === 1) computing++; },
+  };
+  const first = estimateAcrossKernelCounts(settings, [2, "infinite"]);
+  assert.deepEqual([first.map((r) => r.loaded), computing], [[false, false], 2]);
+  assert.equal(fs.readdirSync(cacheDir).filter((f) => /^estimate-[0-9a-f]{8}\.json$/.test(f)).length, 2);
+  const again = estimateAcrossKernelCounts(settings, [2, "infinite"]);
+  assert.deepEqual([again.map((r) => r.loaded), computing], [[true, true], 2]);
+  assert.deepEqual(again.map((r) => [r.estimated, r.detail.relativeLambda, r.detail.kernelMatrixSeconds]), first.map((r) => [r.estimated, r.detail.relativeLambda, r.detail.kernelMatrixSeconds]));
+  // Other seeds, points or data are other estimates.
+  estimateAcrossKernelCounts({ ...settings, seed: 3 }, [2]);
+  estimateAcrossKernelCounts({ ...settings, dataset: make(30, "train", 5) }, [2]);
+  assert.equal(computing, 4);
+  // A damaged file is named, never silently replaced.
+  for (const f of fs.readdirSync(cacheDir)) fs.writeFileSync(path.join(cacheDir, f), "{ half a file");
+  assert.throws(() => estimateAcrossKernelCounts(settings, [2]), /estimate-[0-9a-f]{8}\.json: not a saved estimate .*remove it to compute the estimate again/);
+});
+
+test("estimateCache keeps a λ whose factorisation failed (NaN accuracy) through JSON, and ignores a file of another key", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ntkd-estimate-cache-nan-"));
+  const cache = estimateCache(dir);
+  const e = { accuracy: 0.9, lambda: 1, relativeLambda: 0.1, validationAccuracy: 0.8, kernelCount: 4, trainPoints: 5, validationPoints: 2, testPoints: 3, kernelMatrixSeconds: 1, solveSeconds: 2,
+    lambdaTrials: [{ relativeLambda: 1e-6, lambda: 1e-5, validationAccuracy: NaN, error: "not positive definite" }, { relativeLambda: 0.1, lambda: 1, validationAccuracy: 0.8 }] };
+  cache.save("k1", e);
+  const back = cache.load("k1")!;
+  assert.ok(Number.isNaN(back.lambdaTrials[0]!.validationAccuracy));
+  assert.deepEqual({ ...back, lambdaTrials: back.lambdaTrials.slice(1) }, { ...e, lambdaTrials: e.lambdaTrials.slice(1) });
+  assert.equal(cache.load("k2"), undefined);
+  // A file under k2's name that holds another key (a hash collision) is not k2's estimate.
+  fs.writeFileSync(path.join(dir, `estimate-${configHash("k2")}.json`), JSON.stringify({ key: "other", estimate: e }));
+  assert.equal(cache.load("k2"), undefined);
 });
