@@ -447,7 +447,7 @@ export function estimationReport(r: EstimationReportInput): string {
     "",
     `Correlation ${r.agreement.correlation === null ? "undefined (a constant series)" : r.agreement.correlation.toFixed(3)} ` +
       `(Spearman ${r.agreement.spearman === null ? "undefined" : r.agreement.spearman.toFixed(3)}), ` +
-      `mean absolute gap ${(100 * r.agreement.meanAbsoluteGap).toFixed(2)} pp, mean signed gap ${(100 * r.agreement.meanSignedGap).toFixed(2)} pp over ${r.agreement.count} kernel counts.`,
+      `mean absolute gap ${(100 * r.agreement.meanAbsoluteGap).toFixed(2)} pp, mean signed gap ${(100 * r.agreement.meanSignedGap).toFixed(2)} pp over ${r.agreement.count} designs (kernel count and size).`,
     "",
     "### Random non-negative kernels, only the backend trained (paper Table 5, mono)",
     "",

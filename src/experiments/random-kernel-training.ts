@@ -101,16 +101,33 @@ export interface BackendOnlyResult {
   seconds: number;
 }
 
-/** Trains only the fully connected layer on a fixed kernel bank and scores it (see the module comment). */
-export async function trainBackendOnly(opts: BackendOnlyOptions): Promise<BackendOnlyResult> {
-  const started = performance.now();
-  const { bank, train } = opts;
-  if (bank.channels !== train.channels) throw new Error(`trainBackendOnly: the bank reads ${bank.channels} channels, ${train.name} has ${train.channels}`);
+/** The splits of {@link trainBackendOnly} mapped through a bank's feature map (see {@link bankFeatures}). */
+export interface BankFeatureSplits {
+  train: ImageDataset;
+  validation?: ImageDataset;
+  test: ImageDataset;
+}
+
+/** Maps the splits through the bank once, so that several trainings of the layer share the features. */
+export function bankFeatureSplits(bank: OpticalKernelBank, splits: BankFeatureSplits, caller = "bankFeatureSplits"): BankFeatureSplits {
+  const { train } = splits;
+  if (bank.channels !== train.channels) throw new Error(`${caller}: the bank reads ${bank.channels} channels, ${train.name} has ${train.channels}`);
   const fm = bankFeatureMap(bank, train.height, train.width);
-  let model: LayersModel | undefined;
   try {
-    const z = { train: bankFeatures(fm, train), validation: opts.validation && bankFeatures(fm, opts.validation), test: bankFeatures(fm, opts.test) };
-    model = linearReadout(train);
+    return {
+      train: bankFeatures(fm, train),
+      validation: splits.validation && bankFeatures(fm, splits.validation),
+      test: bankFeatures(fm, splits.test),
+    };
+  } finally {
+    fm.map.dispose();
+  }
+}
+
+/** Trains the fully connected layer on features already mapped through the bank, and scores it. */
+async function trainReadout(z: BankFeatureSplits, opts: Omit<BackendOnlyOptions, "bank" | "train" | "validation" | "test">): Promise<Omit<BackendOnlyResult, "seconds">> {
+  const model = linearReadout(z.train);
+  try {
     const result = await trainLoop({
       model,
       objective: taskObjective(),
@@ -125,12 +142,19 @@ export async function trainBackendOnly(opts: BackendOnlyOptions): Promise<Backen
       earlyStopping: opts.patience === undefined ? undefined : { patience: opts.patience },
       onEpochEnd: opts.onEpochEnd,
     });
-    const accuracy = evaluate(model, z.test).accuracy;
-    return { accuracy, validationAccuracy: result.bestValidationAccuracy, history: result.history, seconds: (performance.now() - started) / 1000 };
+    return { accuracy: evaluate(model, z.test).accuracy, validationAccuracy: result.bestValidationAccuracy, history: result.history };
   } finally {
-    model?.dispose();
-    fm.map.dispose();
+    model.dispose();
   }
+}
+
+/** Trains only the fully connected layer on a fixed kernel bank and scores it (see the module comment). */
+export async function trainBackendOnly(opts: BackendOnlyOptions): Promise<BackendOnlyResult> {
+  const started = performance.now();
+  const { bank, train, validation, test, ...training } = opts;
+  const z = bankFeatureSplits(bank, { train, validation, test }, "trainBackendOnly");
+  const result = await trainReadout(z, training);
+  return { ...result, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Options of {@link trainRandomKernelBackends}. */
@@ -167,18 +191,20 @@ export interface RandomKernelTrainedRow {
   seconds: number;
 }
 
-/** Trains once per learning rate and keeps the run with the best validation accuracy. */
+/** Maps the splits through the bank once, trains once per learning rate and keeps the run with the best validation accuracy. */
 async function bestOverLearningRates(base: Omit<BackendOnlyOptions, "learningRate">, rates: readonly number[]): Promise<BackendOnlyResult & { learningRate: number; totalSeconds: number }> {
   if (!base.validation) throw new Error("trainRandomKernelBackends: choosing a learning rate needs validation images");
-  let best: (BackendOnlyResult & { learningRate: number }) | undefined;
-  let totalSeconds = 0;
+  if (rates.length === 0) throw new Error("trainRandomKernelBackends: learningRates is empty");
+  const started = performance.now();
+  const { bank, train, validation, test, ...training } = base;
+  const z = bankFeatureSplits(bank, { train, validation, test }, "trainRandomKernelBackends");
+  let best: (Omit<BackendOnlyResult, "seconds"> & { learningRate: number }) | undefined;
   for (const learningRate of rates) {
-    const r = await trainBackendOnly({ ...base, learningRate });
-    totalSeconds += r.seconds;
+    const r = await trainReadout(z, { ...training, learningRate });
     if (!best || (r.validationAccuracy ?? -1) > (best.validationAccuracy ?? -1)) best = { ...r, learningRate };
   }
-  if (!best) throw new Error("trainRandomKernelBackends: learningRates is empty");
-  return { ...best, totalSeconds };
+  const totalSeconds = (performance.now() - started) / 1000;
+  return { ...best!, seconds: totalSeconds, totalSeconds };
 }
 
 /**

@@ -24,6 +24,7 @@ import { estimateCache } from "../../src/experiments/estimate-cache";
 import { configHash } from "../../src/experiments/model-files";
 import { layoutRects, kernelLayoutChart } from "../../src/experiments/estimation-layout-chart";
 import type { ImageDataset } from "../../src/data/types";
+import { halves } from "./halves-dataset";
 
 const row = (kernels: number | "infinite", estimated: number): EstimateRow => ({ kernels, kernelSize: 7, trainPoints: 10, estimated, detail: {} as EstimateRow["detail"], loaded: false });
 
@@ -138,24 +139,12 @@ test("estimationPreset: full mode uses 5,000 regression points and the whole tes
 });
 
 test("estimateAcrossKernelCounts separates classes a tiny regression can learn", () => {
-  // Two classes of 8x8 images: a bright left half or a bright right half, with noise.
-  // Every estimate (finite random non-negative kernels or infinite) should classify them almost perfectly.
-  let s = 12345;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const make = (n: number, name: string): ImageDataset => {
-    const images = new Float32Array(n * 64);
-    const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 2;
-      for (let p = 0; p < 64; p++) images[i * 64 + p] = ((p % 8 < 4) === (labels[i] === 0) ? 1 : 0) * 0.6 + 0.4 * rand();
-    }
-    return { name, images, labels, count: n, height: 8, width: 8, channels: 1, classNames: ["left", "right"] };
-  };
+  // Every estimate (finite random non-negative kernels or infinite) should classify the halves almost perfectly.
   const seen: Array<number | "infinite"> = [];
   const progress: string[] = [];
   const rows = estimateAcrossKernelCounts(
     {
-      dataset: make(40, "halves-train"), testDataset: make(20, "halves-test"), kernelSize: 3, network: { hiddenLayers: 1 }, trainPoints: 24, validationPoints: 10, testPoints: 20, seed: 3,
+      dataset: halves(40, "halves-train", 12345), testDataset: halves(20, "halves-test", 54321), kernelSize: 3, network: { hiddenLayers: 1 }, trainPoints: 24, validationPoints: 10, testPoints: 20, seed: 3,
       onEstimate: (r) => seen.push(r.kernels),
       onProgress: (what, p) => progress.push(`${what.kernels}/${what.kernelSize}/${what.trainPoints}:${p.stage}:${p.fraction.toFixed(2)}`),
     },
@@ -168,7 +157,7 @@ test("estimateAcrossKernelCounts separates classes a tiny regression can learn",
     for (const stage of ["kernel", "lambda"]) assert.ok(progress.includes(`${k}/3/24:${stage}:1.00`), `${k} ${stage}: ${progress.join(" ")}`);
   }
   for (const r of rows) assert.ok(r.estimated >= 0.95, `${r.kernels} kernels: ${r.estimated}`);
-  assert.throws(() => estimateAcrossKernelCounts({ dataset: make(4, "x"), testDataset: make(4, "y"), kernelSize: 3, network: {}, trainPoints: 2, validationPoints: 1, testPoints: 2, seed: 1 }, []), /non-empty/);
+  assert.throws(() => estimateAcrossKernelCounts({ dataset: halves(4, "x", 1), testDataset: halves(4, "y", 2), kernelSize: 3, network: {}, trainPoints: 2, validationPoints: 1, testPoints: 2, seed: 1 }, []), /non-empty/);
 });
 
 test("trainStudentsForKernelCounts: one no-transfer student per count and seed, at the asked kernel size, loaded on a second call", async () => {

@@ -7,19 +7,7 @@ import { bankFeatureMap, bankFeatures, linearReadout, trainBackendOnly, trainRan
 import { trainLoop } from "../../src/train/loop";
 import { taskObjective } from "../../src/train/objectives";
 import type { ImageDataset } from "../../src/data/types";
-
-// Two classes of 8x8 images: a bright left or right half, with noise.
-function halves(n: number, name: string, seed: number): ImageDataset {
-  let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const images = new Float32Array(n * 64);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = i % 2;
-    for (let p = 0; p < 64; p++) images[i * 64 + p] = ((p % 8 < 4) === (labels[i] === 0) ? 1 : 0) * 0.6 + 0.4 * rand();
-  }
-  return { name, images, labels, count: n, height: 8, width: 8, channels: 1, classNames: ["left", "right"] };
-}
+import { halves } from "./halves-dataset";
 
 function logits(model: tf.LayersModel, ds: ImageDataset): Float32Array {
   return tf.tidy(() => (model.predict(tf.tensor4d(ds.images, [ds.count, ds.height, ds.width, ds.channels])) as tf.Tensor).dataSync() as Float32Array);
